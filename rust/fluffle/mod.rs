@@ -1,0 +1,14 @@
+//! FluffleFS core: the log-structured filesystem for zoned devices.
+//!
+//! This directory is compiled twice: by cargo as the `fluffle` crate (host
+//! tests and the userland tools; std only in `#[cfg(test)]`) and by Kbuild as
+//! `mod fluffle` inside the kernel module (`--cfg MODULE`). It therefore uses
+//! only `core`, relative paths (`super::`/`self::`) and the fallible
+//! allocation shim in [`mem`]; no floats, no panics on input, and integer
+//! arithmetic on disk values is checked (the kernel builds with overflow
+//! checks on).
+#![cfg_attr(not(MODULE), no_std)]
+
+pub mod crc32c;
+pub mod errno;
+pub mod mem;
