@@ -7,8 +7,14 @@
 //! allocation shim in [`mem`]; no floats, no panics on input, and integer
 //! arithmetic on disk values is checked (the kernel builds with overflow
 //! checks on).
+//!
+//! See [`fs`] for the API overview.
 #![cfg_attr(not(MODULE), no_std)]
 
 pub mod crc32c;
+pub mod device;
 pub mod errno;
+pub mod fs;
 pub mod mem;
+pub mod memdev;
+pub mod types;

@@ -1,0 +1,178 @@
+//! Public value types of the filesystem API (attributes, statfs, options).
+
+/// A timestamp: seconds since the epoch plus nanoseconds (`nsec < 1e9`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Default)]
+pub struct Timespec {
+    /// Seconds since 1970-01-01 UTC (may be negative).
+    pub sec: i64,
+    /// Nanoseconds, below 1_000_000_000.
+    pub nsec: u32,
+}
+
+/// Kind of an inode.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FileType {
+    /// Regular file.
+    Regular,
+    /// Directory.
+    Directory,
+    /// Symbolic link.
+    Symlink,
+}
+
+/// `S_IFMT` and friends (Linux values).
+pub const S_IFMT: u32 = 0o170000;
+/// Directory type bits.
+pub const S_IFDIR: u32 = 0o040000;
+/// Regular file type bits.
+pub const S_IFREG: u32 = 0o100000;
+/// Symlink type bits.
+pub const S_IFLNK: u32 = 0o120000;
+
+impl FileType {
+    /// The `S_IFMT` bits of this type.
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            FileType::Regular => S_IFREG,
+            FileType::Directory => S_IFDIR,
+            FileType::Symlink => S_IFLNK,
+        }
+    }
+
+    /// Linux `DT_*` value for readdir (`DT_REG` 8, `DT_DIR` 4, `DT_LNK` 10).
+    pub fn dt(self) -> u8 {
+        match self {
+            FileType::Regular => 8,
+            FileType::Directory => 4,
+            FileType::Symlink => 10,
+        }
+    }
+}
+
+/// Attributes of an inode (what `getattr` returns).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Attr {
+    /// Inode number.
+    pub ino: u64,
+    /// Kind.
+    pub ftype: FileType,
+    /// Full `st_mode` (type bits | permission bits).
+    pub mode: u32,
+    /// Link count (directories: 2 + number of subdirectories).
+    pub nlink: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Size in bytes (directories: number of entries, symlinks: target length).
+    pub size: u64,
+    /// Allocated space in 512-byte units (data blocks on the device).
+    pub blocks: u64,
+    /// Last access.
+    pub atime: Timespec,
+    /// Last data modification.
+    pub mtime: Timespec,
+    /// Last status change.
+    pub ctime: Timespec,
+}
+
+/// Attribute changes for `setattr`; `None` leaves a field alone.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct SetAttr {
+    /// New permission bits (only `0o7777` is used; the type cannot change).
+    pub mode: Option<u32>,
+    /// New owner.
+    pub uid: Option<u32>,
+    /// New group.
+    pub gid: Option<u32>,
+    /// New size: truncate down (data beyond is dropped) or up (a hole).
+    pub size: Option<u64>,
+    /// New access time.
+    pub atime: Option<Timespec>,
+    /// New modification time.
+    pub mtime: Option<Timespec>,
+    /// New change time (if `None`, any change sets ctime to the current time).
+    pub ctime: Option<Timespec>,
+}
+
+/// Filesystem statistics (`statfs`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct StatFs {
+    /// Block size in bytes.
+    pub bsize: u32,
+    /// Blocks usable for files (device capacity minus metadata zones and the
+    /// GC reserve).
+    pub blocks: u64,
+    /// Free blocks.
+    pub bfree: u64,
+    /// Free blocks available to unprivileged users (same as `bfree`).
+    pub bavail: u64,
+    /// Maximum number of inodes.
+    pub files: u64,
+    /// Free inodes.
+    pub ffree: u64,
+    /// Maximum name length (255).
+    pub namelen: u32,
+}
+
+/// Options for [`super::fs::format`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FormatOptions {
+    /// Filesystem identity; also seeds the checksums of log blocks so data
+    /// written by users can never pass for metadata. mkfs takes it from
+    /// /dev/urandom.
+    pub uuid: [u8; 16],
+    /// Creation time (root directory times).
+    pub now: Timespec,
+    /// Root directory owner.
+    pub root_uid: u32,
+    /// Root directory group.
+    pub root_gid: u32,
+    /// Root directory permission bits.
+    pub root_mode: u32,
+}
+
+impl Default for FormatOptions {
+    fn default() -> Self {
+        Self { uuid: *b"fluffle-default!", now: Timespec::default(), root_uid: 0, root_gid: 0, root_mode: 0o755 }
+    }
+}
+
+/// Options for [`super::fs::Fs::mount`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct MountOptions {
+    /// Never write to the device (no roll-forward checkpoint, no GC, every
+    /// modifying call fails with `EROFS`). Used by fsck and dump.
+    pub read_only: bool,
+    /// Time used for anything mount itself stamps.
+    pub now: Timespec,
+}
+
+/// `rename` flag: fail with `EEXIST` if the target exists.
+pub const RENAME_NOREPLACE: u32 = 1;
+/// `rename` flag: atomically exchange source and target (both must exist).
+pub const RENAME_EXCHANGE: u32 = 2;
+/// `setxattr` flag: fail with `EEXIST` if the attribute exists.
+pub const XATTR_CREATE: u32 = 1;
+/// `setxattr` flag: fail with `ENODATA` if the attribute does not exist.
+pub const XATTR_REPLACE: u32 = 2;
+
+/// Longest name of a directory entry (Linux `NAME_MAX`).
+pub const NAME_MAX: usize = 255;
+/// Longest symlink target.
+pub const SYMLINK_MAX: usize = 4095;
+/// Longest extended attribute name (including the `user.` prefix).
+pub const XATTR_NAME_MAX: usize = 255;
+/// Longest extended attribute value.
+pub const XATTR_SIZE_MAX: usize = 65536;
+/// Total bytes of extended attributes (names + values) one inode may hold.
+pub const XATTR_TOTAL_MAX: usize = 128 * 1024;
+/// Largest link count (`EMLINK` beyond).
+pub const LINK_MAX: u32 = 65000;
+/// Largest file size: 2^31 blocks of 4 KiB (8 TiB).
+pub const MAX_FILE_SIZE: u64 = (1u64 << 31) * 4096;
+
+/// Identifier of a live snapshot.
+pub type SnapId = u64;
+/// Marks a hole in [`super::fs::Fs::snapshot_lbas`] output.
+pub const LBA_HOLE: u64 = u64::MAX;
