@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! FluffleFS: a log-structured filesystem for zoned (ZNS) SSDs that runs
+//! eBPF "CSD kernels" next to the data.
+//!
+//! This file is the module's crate root: it registers the filesystem type
+//! and pulls in the kernel glue (`vfs`) and the shared no_std parts
+//! (`fluffle`, `ebpf`), which cargo also builds and tests on the host.
+
+use kernel::{bindings, c_str, prelude::*, str::CStr};
+
+// The shared crates are written for cargo too: items that only the host
+// uses are dead here, and `pub` there is crate-visible here.
+#[allow(dead_code, unreachable_pub)]
+mod ebpf;
+#[allow(dead_code, unreachable_pub)]
+mod fluffle;
+mod vfs;
+
+module! {
+    type: FluffleFsModule,
+    name: "flufflefs",
+    author: "FluffleFS developers",
+    description: "Log-structured filesystem for zoned SSDs with in-storage eBPF",
+    license: "GPL",
+}
+
+struct FluffleFsModule {
+    _registration: vfs::fs_type::Registration,
+}
+
+/// The filesystem type as the VFS sees it.
+struct FluffleFs;
+
+impl vfs::fs_type::FileSystem for FluffleFs {
+    const NAME: &'static CStr = c_str!("flufflefs");
+
+    fn fill_super(sb: *mut bindings::super_block) -> Result {
+        // SAFETY: `mount_bdev()` hands us a valid, locked super block whose
+        // `s_bdev` is the opened block device.
+        let bdev = unsafe { (*sb).s_bdev };
+        // SAFETY: `bdev` is the valid block device of the super block.
+        if !unsafe { vfs::shim::fluffle_bdev_is_zoned(bdev) } {
+            pr_err!("flufflefs: not a zoned block device; FluffleFS needs a ZNS/host-managed device\n");
+            return Err(EINVAL);
+        }
+        pr_err!("flufflefs: mounting is not implemented in this version of the module\n");
+        Err(EOPNOTSUPP)
+    }
+}
+
+/// CRC32C of "123456789" per RFC 3720; checks at load time that the shared
+/// core was built into the module correctly (the host tests check the same).
+fn core_self_test() -> Result {
+    if fluffle::crc32c::crc32c(b"123456789") == 0xe306_9283 {
+        Ok(())
+    } else {
+        pr_err!("flufflefs: core self-test failed (crc32c)\n");
+        Err(EINVAL)
+    }
+}
+
+impl kernel::Module for FluffleFsModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        core_self_test()?;
+        let registration = vfs::fs_type::Registration::new::<FluffleFs>(module)?;
+        pr_info!("flufflefs: registered (core self-test ok)\n");
+        Ok(Self { _registration: registration })
+    }
+}
+
+impl Drop for FluffleFsModule {
+    fn drop(&mut self) {
+        pr_info!("flufflefs: unregistered\n");
+    }
+}
