@@ -1,0 +1,343 @@
+//! The operations of the model-based test and their random generation.
+//!
+//! Operations name inodes by their *model* inode number; the driver maps
+//! them to the core's numbers. Generation looks at the model's current
+//! state so most operations hit existing objects, while a share of them
+//! deliberately provoke every errno (missing names, wrong kinds, names of
+//! 256 bytes, moving a directory under itself, ...).
+
+use std::fmt;
+
+use super::reference::{Ino, Kind, Model, XATTR_CREATE, XATTR_REPLACE};
+use super::rng::Rng;
+
+/// A file or directory name, printed compactly when long.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Name(pub Vec<u8>);
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.len() > 24 {
+            write!(f, "<{} bytes {:?}..>", self.0.len(), String::from_utf8_lossy(&self.0[..8]))
+        } else {
+            write!(f, "{:?}", String::from_utf8_lossy(&self.0))
+        }
+    }
+}
+
+/// One operation of a sequence.
+#[derive(Clone, Debug)]
+pub enum Op {
+    Lookup { dir: Ino, name: Name },
+    Getattr { ino: Ino },
+    Create { dir: Ino, name: Name, perm: u32 },
+    Mkdir { dir: Ino, name: Name, perm: u32 },
+    Symlink { dir: Ino, name: Name, target: Name },
+    Readlink { ino: Ino },
+    Link { ino: Ino, dir: Ino, name: Name },
+    Unlink { dir: Ino, name: Name },
+    Rmdir { dir: Ino, name: Name },
+    Rename { sdir: Ino, sname: Name, ddir: Ino, dname: Name, noreplace: bool },
+    /// Write `len` bytes of `pattern(seed, len)` at `off`.
+    Write { ino: Ino, off: u64, len: usize, seed: u64 },
+    Read { ino: Ino, off: u64, len: usize },
+    Truncate { ino: Ino, size: u64 },
+    Chmod { ino: Ino, perm: u32 },
+    Chown { ino: Ino, uid: u32, gid: u32 },
+    /// List a directory `chunk` entries at a time (resuming by cookie).
+    Readdir { dir: Ino, chunk: usize },
+    /// Read part of a directory, mutate it with `mutation`, read the rest:
+    /// entries untouched by the mutation must appear exactly once.
+    ReaddirMutating { dir: Ino, first: usize, mutation: Box<Op> },
+    Fsync { ino: Ino, datasync: bool },
+    Sync,
+    Remount,
+    Statfs,
+    SetXattr { ino: Ino, name: Name, value_len: usize, seed: u64, flags: u32 },
+    /// `size` 0 asks for the length; a too small size must give ERANGE.
+    GetXattr { ino: Ino, name: Name, size: usize },
+    ListXattr { ino: Ino, size: usize },
+    RemoveXattr { ino: Ino, name: Name },
+    /// Compare every file, directory and symlink of the whole tree.
+    CheckAll,
+    /// One garbage-collection step of the core (no visible effect allowed).
+    GcStep,
+    /// Pin the file's current content as snapshot number `slot`.
+    SnapCreate { ino: Ino, slot: usize },
+    /// Read snapshot `slot` (if it exists) and compare with what was pinned.
+    SnapRead { slot: usize, off: u64, len: usize },
+    SnapRelease { slot: usize },
+}
+
+/// Knobs of the generator.
+#[derive(Clone, Copy, Debug)]
+pub struct GenConfig {
+    /// The model's total file bytes stay under this (ENOSPC is not modelled).
+    pub data_budget: u64,
+    /// Largest file offset written or truncated to.
+    pub max_file: u64,
+    /// Snapshot slots.
+    pub snap_slots: usize,
+}
+
+const SHORT_NAMES: &[&[u8]] = &[
+    b"a", b"b", b"c", b"d", b"e", b"dir", b"file", b"x.txt", b"Zz", b"long name with spaces",
+    b"\xc3\xa9t\xc3\xa9", b"..a",
+];
+
+/// A name: mostly from a small pool (so names collide), sometimes exactly
+/// 255 bytes (valid) or 256 bytes (ENAMETOOLONG).
+pub fn gen_name(r: &mut Rng) -> Name {
+    let p = r.below(100);
+    if p < 4 {
+        let c = b'A' + r.below(3) as u8;
+        Name(vec![c; 255])
+    } else if p < 7 {
+        Name(vec![b'L'; 256])
+    } else {
+        Name(r.pick(SHORT_NAMES).to_vec())
+    }
+}
+
+fn gen_xattr_name(r: &mut Rng) -> Name {
+    const N: &[&[u8]] = &[b"user.a", b"user.b", b"user.colour", b"user.mime_type", b"user.x.y"];
+    if r.chance(3) {
+        let mut n = b"user.".to_vec();
+        n.resize(255, b'q');
+        Name(n)
+    } else {
+        Name(r.pick(N).to_vec())
+    }
+}
+
+/// A live inode of `kind`, or sometimes any inode (to provoke wrong-kind
+/// errors).
+fn pick_ino(m: &Model, r: &mut Rng, kind: Kind, stray_pct: u64) -> Ino {
+    let all: Vec<Ino> = m.nodes.keys().copied().collect();
+    if r.chance(stray_pct) {
+        return *r.pick(&all);
+    }
+    let v = m.inos_of(kind);
+    if v.is_empty() {
+        *r.pick(&all)
+    } else {
+        *r.pick(&v)
+    }
+}
+
+fn pick_dir(m: &Model, r: &mut Rng) -> Ino {
+    pick_ino(m, r, Kind::Dir, 3)
+}
+
+/// An existing entry name of `dir` (mostly), or a random name.
+fn pick_entry(m: &Model, r: &mut Rng, dir: Ino, existing_pct: u64) -> Name {
+    if let Ok(e) = m.entries(dir) {
+        if !e.is_empty() && r.chance(existing_pct) {
+            let names: Vec<&Vec<u8>> = e.keys().collect();
+            return Name((*r.pick(&names)).clone());
+        }
+    }
+    gen_name(r)
+}
+
+fn pick_file(m: &Model, r: &mut Rng) -> Option<Ino> {
+    let v = m.inos_of(Kind::File);
+    if v.is_empty() {
+        None
+    } else {
+        Some(*r.pick(&v))
+    }
+}
+
+fn pick_xattr_target(m: &Model, r: &mut Rng) -> Ino {
+    let mut v = m.inos_of(Kind::File);
+    v.extend(m.inos_of(Kind::Dir));
+    *r.pick(&v)
+}
+
+/// A write/truncate offset: block aligned, unaligned, near EOF or far out
+/// (making holes).
+fn gen_offset(m: &Model, r: &mut Rng, ino: Ino, max: u64) -> u64 {
+    let size = m.node(ino).map(|n| n.size()).unwrap_or(0);
+    match r.below(6) {
+        0 => 0,
+        1 => size, // append
+        2 => size.saturating_sub(r.below(5000)),
+        3 => r.below(max / 4096 + 1) * 4096,
+        4 => r.below(max),
+        _ => r.below(size + 1),
+    }
+}
+
+fn gen_len(r: &mut Rng) -> usize {
+    match r.below(8) {
+        0 => 1,
+        1 => 4096,
+        2 => r.range(1, 64) as usize,
+        3 => r.range(4090, 4100) as usize,
+        4 => r.range(8192, 40000) as usize,
+        _ => r.range(1, 9000) as usize,
+    }
+}
+
+/// One random operation for the model's current state.
+pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op {
+    loop {
+        let w = r.below(1000);
+        let op = match w {
+            0..=39 => {
+                let dir = pick_dir(m, r);
+                Op::Lookup { dir, name: pick_entry(m, r, dir, 70) }
+            }
+            40..=79 => Op::Getattr { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()) },
+            80..=169 => Op::Create { dir: pick_dir(m, r), name: gen_name(r), perm: 0o600 | r.below(0o200) as u32 },
+            170..=209 => Op::Mkdir { dir: pick_dir(m, r), name: gen_name(r), perm: 0o700 | r.below(0o100) as u32 },
+            210..=229 => {
+                let tl = match r.below(4) {
+                    0 => 1,
+                    1 => r.range(200, 1000) as usize,
+                    _ => r.range(1, 40) as usize,
+                };
+                let t: Vec<u8> = (0..tl).map(|i| b"abc/../xyz"[i % 10]).collect();
+                Op::Symlink { dir: pick_dir(m, r), name: gen_name(r), target: Name(t) }
+            }
+            230..=244 => Op::Readlink { ino: pick_ino(m, r, Kind::Symlink, 20) },
+            245..=284 => {
+                let ino = pick_ino(m, r, Kind::File, 8);
+                Op::Link { ino, dir: pick_dir(m, r), name: gen_name(r) }
+            }
+            285..=334 => {
+                let dir = pick_dir(m, r);
+                Op::Unlink { dir, name: pick_entry(m, r, dir, 85) }
+            }
+            335..=364 => {
+                let dir = pick_dir(m, r);
+                Op::Rmdir { dir, name: pick_entry(m, r, dir, 85) }
+            }
+            365..=444 => {
+                let sdir = pick_dir(m, r);
+                let sname = pick_entry(m, r, sdir, 90);
+                // Sometimes aim at a directory below the source (EINVAL) or
+                // at an existing entry (replace).
+                let ddir = if r.chance(15) {
+                    match m.lookup(sdir, &sname.0) {
+                        Ok(src) if m.entries(src).is_ok() => {
+                            let below: Vec<Ino> = m
+                                .inos_of(Kind::Dir)
+                                .into_iter()
+                                .filter(|d| m.is_ancestor_or_self(src, *d))
+                                .collect();
+                            *r.pick(&below)
+                        }
+                        _ => pick_dir(m, r),
+                    }
+                } else {
+                    pick_dir(m, r)
+                };
+                let dname = pick_entry(m, r, ddir, 40);
+                Op::Rename { sdir, sname, ddir, dname, noreplace: r.chance(20) }
+            }
+            445..=589 => {
+                let Some(ino) = pick_file(m, r) else { continue };
+                let ino = if r.chance(2) { pick_ino(m, r, Kind::Dir, 0) } else { ino };
+                let len = gen_len(r);
+                let off = gen_offset(m, r, ino, cfg.max_file);
+                let new_end = off + len as u64;
+                let cur = m.node(ino).map(|n| n.size()).unwrap_or(0);
+                if new_end > cfg.max_file
+                    || m.data_bytes() + new_end.saturating_sub(cur) > cfg.data_budget
+                {
+                    // Would outgrow the budget: shrink a file instead.
+                    Op::Truncate { ino, size: r.below(cur / 2 + 1) }
+                } else {
+                    Op::Write { ino, off, len, seed: r.next_u64() }
+                }
+            }
+            590..=659 => {
+                let Some(ino) = pick_file(m, r) else { continue };
+                let ino = if r.chance(2) { pick_ino(m, r, Kind::Dir, 0) } else { ino };
+                let size = m.node(ino).map(|n| n.size()).unwrap_or(0);
+                let off = if r.chance(10) { size + r.below(10000) } else { r.below(size + 1) };
+                Op::Read { ino, off, len: gen_len(r) }
+            }
+            660..=699 => {
+                let Some(ino) = pick_file(m, r) else { continue };
+                let cur = m.node(ino).map(|n| n.size()).unwrap_or(0);
+                let size = match r.below(5) {
+                    0 => 0,
+                    1 => r.below(cur + 1),
+                    2 => cur + r.below(20000),
+                    3 => (r.below(cur / 4096 + 2)) * 4096,
+                    _ => r.below(cfg.max_file),
+                };
+                if m.data_bytes() + size.saturating_sub(cur) > cfg.data_budget {
+                    Op::Truncate { ino, size: r.below(cur + 1) }
+                } else {
+                    Op::Truncate { ino, size }
+                }
+            }
+            700..=714 => Op::Chmod { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()), perm: r.below(0o10000) as u32 },
+            715..=724 => Op::Chown { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()), uid: r.below(3) as u32 * 1000, gid: r.below(3) as u32 * 100 },
+            725..=764 => Op::Readdir { dir: pick_dir(m, r), chunk: r.range(1, 8) as usize },
+            765..=779 => {
+                if !allow_nested {
+                    continue;
+                }
+                let dir = pick_ino(m, r, Kind::Dir, 0);
+                let first = r.below(m.entries(dir).map(|e| e.len() as u64 + 1).unwrap_or(1)) as usize;
+                // A mutation inside the same directory.
+                let mutation = match r.below(4) {
+                    0 => Op::Create { dir, name: gen_name(r), perm: 0o644 },
+                    1 => Op::Unlink { dir, name: pick_entry(m, r, dir, 90) },
+                    2 => Op::Mkdir { dir, name: gen_name(r), perm: 0o755 },
+                    _ => Op::Rename { sdir: dir, sname: pick_entry(m, r, dir, 90), ddir: dir, dname: gen_name(r), noreplace: false },
+                };
+                Op::ReaddirMutating { dir, first, mutation: Box::new(mutation) }
+            }
+            780..=809 => Op::Fsync { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()), datasync: r.chance(30) },
+            810..=819 => Op::Sync,
+            820..=834 => Op::Remount,
+            835..=844 => Op::Statfs,
+            845..=894 => {
+                let flags = match r.below(4) {
+                    0 => XATTR_CREATE,
+                    1 => XATTR_REPLACE,
+                    _ => 0,
+                };
+                let value_len = match r.below(5) {
+                    0 => 0,
+                    1 => r.range(100, 300) as usize,
+                    _ => r.range(1, 40) as usize,
+                };
+                Op::SetXattr { ino: pick_xattr_target(m, r), name: gen_xattr_name(r), value_len, seed: r.next_u64(), flags }
+            }
+            895..=929 => {
+                let ino = pick_xattr_target(m, r);
+                let size = match r.below(4) {
+                    0 => 0,
+                    1 => r.below(10) as usize,
+                    _ => 65536,
+                };
+                Op::GetXattr { ino, name: gen_xattr_name(r), size }
+            }
+            930..=949 => {
+                let size = match r.below(3) {
+                    0 => 0,
+                    1 => r.below(12) as usize,
+                    _ => 65536,
+                };
+                Op::ListXattr { ino: pick_xattr_target(m, r), size }
+            }
+            950..=964 => Op::RemoveXattr { ino: pick_xattr_target(m, r), name: gen_xattr_name(r) },
+            965..=969 => Op::CheckAll,
+            970..=979 => Op::GcStep,
+            980..=986 => {
+                let Some(ino) = pick_file(m, r) else { continue };
+                Op::SnapCreate { ino, slot: r.below(cfg.snap_slots as u64) as usize }
+            }
+            987..=995 => Op::SnapRead { slot: r.below(cfg.snap_slots as u64) as usize, off: r.below(cfg.max_file / 2), len: gen_len(r) },
+            _ => Op::SnapRelease { slot: r.below(cfg.snap_slots as u64) as usize },
+        };
+        return op;
+    }
+}
