@@ -1,0 +1,200 @@
+//! The memory a run may touch: a small, fixed table of regions.
+//!
+//! The program sees host addresses as plain 64-bit numbers (as rbpf does:
+//! r1 is the context's address, r10 the top of the stack frame). Every
+//! access is resolved through this table: the whole range must lie inside
+//! one region, and stores need a writable one. Regions are borrowed slices
+//! (`&'a [u8]` / `&'a mut [u8]`), so all accesses go through safe slice
+//! operations; the borrow checker guarantees no region aliases a writable
+//! one, and that every region outlives the run.
+//!
+//! Region 0 is always the eBPF stack (writable). The embedder adds the
+//! context and other buffers before the run; helpers may add more during
+//! the run (e.g. a scratch buffer), up to [`MAX_REGIONS`] in total.
+
+use super::error::HelperError;
+
+/// Bytes of stack per call frame (as in Linux).
+pub const FRAME_SIZE: usize = 512;
+/// Maximum call depth, counting the main program's frame (as in Linux).
+pub const MAX_FRAMES: usize = 8;
+/// Stack bytes needed for the full call depth.
+pub const STACK_SIZE: usize = FRAME_SIZE * MAX_FRAMES;
+/// Maximum number of regions, the stack included.
+pub const MAX_REGIONS: usize = 16;
+
+enum Data<'a> {
+    Empty,
+    Ro(&'a [u8]),
+    Rw(&'a mut [u8]),
+}
+
+struct Slot<'a> {
+    /// Host address of the first byte, as the program sees it.
+    start: u64,
+    len: u64,
+    data: Data<'a>,
+}
+
+impl<'a> Slot<'a> {
+    const EMPTY: Slot<'static> = Slot { start: 0, len: 0, data: Data::Empty };
+
+    /// Offset of `[addr, addr + len)` inside this region, if it fits.
+    #[inline(always)]
+    fn offset(&self, addr: u64, len: u64) -> Option<usize> {
+        let off = addr.wrapping_sub(self.start);
+        if off < self.len && self.len - off >= len {
+            Some(off as usize)
+        } else {
+            None
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.data {
+            Data::Empty => &[],
+            Data::Ro(d) => d,
+            Data::Rw(d) => d,
+        }
+    }
+}
+
+/// The region table of one run. See the module documentation.
+pub struct Memory<'a> {
+    slots: [Slot<'a>; MAX_REGIONS],
+    count: usize,
+    stack_top: u64,
+    frames: usize,
+}
+
+impl<'a> Memory<'a> {
+    /// A table holding only the stack. Give it [`STACK_SIZE`] bytes for the
+    /// full call depth; a smaller stack allows `len / FRAME_SIZE` frames (at
+    /// least the main frame, whose accesses are still bounds-checked). The
+    /// caller owns the memory so no 4 KiB array lives on the kernel stack.
+    pub fn new(stack: &'a mut [u8]) -> Memory<'a> {
+        let len = stack.len();
+        let start = stack.as_ptr() as u64;
+        let frames = (len / FRAME_SIZE).clamp(1, MAX_FRAMES);
+        let mut slots = [Slot::EMPTY; MAX_REGIONS];
+        slots[0] = Slot { start, len: len as u64, data: Data::Rw(stack) };
+        Memory { slots, count: 1, stack_top: start.wrapping_add(len as u64), frames }
+    }
+
+    /// Address one past the end of the stack: r10 of the main frame.
+    pub fn stack_top(&self) -> u64 {
+        self.stack_top
+    }
+
+    /// Number of call frames the stack has room for (1..=MAX_FRAMES).
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Number of regions in use, the stack included.
+    pub fn region_count(&self) -> usize {
+        self.count
+    }
+
+    /// Clears the stack (so no run sees data of an earlier one).
+    pub fn zero_stack(&mut self) {
+        if let Some(Slot { data: Data::Rw(d), .. }) = self.slots.first_mut() {
+            d.fill(0);
+        }
+    }
+
+    fn push(&mut self, slot: Slot<'a>) -> Result<u64, HelperError> {
+        let start = slot.start;
+        let entry = self.slots.get_mut(self.count).ok_or(HelperError::TOO_MANY_REGIONS)?;
+        *entry = slot;
+        self.count += 1;
+        Ok(start)
+    }
+
+    /// Lets the program read `data` for the rest of the run; returns the
+    /// address the program sees.
+    pub fn add_readonly(&mut self, data: &'a [u8]) -> Result<u64, HelperError> {
+        let slot = Slot { start: data.as_ptr() as u64, len: data.len() as u64, data: Data::Ro(data) };
+        self.push(slot)
+    }
+
+    /// Lets the program read and write `data` for the rest of the run;
+    /// returns the address the program sees.
+    pub fn add_writable(&mut self, data: &'a mut [u8]) -> Result<u64, HelperError> {
+        let slot = Slot { start: data.as_ptr() as u64, len: data.len() as u64, data: Data::Rw(data) };
+        self.push(slot)
+    }
+
+    /// The live regions.
+    #[inline(always)]
+    fn live(&self) -> &[Slot<'a>] {
+        self.slots.get(..self.count).unwrap_or(&[])
+    }
+
+    /// Bytes `[addr, addr + len)` if they lie inside one region.
+    #[inline]
+    pub fn slice(&self, addr: u64, len: usize) -> Result<&[u8], HelperError> {
+        for slot in self.live() {
+            if let Some(off) = slot.offset(addr, len as u64) {
+                return slot.bytes().get(off..off + len).ok_or(HelperError::FAULT);
+            }
+        }
+        Err(HelperError::FAULT)
+    }
+
+    /// Bytes `[addr, addr + len)` if they lie inside one writable region.
+    #[inline]
+    pub fn slice_mut(&mut self, addr: u64, len: usize) -> Result<&mut [u8], HelperError> {
+        let count = self.count;
+        for slot in self.slots.iter_mut().take(count) {
+            if let Some(off) = slot.offset(addr, len as u64) {
+                return match &mut slot.data {
+                    Data::Rw(d) => d.get_mut(off..off + len).ok_or(HelperError::FAULT),
+                    _ => Err(HelperError::FAULT),
+                };
+            }
+        }
+        Err(HelperError::FAULT)
+    }
+
+    /// Copies VM memory at `addr` into `out`.
+    pub fn read(&self, addr: u64, out: &mut [u8]) -> Result<(), HelperError> {
+        let src = self.slice(addr, out.len())?;
+        out.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Copies `data` into writable VM memory at `addr`.
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), HelperError> {
+        let dst = self.slice_mut(addr, data.len())?;
+        dst.copy_from_slice(data);
+        Ok(())
+    }
+
+    /// An N-byte load for the interpreter.
+    #[inline(always)]
+    pub(super) fn load<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
+        for slot in self.live() {
+            if let Some(off) = slot.offset(addr, N as u64) {
+                let bytes = slot.bytes().get(off..off.wrapping_add(N))?;
+                return bytes.try_into().ok();
+            }
+        }
+        None
+    }
+
+    /// An N-byte writable location for stores and atomics.
+    #[inline(always)]
+    pub(super) fn place<const N: usize>(&mut self, addr: u64) -> Option<&mut [u8; N]> {
+        let count = self.count;
+        for slot in self.slots.iter_mut().take(count) {
+            if let Some(off) = slot.offset(addr, N as u64) {
+                return match &mut slot.data {
+                    Data::Rw(d) => d.get_mut(off..off.wrapping_add(N))?.try_into().ok(),
+                    _ => None,
+                };
+            }
+        }
+        None
+    }
+}
