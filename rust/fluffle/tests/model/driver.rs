@@ -588,6 +588,13 @@ pub fn run_sequence<T: Target>(fs: T, seed: u64, ops: usize, cfg: &GenConfig) ->
             Err(e) => return Err(fail(&log, ops + i, Some(op), &e)),
         }
     }
+    if std::env::var_os("FLUFFLE_MODEL_DUMP").is_some() {
+        let mut all = String::new();
+        for (j, (o, res)) in log.iter().enumerate() {
+            let _ = writeln!(all, "#{j} {o:?} => {res}");
+        }
+        let _ = std::fs::write(format!("/tmp/fluffle-model-seed{seed}.ops"), all);
+    }
     if let Err(e) = d.fs.fsck() {
         return Err(fail(&log, ops + 3, None, &format!("fsck after the sequence: {e:?}")));
     }

@@ -8,4 +8,5 @@ pub mod driver;
 pub mod ops;
 pub mod reference;
 pub mod rng;
+pub mod self_target;
 pub mod target;

@@ -99,6 +99,17 @@ pub fn gen_name(r: &mut Rng) -> Name {
     }
 }
 
+/// An xattr name of `ino`, mostly an existing one.
+fn pick_xattr_name(m: &Model, r: &mut Rng, ino: Ino) -> Name {
+    if let Ok(n) = m.node(ino) {
+        if !n.xattrs.is_empty() && r.chance(70) {
+            let names: Vec<&Vec<u8>> = n.xattrs.keys().collect();
+            return Name((*r.pick(&names)).clone());
+        }
+    }
+    gen_xattr_name(r)
+}
+
 fn gen_xattr_name(r: &mut Rng) -> Name {
     const N: &[&[u8]] = &[b"user.a", b"user.b", b"user.colour", b"user.mime_type", b"user.x.y"];
     if r.chance(3) {
@@ -150,6 +161,10 @@ fn pick_file(m: &Model, r: &mut Rng) -> Option<Ino> {
 }
 
 fn pick_xattr_target(m: &Model, r: &mut Rng) -> Ino {
+    let with: Vec<Ino> = m.nodes.iter().filter(|(_, n)| !n.xattrs.is_empty()).map(|(i, _)| *i).collect();
+    if !with.is_empty() && r.chance(60) {
+        return *r.pick(&with);
+    }
     let mut v = m.inos_of(Kind::File);
     v.extend(m.inos_of(Kind::Dir));
     *r.pick(&v)
@@ -159,12 +174,13 @@ fn pick_xattr_target(m: &Model, r: &mut Rng) -> Ino {
 /// (making holes).
 fn gen_offset(m: &Model, r: &mut Rng, ino: Ino, max: u64) -> u64 {
     let size = m.node(ino).map(|n| n.size()).unwrap_or(0);
-    match r.below(6) {
-        0 => 0,
-        1 => size, // append
-        2 => size.saturating_sub(r.below(5000)),
-        3 => r.below(max / 4096 + 1) * 4096,
-        4 => r.below(max),
+    match r.below(12) {
+        0 | 1 => 0,
+        2 | 3 => size, // append
+        4 | 5 => size.saturating_sub(r.below(5000)),
+        6 => r.below(max / 4096 + 1) * 4096, // far out: a hole before
+        7 => r.below(max),
+        8 => size + r.below(20000), // a small hole
         _ => r.below(size + 1),
     }
 }
@@ -211,8 +227,20 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                 Op::Unlink { dir, name: pick_entry(m, r, dir, 85) }
             }
             335..=364 => {
-                let dir = pick_dir(m, r);
-                Op::Rmdir { dir, name: pick_entry(m, r, dir, 85) }
+                // Mostly an existing subdirectory (empty or not).
+                let dirs: Vec<Ino> = m.inos_of(Kind::Dir).into_iter().filter(|d| *d != m.root).collect();
+                if !dirs.is_empty() && r.chance(70) {
+                    let d = *r.pick(&dirs);
+                    let parent = m.parent(d).unwrap_or(m.root);
+                    let name = m.entries(parent).ok().and_then(|e| e.iter().find(|(_, i)| **i == d).map(|(n, _)| n.clone()));
+                    match name {
+                        Some(n) => Op::Rmdir { dir: parent, name: Name(n) },
+                        None => continue,
+                    }
+                } else {
+                    let dir = pick_dir(m, r);
+                    Op::Rmdir { dir, name: pick_entry(m, r, dir, 85) }
+                }
             }
             365..=444 => {
                 let sdir = pick_dir(m, r);
@@ -309,7 +337,8 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                     1 => r.range(100, 300) as usize,
                     _ => r.range(1, 40) as usize,
                 };
-                Op::SetXattr { ino: pick_xattr_target(m, r), name: gen_xattr_name(r), value_len, seed: r.next_u64(), flags }
+                let ino = pick_xattr_target(m, r);
+                Op::SetXattr { ino, name: pick_xattr_name(m, r, ino), value_len, seed: r.next_u64(), flags }
             }
             895..=929 => {
                 let ino = pick_xattr_target(m, r);
@@ -318,7 +347,7 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                     1 => r.below(10) as usize,
                     _ => 65536,
                 };
-                Op::GetXattr { ino, name: gen_xattr_name(r), size }
+                Op::GetXattr { ino, name: pick_xattr_name(m, r, ino), size }
             }
             930..=949 => {
                 let size = match r.below(3) {
@@ -328,7 +357,10 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                 };
                 Op::ListXattr { ino: pick_xattr_target(m, r), size }
             }
-            950..=964 => Op::RemoveXattr { ino: pick_xattr_target(m, r), name: gen_xattr_name(r) },
+            950..=964 => {
+                let ino = pick_xattr_target(m, r);
+                Op::RemoveXattr { ino, name: pick_xattr_name(m, r, ino) }
+            }
             965..=969 => Op::CheckAll,
             970..=979 => Op::GcStep,
             980..=986 => {
