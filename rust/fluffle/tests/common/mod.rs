@@ -1,7 +1,10 @@
 //! Helpers shared by the crash, space and corrupt-image tests: a formatted
 //! memory device, path resolution, and a bounded walk that reads the whole
 //! tree through the API.
+
 #![allow(dead_code)]
+
+pub mod corrupt;
 
 use std::collections::BTreeMap;
 

@@ -2,17 +2,38 @@
 //! seed without an extra crate.
 
 /// SplitMix64: small state, good enough statistics for test generation.
+/// Fuzz targets use [`Rng::from_bytes`] instead: every decision then comes
+/// from the fuzz input, so the fuzzer steers the operation sequence.
 #[derive(Clone)]
-pub struct Rng(u64);
+pub struct Rng(u64, Option<(Vec<u8>, usize)>);
 
 impl Rng {
     /// A generator whose whole output is determined by `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x6a09_e667_f3bc_c908)
+        Rng(seed ^ 0x6a09_e667_f3bc_c908, None)
+    }
+
+    /// A "generator" that replays `bytes` (two bytes per decision, zeroes
+    /// once they run out; see [`Rng::exhausted`]).
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        Rng(0, Some((bytes.to_vec(), 0)))
+    }
+
+    /// True once a byte-driven generator has used up its input.
+    pub fn exhausted(&self) -> bool {
+        matches!(&self.1, Some((b, i)) if *i >= b.len())
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
+        if let Some((b, i)) = &mut self.1 {
+            let mut v = 0u64;
+            for _ in 0..2 {
+                v = (v << 8) | b.get(*i).copied().unwrap_or(0) as u64;
+                *i += 1;
+            }
+            return v;
+        }
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

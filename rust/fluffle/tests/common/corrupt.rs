@@ -1,0 +1,152 @@
+//! Shared by `tests/corrupt_image.rs` and the `mount_mutated` fuzz target:
+//! a small populated image, byte mutations of it, and the check that a
+//! mutated image either mounts and behaves or fails cleanly.
+
+use fluffle::errno::{Errno, EINVAL, EIO, EUCLEAN};
+use fluffle::memdev::MemDevice;
+
+use super::*;
+
+/// Geometry of the sample image: 12 zones of 64 blocks, 48 writable.
+pub const ZONES: u32 = 12;
+
+/// A formatted device with a little of everything on it: directories,
+/// files with holes, a symlink, hard links, xattrs; checkpointed by a sync,
+/// then more data fsynced after it (so mount has to roll forward), and
+/// finally left without unmount (as after a crash).
+pub fn sample_image() -> MemDevice {
+    let mut dev = formatted(ZONES, 64, 48);
+    {
+        let mut fs = mount(&mut dev).expect("mount sample");
+        let d = fs.mkdir(ROOT, b"dir", 0o755, 0, 0).expect("mkdir");
+        let sub = fs.mkdir(d.ino, b"sub", 0o700, 1, 2).expect("mkdir");
+        for i in 0..6u32 {
+            let name = format!("file{i}");
+            let f = fs.create(if i % 2 == 0 { ROOT } else { d.ino }, name.as_bytes(), 0o644, 0, 0).expect("create");
+            let data: Vec<u8> = (0..(i as usize * 3000 + 10)).map(|j| (j * 7 + i as usize) as u8).collect();
+            fs.write(f.ino, (i as u64) * 1000, &data).expect("write");
+            if i == 2 {
+                fs.setxattr(f.ino, b"user.colour", b"blue", 0).expect("setxattr");
+                fs.link(f.ino, sub.ino, b"hardlink").expect("link");
+            }
+        }
+        fs.symlink(d.ino, b"link", b"../file0", 0, 0).expect("symlink");
+        fs.sync().expect("sync");
+        let f = fs.create(sub.ino, b"after-checkpoint", 0o600, 0, 0).expect("create");
+        fs.write(f.ino, 0, &vec![0x5a; 9000]).expect("write");
+        fs.fsync(f.ino, false).expect("fsync");
+        let f0 = fs.lookup(ROOT, b"file0").expect("lookup").ino;
+        fs.write(f0, 100_000, b"tail").expect("write");
+        fs.fsync(f0, true).expect("fdatasync");
+        // Dropped without unmount.
+    }
+    dev.after_power_loss()
+}
+
+/// One mutation: in zone `zone`'s written data at `offset` (modulo its
+/// length), apply `kind` with `value`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mutation {
+    pub zone: u32,
+    pub offset: u32,
+    pub kind: u8,
+    pub value: u8,
+}
+
+/// Applies a mutation (no-op on an empty zone).
+pub fn mutate(dev: &mut MemDevice, m: Mutation) {
+    let Some(data) = dev.zone_data_mut(m.zone % ZONES) else { return };
+    if data.is_empty() {
+        return;
+    }
+    let len = data.len();
+    let at = m.offset as usize % len;
+    match m.kind % 6 {
+        0 => data[at] ^= m.value | 1,
+        1 => data[at] = m.value,
+        2 => {
+            // A 32-bit field set to an extreme.
+            let v: u32 = if m.value & 1 == 0 { u32::MAX } else { 0x8000_0000 | m.value as u32 };
+            for (k, b) in v.to_le_bytes().iter().enumerate() {
+                if let Some(x) = data.get_mut(at + k) {
+                    *x = *b;
+                }
+            }
+        }
+        3 => {
+            // Zero 64 bytes.
+            for x in data.iter_mut().skip(at).take(64) {
+                *x = 0;
+            }
+        }
+        4 => {
+            // Copy 16 bytes from elsewhere in the zone.
+            let from = (at + (m.value as usize) * 97) % len;
+            for k in 0..16 {
+                let b = data[(from + k) % len];
+                if let Some(x) = data.get_mut(at + k) {
+                    *x = b;
+                }
+            }
+        }
+        _ => {
+            // A 64-bit field set to a huge value.
+            let v = u64::MAX - m.value as u64;
+            for (k, b) in v.to_le_bytes().iter().enumerate() {
+                if let Some(x) = data.get_mut(at + k) {
+                    *x = *b;
+                }
+            }
+        }
+    }
+}
+
+fn clean(e: Errno) -> bool {
+    e == EUCLEAN || e == EINVAL || e == EIO
+}
+
+/// What happened to one mutated image.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Verdict {
+    /// Mount refused it with a clean errno.
+    Refused,
+    /// Mounted; reading everything gave a clean error somewhere.
+    MountedWithErrors,
+    /// Mounted and fully readable.
+    Mounted,
+}
+
+/// Mounts a mutated image, walks everything, runs fsck and a few writes,
+/// unmounts and remounts. Any panic is the caller's failure; an errno
+/// other than EUCLEAN/EINVAL/EIO from mount or from reading is an `Err`.
+pub fn exercise(dev: MemDevice) -> std::result::Result<Verdict, String> {
+    let mut fs = match mount(dev) {
+        Ok(fs) => fs,
+        Err(e) if clean(e) => return Ok(Verdict::Refused),
+        Err(e) => return Err(format!("mount failed with {e:?}, not EUCLEAN/EINVAL/EIO")),
+    };
+    let mut verdict = Verdict::Mounted;
+    match walk(&mut fs) {
+        Ok(_) => {}
+        Err(e) if clean(e) => verdict = Verdict::MountedWithErrors,
+        Err(e) => return Err(format!("reading the mounted image failed with {e:?}")),
+    }
+    let _ = fsck(&mut fs);
+    let _ = fs.statfs();
+    // Writes on a damaged filesystem may fail (any errno), never panic.
+    if let Ok(f) = fs.create(ROOT, b"new-after-mutation", 0o644, 0, 0) {
+        let _ = fs.write(f.ino, 0, &[1u8; 5000]);
+        let _ = fs.fsync(f.ino, false);
+    }
+    for _ in 0..3 {
+        let _ = fs.gc_step();
+    }
+    let _ = fs.unlink(ROOT, b"file0");
+    if let Ok(dev) = fs.unmount() {
+        if let Ok(mut fs) = mount(dev) {
+            let _ = walk(&mut fs);
+            let _ = fs.unmount();
+        }
+    }
+    Ok(verdict)
+}
