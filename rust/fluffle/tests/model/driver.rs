@@ -552,8 +552,17 @@ pub fn split_names(list: &[u8]) -> BTreeSet<Vec<u8>> {
 /// Runs one random sequence of `ops` operations; on a mismatch returns a
 /// report with the seed, the op index and the operations so far.
 pub fn run_sequence<T: Target>(fs: T, seed: u64, ops: usize, cfg: &GenConfig) -> std::result::Result<(), String> {
+    run_with(fs, Rng::new(seed), seed, ops, cfg)
+}
+
+/// Like [`run_sequence`] with decisions taken from `bytes` (fuzzing); stops
+/// when the bytes run out or after `max_ops`.
+pub fn run_bytes<T: Target>(fs: T, bytes: &[u8], max_ops: usize, cfg: &GenConfig) -> std::result::Result<(), String> {
+    run_with(fs, Rng::from_bytes(bytes), 0, max_ops, cfg)
+}
+
+fn run_with<T: Target>(fs: T, mut r: Rng, seed: u64, ops: usize, cfg: &GenConfig) -> std::result::Result<(), String> {
     let mut d = Driver::new(fs, cfg.snap_slots);
-    let mut r = Rng::new(seed);
     let mut log: Vec<(Op, String)> = Vec::new();
     let fail = |log: &Vec<(Op, String)>, i: usize, op: Option<&Op>, e: &str| -> String {
         let mut s = String::new();
@@ -575,6 +584,9 @@ pub fn run_sequence<T: Target>(fs: T, seed: u64, ops: usize, cfg: &GenConfig) ->
         s
     };
     for i in 0..ops {
+        if r.exhausted() {
+            break;
+        }
         let op = gen_op(&d.model, &mut r, cfg, true);
         match d.step(&op) {
             Ok(res) => log.push((op, res)),
