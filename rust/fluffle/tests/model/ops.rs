@@ -112,10 +112,13 @@ fn pick_xattr_name(m: &Model, r: &mut Rng, ino: Ino) -> Name {
 
 fn gen_xattr_name(r: &mut Rng) -> Name {
     const N: &[&[u8]] = &[b"user.a", b"user.b", b"user.colour", b"user.mime_type", b"user.x.y"];
-    if r.chance(3) {
+    let p = r.below(100);
+    if p < 3 {
         let mut n = b"user.".to_vec();
-        n.resize(255, b'q');
+        n.resize(255 + (p == 0) as usize, b'q'); // 255 fine, 256 ERANGE
         Name(n)
+    } else if p < 5 {
+        Name(r.pick(&[&b"trusted.x"[..], b"security.selinux", b"system.posix_acl_access", b"nouser"]).to_vec())
     } else {
         Name(r.pick(N).to_vec())
     }

@@ -89,6 +89,18 @@ impl Default for Model {
     }
 }
 
+/// Name checks of the xattr syscalls: length first (ERANGE), then the
+/// namespace (only `user.` is supported: EOPNOTSUPP).
+fn check_xattr_name(name: &[u8]) -> Result<()> {
+    if name.is_empty() || name.len() > XATTR_NAME_MAX {
+        return Err(ERANGE);
+    }
+    if !name.starts_with(b"user.") || name.len() == 5 {
+        return Err(if name == b"user." { EINVAL } else { EOPNOTSUPP });
+    }
+    Ok(())
+}
+
 fn check_name(name: &[u8]) -> Result<()> {
     if name.len() > NAME_MAX {
         return Err(ENAMETOOLONG);
@@ -399,9 +411,7 @@ impl Model {
 
     /// `setxattr(2)` for a `user.` name.
     pub fn setxattr(&mut self, ino: Ino, name: &[u8], value: &[u8], flags: u32) -> Result<()> {
-        if name.len() > XATTR_NAME_MAX {
-            return Err(ERANGE);
-        }
+        check_xattr_name(name)?;
         if value.len() > XATTR_SIZE_MAX {
             return Err(E2BIG);
         }
@@ -419,9 +429,7 @@ impl Model {
 
     /// `getxattr(2)`: size 0 asks for the length only.
     pub fn getxattr(&self, ino: Ino, name: &[u8], size: usize) -> Result<Vec<u8>> {
-        if name.len() > XATTR_NAME_MAX {
-            return Err(ERANGE);
-        }
+        check_xattr_name(name)?;
         let v = self.node(ino)?.xattrs.get(name).ok_or(ENODATA)?;
         if size != 0 && size < v.len() {
             return Err(ERANGE);
@@ -440,9 +448,7 @@ impl Model {
     }
 
     pub fn removexattr(&mut self, ino: Ino, name: &[u8]) -> Result<()> {
-        if name.len() > XATTR_NAME_MAX {
-            return Err(ERANGE);
-        }
+        check_xattr_name(name)?;
         self.node_mut(ino)?.xattrs.remove(name).map(|_| ()).ok_or(ENODATA)
     }
 
