@@ -49,33 +49,132 @@ use super::device::ZonedDevice;
 use super::errno::*;
 pub use super::types::*;
 
+use super::device::{Geometry, BLOCK_SIZE};
+use super::dir::check_name;
+use super::inode::Inode;
+use super::layout::{uuid_seed, NODE_PAYLOAD};
+use super::mem::{FBox, FVec};
+use super::snapshot::Snap;
+use super::zones::Zones;
+
+/// Counters for benchmarks and tests.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct FsStats {
+    /// Bytes accepted by `write`.
+    pub user_bytes: u64,
+    /// Data blocks written by writeback.
+    pub data_blocks: u64,
+    /// Node blocks written.
+    pub node_blocks: u64,
+    /// Blocks relocated by GC.
+    pub gc_blocks: u64,
+    /// Checkpoints written.
+    pub checkpoints: u64,
+    /// Checkpoint blocks written.
+    pub ckpt_blocks: u64,
+    /// Zones reset.
+    pub zone_resets: u64,
+}
+
 /// A mounted filesystem on device `D`.
 pub struct Fs<D: ZonedDevice> {
-    dev: D,
+    pub(super) dev: D,
+    pub(super) geo: Geometry,
+    pub(super) uuid: [u8; 16],
+    pub(super) seed: u32,
+    pub(super) ro: bool,
+    /// Set after a failed device write: the in-memory state no longer
+    /// matches the device, so every later change fails with `EIO`.
+    pub(super) broken: bool,
+    pub(super) now: Timespec,
+    /// Every inode, sorted by number.
+    pub(super) inodes: FVec<FBox<Inode>>,
+    pub(super) next_ino: u64,
+    pub(super) node_version: u64,
+    /// Sequence of the newest durable checkpoint.
+    pub(super) cp_seq: u64,
+    pub(super) ckpt_zone: u32,
+    pub(super) ckpt_wp: u64,
+    pub(super) zones: Zones,
+    /// Dirty pages over all inodes.
+    pub(super) dirty_pages: u64,
+    /// Dirty pages of blocks that are not mapped yet (they will add live
+    /// blocks when written back).
+    pub(super) fresh_pages: u64,
+    pub(super) snaps: FVec<Snap>,
+    pub(super) next_snap: u64,
+    /// Traffic counters.
+    pub stats: FsStats,
 }
 
 /// Formats `dev`: resets every zone and writes an empty filesystem (root
-/// directory only) with a first checkpoint. Needs at least 8 zones.
+/// directory only) with a first checkpoint. Needs at least 12 zones of at
+/// least 16 blocks.
 pub fn format<D: ZonedDevice>(dev: &mut D, opts: &FormatOptions) -> Result<()> {
-    let _ = (dev, opts);
-    Err(ENOSYS)
+    let geo = dev.geometry();
+    check_geometry(&geo)?;
+    for z in 0..geo.zone_count {
+        dev.reset(z)?;
+    }
+    let mut fs = Fs::empty(&mut *dev, geo, opts.uuid, opts.now)?;
+    let mut root = Inode::new(Fs::<D>::ROOT_INO, FileType::Directory, opts.root_mode, opts.root_uid, opts.root_gid, opts.now);
+    root.nlink = 2;
+    root.parent = Fs::<D>::ROOT_INO;
+    fs.inodes.try_push(FBox::try_new(root)?)?;
+    fs.next_ino = Fs::<D>::ROOT_INO + 1;
+    fs.sync()
+}
+
+/// Checks that the core can run on `geo`.
+pub(super) fn check_geometry(geo: &Geometry) -> Result<()> {
+    if geo.zone_count < 12 || geo.zone_cap < 16 || geo.zone_cap > geo.zone_size || geo.zone_cap > (1 << 30) {
+        return Err(EINVAL);
+    }
+    if geo.max_active != 0 && geo.max_active < 5 {
+        return Err(EINVAL);
+    }
+    if geo.max_open != 0 && geo.max_open < 4 {
+        return Err(EINVAL);
+    }
+    geo.zone_size.checked_mul(geo.zone_count as u64).ok_or(EINVAL)?;
+    Ok(())
 }
 
 impl<D: ZonedDevice> Fs<D> {
     /// Inode number of the root directory.
     pub const ROOT_INO: u64 = 1;
 
-    /// Mounts the filesystem on `dev`: newest valid checkpoint, roll-forward
-    /// of inodes fsynced after it, orphan cleanup, then (unless read-only) a
-    /// fresh checkpoint. Corruption gives `EUCLEAN`/`EINVAL`/`EIO`.
-    pub fn mount(dev: D, opts: &MountOptions) -> Result<Self> {
-        let _ = (dev, opts);
-        Err(ENOSYS)
+    /// An in-memory filesystem with no inodes (format and mount fill it).
+    pub(super) fn empty(dev: D, geo: Geometry, uuid: [u8; 16], now: Timespec) -> Result<Self> {
+        Ok(Self {
+            dev,
+            geo,
+            uuid,
+            seed: uuid_seed(&uuid),
+            ro: false,
+            broken: false,
+            now,
+            inodes: FVec::new(),
+            next_ino: Self::ROOT_INO,
+            node_version: 1,
+            cp_seq: 0,
+            ckpt_zone: 0,
+            ckpt_wp: 0,
+            zones: Zones::new(geo)?,
+            dirty_pages: 0,
+            fresh_pages: 0,
+            snaps: FVec::new(),
+            next_snap: 1,
+            stats: FsStats::default(),
+        })
     }
 
     /// Writes a checkpoint and returns the device.
-    pub fn unmount(self) -> Result<D> {
-        Err(ENOSYS)
+    pub fn unmount(mut self) -> Result<D> {
+        if !self.ro {
+            self.sync()?;
+        }
+        Ok(self.dev)
     }
 
     /// The device (for statistics in tests and benchmarks).
@@ -85,96 +184,446 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Sets the time stamped by the following operations.
     pub fn set_time(&mut self, now: Timespec) {
-        let _ = now;
+        self.now = now;
+    }
+
+    /// Index of inode `ino` in `self.inodes`.
+    pub(super) fn find(&self, ino: u64) -> Result<usize> {
+        self.inodes.binary_search_by(|i| i.ino.cmp(&ino)).map_err(|_| ENOENT)
+    }
+
+    pub(super) fn inode(&self, ino: u64) -> Result<&Inode> {
+        let i = self.find(ino)?;
+        Ok(&self.inodes[i])
+    }
+
+    pub(super) fn writable(&self) -> Result<()> {
+        if self.ro {
+            return Err(EROFS);
+        }
+        if self.broken {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Largest node payload: a node must fit in one zone.
+    pub(super) fn max_node_bytes(&self) -> usize {
+        let blocks = core::cmp::min(self.geo.zone_cap, u16::MAX as u64) as usize;
+        blocks.saturating_mul(NODE_PAYLOAD)
+    }
+
+    /// Maximum number of inodes (every NAT entry must fit in a checkpoint).
+    pub(super) fn max_inodes(&self) -> u64 {
+        let bytes = self.geo.zone_cap.saturating_mul(BLOCK_SIZE as u64) / 2;
+        let fixed = 256 + 4 * self.geo.zone_count as u64;
+        bytes.saturating_sub(fixed) / super::checkpoint::NAT_ENTRY as u64
+    }
+
+    fn dir_index(&self, dir: u64) -> Result<usize> {
+        let d = self.find(dir)?;
+        if self.inodes[d].ftype != FileType::Directory {
+            return Err(ENOTDIR);
+        }
+        Ok(d)
     }
 
     /// Looks `name` up in directory `dir`.
     pub fn lookup(&mut self, dir: u64, name: &[u8]) -> Result<Attr> {
-        let _ = (dir, name);
-        Err(ENOSYS)
+        check_name(name)?;
+        let d = self.dir_index(dir)?;
+        let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
+        let ino = self.inodes[d].entries[e].ino;
+        Ok(self.inode(ino)?.attr())
     }
 
     /// Attributes of `ino`.
     pub fn getattr(&mut self, ino: u64) -> Result<Attr> {
-        let _ = ino;
-        Err(ENOSYS)
+        Ok(self.inode(ino)?.attr())
     }
 
     /// Changes attributes; `size` truncates (`EISDIR` on directories,
-    /// `EINVAL` on symlinks, `EFBIG` beyond [`MAX_FILE_SIZE`]).
+    /// `EINVAL` on symlinks, `EFBIG` beyond [`MAX_FILE_SIZE`]). A size
+    /// change sets mtime and ctime to now unless given; any change sets
+    /// ctime to now unless given.
     pub fn setattr(&mut self, ino: u64, set: &SetAttr) -> Result<Attr> {
-        let _ = (ino, set);
-        Err(ENOSYS)
+        self.writable()?;
+        let i = self.find(ino)?;
+        if let Some(size) = set.size {
+            match self.inodes[i].ftype {
+                FileType::Directory => return Err(EISDIR),
+                FileType::Symlink => return Err(EINVAL),
+                FileType::Regular => {}
+            }
+            if size > MAX_FILE_SIZE {
+                return Err(EFBIG);
+            }
+            if size > self.inodes[i].size {
+                let grow = size.div_ceil(4096).saturating_sub(self.inodes[i].size.div_ceil(4096));
+                let _ = grow; // holes take no space
+            }
+            self.truncate(i, size)?;
+            let now = self.now;
+            self.inodes[i].mtime = set.mtime.unwrap_or(now);
+        }
+        let now = self.now;
+        let n = &mut self.inodes[i];
+        if let Some(m) = set.mode {
+            n.mode = m & 0o7777;
+        }
+        if let Some(u) = set.uid {
+            n.uid = u;
+        }
+        if let Some(g) = set.gid {
+            n.gid = g;
+        }
+        if let Some(t) = set.atime {
+            n.atime = t;
+        }
+        if let Some(t) = set.mtime {
+            n.mtime = t;
+        }
+        n.ctime = set.ctime.unwrap_or(now);
+        n.dirty = true;
+        Ok(n.attr())
+    }
+
+    /// Creates a new inode named `name` in `dir`; returns its index.
+    fn new_inode(&mut self, dir: u64, name: &[u8], ftype: FileType, mode: u32, uid: u32, gid: u32) -> Result<usize> {
+        self.writable()?;
+        check_name(name)?;
+        let d = self.dir_index(dir)?;
+        if self.inodes[d].find_entry(name).is_some() {
+            return Err(EEXIST);
+        }
+        if self.inodes.len() as u64 >= self.max_inodes() || self.next_ino >= u32::MAX as u64 {
+            return Err(ENOSPC);
+        }
+        self.check_node_growth(d, super::inode::DENTRY_FIXED + name.len())?;
+        if ftype == FileType::Directory && self.inodes[d].nlink >= LINK_MAX {
+            return Err(EMLINK);
+        }
+        let ino = self.next_ino;
+        let mut n = Inode::new(ino, ftype, mode, uid, gid, self.now);
+        if ftype == FileType::Directory {
+            n.nlink = 2;
+            n.parent = dir;
+        }
+        self.inodes.try_reserve(1)?;
+        self.inodes[d].add_entry(name, ino, ftype)?;
+        // Cannot fail now: capacity was reserved above.
+        self.inodes.try_push(FBox::try_new(n)?)?;
+        self.next_ino += 1;
+        let now = self.now;
+        let p = &mut self.inodes[d];
+        if ftype == FileType::Directory {
+            p.nlink += 1;
+        }
+        p.mtime = now;
+        p.ctime = now;
+        p.dirty = true;
+        p.needs_cp = true;
+        Ok(self.inodes.len() - 1)
+    }
+
+    /// `ENOSPC` if inode `i`'s node would outgrow a zone by `extra` bytes.
+    pub(super) fn check_node_growth(&self, i: usize, extra: usize) -> Result<()> {
+        if self.inodes[i].encoded_len().saturating_add(extra) > self.max_node_bytes() {
+            return Err(ENOSPC);
+        }
+        Ok(())
     }
 
     /// Creates a regular file (`mode` = permission bits).
     pub fn create(&mut self, dir: u64, name: &[u8], mode: u32, uid: u32, gid: u32) -> Result<Attr> {
-        let _ = (dir, name, mode, uid, gid);
-        Err(ENOSYS)
+        let i = self.new_inode(dir, name, FileType::Regular, mode, uid, gid)?;
+        Ok(self.inodes[i].attr())
     }
 
     /// Creates a directory.
     pub fn mkdir(&mut self, dir: u64, name: &[u8], mode: u32, uid: u32, gid: u32) -> Result<Attr> {
-        let _ = (dir, name, mode, uid, gid);
-        Err(ENOSYS)
+        let i = self.new_inode(dir, name, FileType::Directory, mode, uid, gid)?;
+        Ok(self.inodes[i].attr())
     }
 
-    /// Creates a symlink to `target` (1..=4095 bytes), mode 0777.
+    /// Creates a symlink to `target` (1..=4095 bytes, `ENAMETOOLONG`
+    /// beyond, `ENOENT` if empty), mode 0777.
     pub fn symlink(&mut self, dir: u64, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<Attr> {
-        let _ = (dir, name, target, uid, gid);
-        Err(ENOSYS)
+        if target.is_empty() {
+            return Err(ENOENT);
+        }
+        if target.len() > SYMLINK_MAX {
+            return Err(ENAMETOOLONG);
+        }
+        let mut t = FVec::new();
+        t.try_extend_from_slice(target)?;
+        let i = self.new_inode(dir, name, FileType::Symlink, 0o777, uid, gid)?;
+        let n = &mut self.inodes[i];
+        n.target = t;
+        n.size = target.len() as u64;
+        Ok(n.attr())
     }
 
-    /// Copies a symlink's target into `buf`; returns its full length
-    /// (truncated copy if `buf` is short, like readlink(2)). `EINVAL` if
-    /// `ino` is not a symlink.
+    /// Copies a symlink's target into `buf`; returns the bytes copied
+    /// (truncated if `buf` is short, like readlink(2)). `EINVAL` if `ino`
+    /// is not a symlink.
     pub fn readlink(&mut self, ino: u64, buf: &mut [u8]) -> Result<usize> {
-        let _ = (ino, buf);
-        Err(ENOSYS)
+        let n = self.inode(ino)?;
+        if n.ftype != FileType::Symlink {
+            return Err(EINVAL);
+        }
+        let k = core::cmp::min(buf.len(), n.target.len());
+        buf[..k].copy_from_slice(&n.target[..k]);
+        Ok(k)
     }
 
     /// Adds a hard link `newdir/newname` to `ino` (`EPERM` for directories,
     /// `EMLINK` beyond [`LINK_MAX`]).
     pub fn link(&mut self, ino: u64, newdir: u64, newname: &[u8]) -> Result<Attr> {
-        let _ = (ino, newdir, newname);
-        Err(ENOSYS)
+        self.writable()?;
+        check_name(newname)?;
+        let i = self.find(ino)?;
+        let d = self.dir_index(newdir)?;
+        if self.inodes[i].ftype == FileType::Directory {
+            return Err(EPERM);
+        }
+        if self.inodes[d].find_entry(newname).is_some() {
+            return Err(EEXIST);
+        }
+        if self.inodes[i].nlink >= LINK_MAX {
+            return Err(EMLINK);
+        }
+        self.check_node_growth(d, super::inode::DENTRY_FIXED + newname.len())?;
+        let ftype = self.inodes[i].ftype;
+        self.inodes[d].add_entry(newname, ino, ftype)?;
+        let now = self.now;
+        let p = &mut self.inodes[d];
+        p.mtime = now;
+        p.ctime = now;
+        p.dirty = true;
+        p.needs_cp = true;
+        let n = &mut self.inodes[i];
+        n.nlink += 1;
+        n.ctime = now;
+        n.dirty = true;
+        n.needs_cp = true;
+        Ok(n.attr())
+    }
+
+    /// Drops one link of inode index `i`; frees it at 0 unless held.
+    fn drop_link(&mut self, i: usize) -> Result<()> {
+        let now = self.now;
+        let n = &mut self.inodes[i];
+        n.nlink = n.nlink.saturating_sub(1);
+        n.ctime = now;
+        n.dirty = true;
+        n.needs_cp = true;
+        if n.nlink == 0 && n.holds == 0 {
+            self.free_inode(i)?;
+        }
+        Ok(())
+    }
+
+    /// Frees inode index `i`: its blocks, node and pages.
+    pub(super) fn free_inode(&mut self, i: usize) -> Result<()> {
+        let n = self.inodes.remove(i).ok_or(ENOENT)?;
+        for e in n.map.v.iter() {
+            for k in 0..e.len as u64 {
+                self.zones.release(e.lba + k);
+            }
+        }
+        for k in 0..n.node_blocks as u64 {
+            self.zones.release(n.node_lba + k);
+        }
+        self.dirty_pages = self.dirty_pages.saturating_sub(n.pages.len() as u64);
+        let fresh = n.pages.iter().filter(|p| p.fresh).count() as u64;
+        self.fresh_pages = self.fresh_pages.saturating_sub(fresh);
+        Ok(())
+    }
+
+    fn touch_dir(&mut self, d: usize) {
+        let now = self.now;
+        let p = &mut self.inodes[d];
+        p.mtime = now;
+        p.ctime = now;
+        p.dirty = true;
+        p.needs_cp = true;
     }
 
     /// Removes a non-directory entry (`EISDIR` for directories).
     pub fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
-        let _ = (dir, name);
-        Err(ENOSYS)
+        self.writable()?;
+        check_name(name)?;
+        let d = self.dir_index(dir)?;
+        let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
+        if self.inodes[d].entries[e].ftype == FileType::Directory {
+            return Err(EISDIR);
+        }
+        let ino = self.inodes[d].remove_entry(name)?;
+        self.touch_dir(d);
+        let i = self.find(ino).map_err(|_| EUCLEAN)?;
+        self.drop_link(i)
     }
 
     /// Removes an empty directory (`ENOTEMPTY`, `ENOTDIR`).
     pub fn rmdir(&mut self, dir: u64, name: &[u8]) -> Result<()> {
-        let _ = (dir, name);
-        Err(ENOSYS)
+        self.writable()?;
+        check_name(name)?;
+        let d = self.dir_index(dir)?;
+        let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
+        let ino = self.inodes[d].entries[e].ino;
+        let i = self.find(ino).map_err(|_| EUCLEAN)?;
+        if self.inodes[i].ftype != FileType::Directory {
+            return Err(ENOTDIR);
+        }
+        if !self.inodes[i].entries.is_empty() {
+            return Err(ENOTEMPTY);
+        }
+        self.inodes[d].remove_entry(name)?;
+        self.inodes[d].nlink = self.inodes[d].nlink.saturating_sub(1);
+        self.touch_dir(d);
+        let i = self.find(ino)?;
+        self.inodes[i].nlink = 1;
+        self.drop_link(i)
+    }
+
+    /// True if directory `anc` is `ino` or one of its ancestors.
+    fn is_ancestor(&self, anc: u64, mut ino: u64) -> Result<bool> {
+        // Bounded by the number of inodes: a parent cycle on a corrupted
+        // image cannot loop forever.
+        for _ in 0..=self.inodes.len() {
+            if ino == anc {
+                return Ok(true);
+            }
+            if ino == Self::ROOT_INO {
+                return Ok(false);
+            }
+            ino = self.inode(ino)?.parent;
+        }
+        Err(EUCLEAN)
     }
 
     /// Renames like rename(2)/renameat2(2): replaces a compatible target
     /// (`EISDIR`/`ENOTDIR`/`ENOTEMPTY` otherwise), `EINVAL` when moving a
     /// directory under itself, flags [`RENAME_NOREPLACE`] and
     /// [`RENAME_EXCHANGE`]. Renaming onto a hard link of the same inode is
-    /// a no-op.
+    /// a no-op. The moved entry gets a new readdir cookie.
     pub fn rename(&mut self, olddir: u64, oldname: &[u8], newdir: u64, newname: &[u8], flags: u32) -> Result<()> {
-        let _ = (olddir, oldname, newdir, newname, flags);
-        Err(ENOSYS)
+        self.writable()?;
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0 || flags == RENAME_NOREPLACE | RENAME_EXCHANGE {
+            return Err(EINVAL);
+        }
+        check_name(oldname)?;
+        check_name(newname)?;
+        let od = self.dir_index(olddir)?;
+        let nd = self.dir_index(newdir)?;
+        let se = self.inodes[od].find_entry(oldname).ok_or(ENOENT)?;
+        let src = self.inodes[od].entries[se].ino;
+        let stype = self.inodes[od].entries[se].ftype;
+        let de = self.inodes[nd].find_entry(newname);
+        let dst = de.map(|e| (self.inodes[nd].entries[e].ino, self.inodes[nd].entries[e].ftype));
+        if stype == FileType::Directory && olddir != newdir && self.is_ancestor(src, newdir)? {
+            return Err(EINVAL);
+        }
+        if flags & RENAME_EXCHANGE != 0 {
+            let (dino, dtype) = dst.ok_or(ENOENT)?;
+            if dtype == FileType::Directory && olddir != newdir && self.is_ancestor(dino, olddir)? {
+                return Err(EINVAL);
+            }
+            return self.exchange(od, se, nd, de.ok_or(ENOENT)?);
+        }
+        if let Some((dino, dtype)) = dst {
+            if flags & RENAME_NOREPLACE != 0 {
+                return Err(EEXIST);
+            }
+            if dino == src {
+                return Ok(());
+            }
+            match (stype == FileType::Directory, dtype == FileType::Directory) {
+                (true, false) => return Err(ENOTDIR),
+                (false, true) => return Err(EISDIR),
+                _ => {}
+            }
+            let di = self.find(dino).map_err(|_| EUCLEAN)?;
+            if dtype == FileType::Directory && !self.inodes[di].entries.is_empty() {
+                return Err(ENOTEMPTY);
+            }
+        } else {
+            self.check_node_growth(nd, super::inode::DENTRY_FIXED + newname.len())?;
+        }
+        // Remove the target first (its entry name is reused).
+        if let Some((dino, dtype)) = dst {
+            self.inodes[nd].remove_entry(newname)?;
+            let di = self.find(dino)?;
+            if dtype == FileType::Directory {
+                self.inodes[di].nlink = 1;
+                let nd2 = self.find(newdir)?;
+                self.inodes[nd2].nlink = self.inodes[nd2].nlink.saturating_sub(1);
+            }
+            self.drop_link(di)?;
+        }
+        let od = self.find(olddir)?;
+        self.inodes[od].remove_entry(oldname)?;
+        let nd = self.find(newdir)?;
+        self.inodes[nd].add_entry(newname, src, stype)?;
+        if stype == FileType::Directory && olddir != newdir {
+            self.inodes[od].nlink = self.inodes[od].nlink.saturating_sub(1);
+            self.inodes[nd].nlink += 1;
+            let si = self.find(src)?;
+            self.inodes[si].parent = newdir;
+        }
+        self.touch_dir(od);
+        self.touch_dir(nd);
+        let si = self.find(src)?;
+        let now = self.now;
+        let s = &mut self.inodes[si];
+        s.ctime = now;
+        s.dirty = true;
+        s.needs_cp = true;
+        Ok(())
     }
 
-    /// Reads from `off`; returns bytes read (0 at or beyond EOF). Holes read
-    /// as zeros. `EISDIR` on directories, `EINVAL` on symlinks.
-    pub fn read(&mut self, ino: u64, off: u64, buf: &mut [u8]) -> Result<usize> {
-        let _ = (ino, off, buf);
-        Err(ENOSYS)
-    }
-
-    /// Writes at `off` (extending the file); returns bytes written (all of
-    /// `data` unless an error occurs first). `EFBIG` beyond
-    /// [`MAX_FILE_SIZE`], `ENOSPC` only when live data fills the device.
-    pub fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
-        let _ = (ino, off, data);
-        Err(ENOSYS)
+    /// RENAME_EXCHANGE: swaps the targets of two entries.
+    fn exchange(&mut self, od: usize, se: usize, nd: usize, de: usize) -> Result<()> {
+        let (a, at) = (self.inodes[od].entries[se].ino, self.inodes[od].entries[se].ftype);
+        let (b, bt) = (self.inodes[nd].entries[de].ino, self.inodes[nd].entries[de].ftype);
+        if a == b {
+            return Ok(());
+        }
+        self.inodes[od].entries[se].ino = b;
+        self.inodes[od].entries[se].ftype = bt;
+        self.inodes[nd].entries[de].ino = a;
+        self.inodes[nd].entries[de].ftype = at;
+        let (oino, nino) = (self.inodes[od].ino, self.inodes[nd].ino);
+        if oino != nino {
+            let a_dir = at == FileType::Directory;
+            let b_dir = bt == FileType::Directory;
+            if a_dir != b_dir {
+                // The directory moves from one parent to the other.
+                let (from, to) = if a_dir { (od, nd) } else { (nd, od) };
+                self.inodes[from].nlink = self.inodes[from].nlink.saturating_sub(1);
+                self.inodes[to].nlink += 1;
+            }
+            if a_dir {
+                let ai = self.find(a)?;
+                self.inodes[ai].parent = nino;
+            }
+            if b_dir {
+                let bi = self.find(b)?;
+                self.inodes[bi].parent = oino;
+            }
+        }
+        self.touch_dir(od);
+        self.touch_dir(nd);
+        let now = self.now;
+        for ino in [a, b] {
+            let i = self.find(ino)?;
+            let n = &mut self.inodes[i];
+            n.ctime = now;
+            n.dirty = true;
+            n.needs_cp = true;
+        }
+        Ok(())
     }
 
     /// Lists `dir` from after `cookie` (0 = start). For each entry calls
@@ -187,111 +636,140 @@ impl<D: ZonedDevice> Fs<D> {
         cookie: u64,
         emit: &mut dyn FnMut(&[u8], u64, FileType, u64) -> bool,
     ) -> Result<()> {
-        let _ = (dir, cookie, emit);
-        Err(ENOSYS)
+        let d = self.dir_index(dir)?;
+        let n = &self.inodes[d];
+        if cookie < 1 && !emit(b".", n.ino, FileType::Directory, 1) {
+            return Ok(());
+        }
+        if cookie < 2 && !emit(b"..", n.parent, FileType::Directory, 2) {
+            return Ok(());
+        }
+        for e in n.entries[n.entries_after(cookie)..].iter() {
+            if !emit(&e.name, e.ino, e.ftype, e.cookie) {
+                break;
+            }
+        }
+        Ok(())
     }
 
-    /// Makes `ino` durable (see the module docs); `datasync` skips pure
-    /// timestamp changes.
+    /// Makes `ino` durable (see the module docs). `datasync` is accepted
+    /// for the API; the same work is done.
     pub fn fsync(&mut self, ino: u64, datasync: bool) -> Result<()> {
-        let _ = (ino, datasync);
-        Err(ENOSYS)
+        let _ = datasync;
+        if self.ro {
+            return Ok(());
+        }
+        self.writable()?;
+        let i = self.find(ino)?;
+        if self.inodes[i].needs_cp || self.inodes[i].ftype == FileType::Directory {
+            return self.sync();
+        }
+        self.writeback_inode(i)?;
+        let i = self.find(ino)?;
+        if self.inodes[i].dirty {
+            self.write_node(i)?;
+        }
+        self.flush()
     }
 
-    /// Writes everything and a checkpoint.
+    /// Flushes the device; a failure breaks the filesystem.
+    pub(super) fn flush(&mut self) -> Result<()> {
+        self.dev.flush().map_err(|e| {
+            self.broken = true;
+            e
+        })
+    }
+
+    /// Writes all dirty data, then a checkpoint.
     pub fn sync(&mut self) -> Result<()> {
-        Err(ENOSYS)
+        self.writable()?;
+        self.writeback_all()?;
+        self.checkpoint()
     }
 
     /// Filesystem statistics.
     pub fn statfs(&mut self) -> Result<StatFs> {
-        Err(ENOSYS)
+        let blocks = self.zones.usable_blocks();
+        let used = self.zones.live_blocks().saturating_add(self.fresh_pages);
+        let free = blocks.saturating_sub(used);
+        let files = self.max_inodes();
+        Ok(StatFs {
+            bsize: BLOCK_SIZE as u32,
+            blocks,
+            bfree: free,
+            bavail: free,
+            files,
+            ffree: files.saturating_sub(self.inodes.len() as u64),
+            namelen: NAME_MAX as u32,
+        })
     }
 
     /// Notes that the VFS holds `ino` (it stays allocated at link count 0).
     pub fn hold(&mut self, ino: u64) -> Result<()> {
-        let _ = ino;
-        Err(ENOSYS)
+        let i = self.find(ino)?;
+        self.inodes[i].holds = self.inodes[i].holds.saturating_add(1);
+        Ok(())
     }
 
     /// Drops one hold; frees the inode if it was the last and its link
     /// count is 0.
     pub fn release(&mut self, ino: u64) -> Result<()> {
-        let _ = ino;
-        Err(ENOSYS)
+        let i = self.find(ino)?;
+        let n = &mut self.inodes[i];
+        n.holds = n.holds.saturating_sub(1);
+        if n.holds == 0 && n.nlink == 0 && !self.ro {
+            self.free_inode(i)?;
+        }
+        Ok(())
     }
 
     /// Reads xattr `name` into `buf`; returns its size. An empty `buf`
     /// queries the size; `ERANGE` if `buf` is too small, `ENODATA` if
     /// absent, `EOPNOTSUPP` outside `user.`.
     pub fn getxattr(&mut self, ino: u64, name: &[u8], buf: &mut [u8]) -> Result<usize> {
-        let _ = (ino, name, buf);
-        Err(ENOSYS)
+        self.inode(ino)?.get_xattr(name, buf)
     }
 
     /// Sets xattr `name` ([`XATTR_CREATE`] -> `EEXIST`, [`XATTR_REPLACE`] ->
     /// `ENODATA`; `E2BIG` beyond [`XATTR_SIZE_MAX`], `ENOSPC` beyond
-    /// [`XATTR_TOTAL_MAX`] per inode).
+    /// [`XATTR_TOTAL_MAX`] per inode). Sets ctime.
     pub fn setxattr(&mut self, ino: u64, name: &[u8], value: &[u8], flags: u32) -> Result<()> {
-        let _ = (ino, name, value, flags);
-        Err(ENOSYS)
+        self.writable()?;
+        let i = self.find(ino)?;
+        self.check_node_growth(i, super::inode::XATTR_FIXED + name.len() + value.len())?;
+        let now = self.now;
+        let n = &mut self.inodes[i];
+        n.set_xattr(name, value, flags)?;
+        n.ctime = now;
+        n.dirty = true;
+        Ok(())
     }
 
     /// Lists xattr names, each NUL-terminated, into `buf`; returns the total
     /// size (empty `buf` = size query, `ERANGE` if too small).
     pub fn listxattr(&mut self, ino: u64, buf: &mut [u8]) -> Result<usize> {
-        let _ = (ino, buf);
-        Err(ENOSYS)
+        self.inode(ino)?.list_xattr(buf)
     }
 
-    /// Removes xattr `name` (`ENODATA` if absent).
+    /// Removes xattr `name` (`ENODATA` if absent). Sets ctime.
     pub fn removexattr(&mut self, ino: u64, name: &[u8]) -> Result<()> {
-        let _ = (ino, name);
-        Err(ENOSYS)
+        self.writable()?;
+        let i = self.find(ino)?;
+        let now = self.now;
+        let n = &mut self.inodes[i];
+        n.remove_xattr(name)?;
+        n.ctime = now;
+        n.dirty = true;
+        Ok(())
     }
 
-    /// Pins the current content (block map and size) of regular file `ino`.
-    pub fn snapshot(&mut self, ino: u64) -> Result<SnapId> {
-        let _ = ino;
-        Err(ENOSYS)
+    /// Geometry of the device.
+    pub fn geometry(&self) -> Geometry {
+        self.geo
     }
 
-    /// Size in bytes of the pinned content.
-    pub fn snapshot_size(&self, snap: SnapId) -> Result<u64> {
-        let _ = snap;
-        Err(ENOSYS)
-    }
-
-    /// Reads pinned content like [`Fs::read`].
-    pub fn snapshot_read(&mut self, snap: SnapId, off: u64, buf: &mut [u8]) -> Result<usize> {
-        let _ = (snap, off, buf);
-        Err(ENOSYS)
-    }
-
-    /// Fills `out` with the device LBAs of file blocks `first_block..` of
-    /// the snapshot ([`LBA_HOLE`] for holes); returns how many were filled
-    /// (0 at the end). The file has `ceil(size / 4096)` blocks.
-    pub fn snapshot_lbas(&self, snap: SnapId, first_block: u64, out: &mut [u64]) -> Result<usize> {
-        let _ = (snap, first_block, out);
-        Err(ENOSYS)
-    }
-
-    /// Reads one 4 KiB device block `lba` into `buf` (>= 4096 bytes), only
-    /// if the snapshot references it (`EACCES` otherwise).
-    pub fn snapshot_read_lba(&mut self, snap: SnapId, lba: u64, buf: &mut [u8]) -> Result<()> {
-        let _ = (snap, lba, buf);
-        Err(ENOSYS)
-    }
-
-    /// Unpins a snapshot (`ENOENT` if unknown).
-    pub fn release_snapshot(&mut self, snap: SnapId) -> Result<()> {
-        let _ = snap;
-        Err(ENOSYS)
-    }
-
-    /// One background GC step: resets reclaimable zones and compacts the best
-    /// victim. Returns true if it did something.
-    pub fn gc_step(&mut self) -> Result<bool> {
-        Err(ENOSYS)
+    /// Number of inodes.
+    pub fn inode_count(&self) -> usize {
+        self.inodes.len()
     }
 }

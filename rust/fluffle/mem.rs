@@ -7,6 +7,9 @@
 //! failure in the kernel becomes an errno, never a panic.
 //!
 //! Only the small API below is offered; it is what both backends can do.
+//! Kernel allocations use GFP_KERNEL: the VFS glue wraps every call into
+//! the core in a `memalloc_nofs_save()` scope, which is how the kernel
+//! keeps reclaim from re-entering the filesystem.
 
 use super::errno::{Errno, ENOMEM};
 use core::ops::{Deref, DerefMut};
@@ -58,7 +61,7 @@ impl<T> FVec<T> {
     #[cfg(MODULE)]
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), Errno> {
         self.inner
-            .reserve(additional, kernel::alloc::flags::GFP_NOFS)
+            .reserve(additional, kernel::alloc::flags::GFP_KERNEL)
             .map_err(|_| ENOMEM)
     }
 
@@ -82,7 +85,7 @@ impl<T> FVec<T> {
     fn push_within_capacity(&mut self, v: T) {
         // Capacity was reserved by the caller, so this cannot allocate and
         // the error branch is unreachable; ignoring it keeps us panic-free.
-        let _ = self.inner.push(v, kernel::alloc::flags::GFP_NOFS);
+        let _ = self.inner.push(v, kernel::alloc::flags::GFP_KERNEL);
     }
 
     /// Inserts `v` at `index` (clamped to the length), shifting the tail.

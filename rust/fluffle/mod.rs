@@ -11,10 +11,24 @@
 //! See [`fs`] for the API overview.
 #![cfg_attr(not(MODULE), no_std)]
 
+pub mod checkpoint;
 pub mod crc32c;
 pub mod device;
+pub mod dir;
 pub mod errno;
+pub mod extent;
+pub mod file;
 pub mod fs;
+pub mod fsck;
+pub mod gc;
+pub mod inode;
+pub mod layout;
 pub mod mem;
 pub mod memdev;
+pub mod recovery;
+pub mod snapshot;
 pub mod types;
+pub mod xattr;
+pub mod zones;
+#[cfg(test)]
+mod fs_tests;

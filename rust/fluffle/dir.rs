@@ -1,0 +1,81 @@
+//! Directory entries: kept in memory in insertion (cookie) order, each with
+//! a name hash so lookups compare a u32 before the bytes.
+
+use super::errno::{Result, EINVAL, ENAMETOOLONG, ENOENT};
+use super::inode::Inode;
+use super::mem::FVec;
+use super::types::{FileType, NAME_MAX};
+
+/// One directory entry.
+pub struct DirEntry {
+    /// Stable readdir cookie (unique and increasing within the directory).
+    pub cookie: u64,
+    /// Target inode.
+    pub ino: u64,
+    /// Target kind (for readdir's `d_type`).
+    pub ftype: FileType,
+    /// Hash of `name`.
+    pub hash: u32,
+    /// Name bytes.
+    pub name: FVec<u8>,
+}
+
+impl DirEntry {
+    /// A new entry.
+    pub fn new(cookie: u64, ino: u64, ftype: FileType, name: &[u8]) -> Result<Self> {
+        let mut n = FVec::new();
+        n.try_extend_from_slice(name)?;
+        Ok(Self { cookie, ino, ftype, hash: name_hash(name), name: n })
+    }
+}
+
+/// FNV-1a over the name.
+pub fn name_hash(name: &[u8]) -> u32 {
+    let mut h = 0x811c_9dc5u32;
+    for &b in name {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// Validates a name: 1..=255 bytes, no `/` or NUL, not `.`/`..`.
+pub fn check_name(name: &[u8]) -> Result<()> {
+    if name.len() > NAME_MAX {
+        return Err(ENAMETOOLONG);
+    }
+    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0) {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+impl Inode {
+    /// Index of entry `name`.
+    pub fn find_entry(&self, name: &[u8]) -> Option<usize> {
+        let h = name_hash(name);
+        self.entries.iter().position(|e| e.hash == h && e.name.as_slice() == name)
+    }
+
+    /// Appends an entry with a fresh cookie.
+    pub fn add_entry(&mut self, name: &[u8], ino: u64, ftype: FileType) -> Result<()> {
+        let cookie = self.next_cookie;
+        let e = DirEntry::new(cookie, ino, ftype, name)?;
+        self.entries.try_push(e)?;
+        self.next_cookie = cookie.saturating_add(1);
+        self.size = self.entries.len() as u64;
+        Ok(())
+    }
+
+    /// Removes entry `name`, returning its inode number.
+    pub fn remove_entry(&mut self, name: &[u8]) -> Result<u64> {
+        let i = self.find_entry(name).ok_or(ENOENT)?;
+        let e = self.entries.remove(i).ok_or(ENOENT)?;
+        self.size = self.entries.len() as u64;
+        Ok(e.ino)
+    }
+
+    /// Index of the first entry with a cookie above `cookie`.
+    pub fn entries_after(&self, cookie: u64) -> usize {
+        self.entries.partition_point(|e| e.cookie <= cookie)
+    }
+}

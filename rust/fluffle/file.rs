@@ -1,0 +1,358 @@
+//! Regular file data: the dirty page cache, read, write, truncate and
+//! writeback into the data log, and node writes.
+
+use super::device::{ZonedDevice, BLOCK_SIZE};
+use super::errno::*;
+use super::fs::Fs;
+use super::inode::Page;
+use super::layout::{seal_node, NodeHdr, NODE_HDR, NODE_PAYLOAD};
+use super::mem::FVec;
+use super::types::*;
+use super::zones::{owner_data, owner_node, H_DATA, H_NODE};
+
+const BS: u64 = BLOCK_SIZE as u64;
+/// Largest single device write the writeback builds (blocks).
+const MAX_RUN: u64 = 256;
+
+impl<D: ZonedDevice> Fs<D> {
+    /// Dirty pages that trigger a writeback of everything.
+    fn dirty_limit(&self) -> u64 {
+        core::cmp::max(64, core::cmp::min(4096, self.zones.usable_blocks() / 16))
+    }
+
+    /// Reads device block `lba` into `buf` (4096 bytes).
+    pub(super) fn read_lba(&mut self, lba: u64, buf: &mut [u8]) -> Result<()> {
+        self.dev.read(lba, buf)
+    }
+
+    fn regular(&self, i: usize) -> Result<()> {
+        match self.inodes[i].ftype {
+            FileType::Regular => Ok(()),
+            FileType::Directory => Err(EISDIR),
+            FileType::Symlink => Err(EINVAL),
+        }
+    }
+
+    /// Reads from `off`; returns bytes read (0 at or beyond EOF). Holes read
+    /// as zeros. `EISDIR` on directories, `EINVAL` on symlinks. Does not
+    /// change atime (the VFS decides, through `setattr`).
+    pub fn read(&mut self, ino: u64, off: u64, buf: &mut [u8]) -> Result<usize> {
+        let i = self.find(ino)?;
+        self.regular(i)?;
+        let size = self.inodes[i].size;
+        if off >= size {
+            return Ok(0);
+        }
+        let n = core::cmp::min(buf.len() as u64, size - off) as usize;
+        let mut done = 0usize;
+        let mut tmp: FVec<u8> = FVec::new();
+        while done < n {
+            let pos = off + done as u64;
+            let fblk = pos / BS;
+            let boff = (pos % BS) as usize;
+            let chunk = core::cmp::min(BLOCK_SIZE - boff, n - done);
+            let node = &self.inodes[i];
+            if let Ok(p) = node.pages.binary_search_by(|p| p.fblk.cmp(&fblk)) {
+                buf[done..done + chunk].copy_from_slice(&node.pages[p].data[boff..boff + chunk]);
+                done += chunk;
+                continue;
+            }
+            match node.map.lookup(fblk) {
+                None => {
+                    buf[done..done + chunk].fill(0);
+                    done += chunk;
+                }
+                Some((lba, run)) => {
+                    if boff == 0 && n - done >= BLOCK_SIZE && node.pages.is_empty() {
+                        // Whole blocks straight into the caller's buffer,
+                        // as far as the run goes within one zone.
+                        let zone_end = self.zone_end(lba);
+                        let k = core::cmp::min(core::cmp::min(run, ((n - done) / BLOCK_SIZE) as u64), zone_end - lba);
+                        let bytes = k as usize * BLOCK_SIZE;
+                        self.read_lba(lba, &mut buf[done..done + bytes])?;
+                        done += bytes;
+                    } else {
+                        if tmp.is_empty() {
+                            tmp.try_resize(BLOCK_SIZE, 0)?;
+                        }
+                        self.read_lba(lba, &mut tmp)?;
+                        buf[done..done + chunk].copy_from_slice(&tmp[boff..boff + chunk]);
+                        done += chunk;
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// One past the last usable block of `lba`'s zone.
+    pub(super) fn zone_end(&self, lba: u64) -> u64 {
+        match self.geo.zone_of(lba) {
+            Some(z) => self.geo.zone_start(z) + self.geo.zone_cap,
+            None => lba + 1,
+        }
+    }
+
+    /// Index of the dirty page for `fblk` of inode `i`, creating it (with
+    /// the block's current content if `load`) if needed.
+    fn page(&mut self, i: usize, fblk: u64, load: bool) -> Result<usize> {
+        let pos = match self.inodes[i].pages.binary_search_by(|p| p.fblk.cmp(&fblk)) {
+            Ok(p) => return Ok(p),
+            Err(p) => p,
+        };
+        let mut data = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        let mapped = self.inodes[i].map.lookup(fblk);
+        if let (true, Some((lba, _))) = (load, mapped) {
+            self.read_lba(lba, &mut data)?;
+        }
+        let fresh = mapped.is_none();
+        self.inodes[i].pages.try_insert(pos, Page { fblk, data, fresh })?;
+        self.dirty_pages += 1;
+        if fresh {
+            self.fresh_pages += 1;
+        }
+        Ok(pos)
+    }
+
+    /// Writes at `off` (extending the file); returns bytes written (all of
+    /// `data` unless an error occurs first). `EFBIG` beyond
+    /// [`MAX_FILE_SIZE`], `ENOSPC` only when live data fills the device.
+    /// Sets mtime and ctime.
+    pub fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
+        self.writable()?;
+        let i = self.find(ino)?;
+        self.regular(i)?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let end = off.checked_add(data.len() as u64).ok_or(EFBIG)?;
+        if end > MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
+        // Space: count the blocks this write adds.
+        let mut new = 0u64;
+        {
+            let n = &self.inodes[i];
+            for fblk in off / BS..end.div_ceil(BS) {
+                if n.map.lookup(fblk).is_none() && n.pages.binary_search_by(|p| p.fblk.cmp(&fblk)).is_err() {
+                    new += 1;
+                }
+            }
+        }
+        let used = self.zones.live_blocks() + self.fresh_pages;
+        if used + new > self.zones.usable_blocks() {
+            return Err(ENOSPC);
+        }
+        let mut done = 0usize;
+        let mut i = i;
+        while done < data.len() {
+            let pos = off + done as u64;
+            let fblk = pos / BS;
+            let boff = (pos % BS) as usize;
+            let chunk = core::cmp::min(BLOCK_SIZE - boff, data.len() - done);
+            let partial = chunk < BLOCK_SIZE;
+            let p = self.page(i, fblk, partial)?;
+            self.inodes[i].pages[p].data[boff..boff + chunk].copy_from_slice(&data[done..done + chunk]);
+            done += chunk;
+            let n = &mut self.inodes[i];
+            if pos + chunk as u64 > n.size {
+                n.size = pos + chunk as u64;
+            }
+            if self.dirty_pages >= self.dirty_limit() {
+                let now = self.now;
+                let n = &mut self.inodes[i];
+                n.mtime = now;
+                n.ctime = now;
+                n.dirty = true;
+                self.writeback_all()?;
+                i = self.find(ino)?;
+            }
+        }
+        self.stats.user_bytes += data.len() as u64;
+        let now = self.now;
+        let n = &mut self.inodes[i];
+        n.mtime = now;
+        n.ctime = now;
+        n.dirty = true;
+        Ok(data.len())
+    }
+
+    /// Sets the size of inode index `i` (a regular file).
+    pub(super) fn truncate(&mut self, i: usize, size: u64) -> Result<()> {
+        let old = self.inodes[i].size;
+        if size < old {
+            let keep = size.div_ceil(BS);
+            // Drop pages past the end.
+            let n = &mut self.inodes[i];
+            let mut dropped = 0u64;
+            let mut fresh = 0u64;
+            while let Some(p) = n.pages.last() {
+                if p.fblk < keep {
+                    break;
+                }
+                if p.fresh {
+                    fresh += 1;
+                }
+                dropped += 1;
+                n.pages.pop();
+            }
+            self.dirty_pages = self.dirty_pages.saturating_sub(dropped);
+            self.fresh_pages = self.fresh_pages.saturating_sub(fresh);
+            let zones = &mut self.zones;
+            self.inodes[i].map.truncate(keep, &mut |lba, len| {
+                for k in 0..len as u64 {
+                    zones.release(lba + k);
+                }
+            })?;
+            // The tail of the last block must read as zeros if the file
+            // grows again.
+            let tail = (size % BS) as usize;
+            if tail != 0 {
+                let fblk = size / BS;
+                let n = &self.inodes[i];
+                let has = n.map.lookup(fblk).is_some() || n.pages.binary_search_by(|p| p.fblk.cmp(&fblk)).is_ok();
+                if has {
+                    let p = self.page(i, fblk, true)?;
+                    self.inodes[i].pages[p].data[tail..].fill(0);
+                }
+            }
+        }
+        let n = &mut self.inodes[i];
+        n.size = size;
+        n.ctime = self.now;
+        n.dirty = true;
+        Ok(())
+    }
+
+    /// Writes back the dirty pages of every inode.
+    pub(super) fn writeback_all(&mut self) -> Result<()> {
+        let mut i = 0;
+        while i < self.inodes.len() {
+            if !self.inodes[i].pages.is_empty() {
+                self.writeback_inode(i)?;
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Space for `want` data blocks in the data log, running foreground GC
+    /// when free zones run short.
+    fn data_run(&mut self, want: u64) -> Result<(u64, u64)> {
+        for _ in 0..3 {
+            let keep = self.zones.reserve;
+            match self.zones.reserve_run(&mut self.dev, H_DATA, want, false, keep) {
+                Err(ENOSPC) => self.gc_foreground()?,
+                other => return other,
+            }
+        }
+        Err(ENOSPC)
+    }
+
+    /// Writes the dirty pages of inode index `i` to the data log.
+    pub(super) fn writeback_inode(&mut self, i: usize) -> Result<()> {
+        let ino = self.inodes[i].ino;
+        let mut buf: FVec<u8> = FVec::new();
+        loop {
+            let i = self.find(ino)?;
+            let n = &self.inodes[i];
+            let first = match n.pages.first() {
+                Some(p) => p.fblk,
+                None => return Ok(()),
+            };
+            // A run of consecutive file blocks.
+            let mut run = 1u64;
+            while run < MAX_RUN && (run as usize) < n.pages.len() && n.pages[run as usize].fblk == first + run {
+                run += 1;
+            }
+            let (lba, got) = self.data_run(run)?;
+            let i = self.find(ino)?;
+            buf.clear();
+            buf.try_reserve(got as usize * BLOCK_SIZE)?;
+            for k in 0..got as usize {
+                buf.try_extend_from_slice(&self.inodes[i].pages[k].data)?;
+            }
+            if let Err(e) = self.dev.write(lba, &buf) {
+                self.broken = true;
+                return Err(e);
+            }
+            self.zones.commit_run(H_DATA, lba, got);
+            self.stats.data_blocks += got;
+            let zones = &mut self.zones;
+            let n = &mut self.inodes[i];
+            n.map.set(first, got as u32, Some(lba), &mut |old, len| {
+                for k in 0..len as u64 {
+                    zones.release(old + k);
+                }
+            })?;
+            for k in 0..got {
+                zones.claim(lba + k, owner_data(ino, first + k))?;
+            }
+            let mut fresh = 0;
+            for _ in 0..got {
+                if let Some(p) = n.pages.remove(0) {
+                    if p.fresh {
+                        fresh += 1;
+                    }
+                }
+            }
+            n.dirty = true;
+            self.dirty_pages = self.dirty_pages.saturating_sub(got);
+            self.fresh_pages = self.fresh_pages.saturating_sub(fresh);
+        }
+    }
+
+    /// Writes the node of inode index `i` to the node log and frees the old
+    /// one.
+    pub(super) fn write_node(&mut self, i: usize) -> Result<()> {
+        let mut payload: FVec<u8> = FVec::new();
+        self.inodes[i].encode(&mut payload)?;
+        let count = core::cmp::max(1, payload.len().div_ceil(NODE_PAYLOAD)) as u64;
+        if count > self.geo.zone_cap || count > u16::MAX as u64 {
+            return Err(ENOSPC);
+        }
+        let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, count, true, 0).map_err(|e| {
+            if e != ENOSPC {
+                self.broken = true;
+            }
+            e
+        })?;
+        let mut buf = FVec::try_from_elem(0u8, count as usize * BLOCK_SIZE)?;
+        let ino = self.inodes[i].ino;
+        let version = self.node_version;
+        self.node_version += 1;
+        for k in 0..count as usize {
+            let from = k * NODE_PAYLOAD;
+            let to = core::cmp::min(payload.len(), from + NODE_PAYLOAD);
+            let blk = &mut buf[k * BLOCK_SIZE..(k + 1) * BLOCK_SIZE];
+            let part = payload.get(from..to).unwrap_or(&[]);
+            blk[NODE_HDR..NODE_HDR + part.len()].copy_from_slice(part);
+            let h = NodeHdr {
+                len: part.len() as u32,
+                ino,
+                version,
+                cp_seq: self.cp_seq,
+                idx: k as u16,
+                count: count as u16,
+            };
+            seal_node(blk, &h, self.seed);
+        }
+        if let Err(e) = self.dev.write(lba, &buf) {
+            self.broken = true;
+            return Err(e);
+        }
+        self.zones.commit_run(H_NODE, lba, count);
+        self.stats.node_blocks += count;
+        let n = &mut self.inodes[i];
+        for k in 0..n.node_blocks as u64 {
+            self.zones.release(n.node_lba + k);
+        }
+        for k in 0..count {
+            self.zones.claim(lba + k, owner_node(ino, k))?;
+        }
+        n.node_lba = lba;
+        n.node_blocks = count as u32;
+        n.dirty = false;
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! Unit tests of the filesystem core on the in-memory device.
+extern crate std;
+use std::vec;
+use std::vec::Vec;
+
+use super::errno::*;
+use super::fs::{format, Fs};
+use super::memdev::MemDevice;
+use super::types::*;
+
+fn dev(zones: u32, cap: u64) -> MemDevice {
+    let mut d = MemDevice::with_zones(zones, cap + cap / 4, cap).unwrap();
+    format(&mut d, &FormatOptions::default()).unwrap();
+    d
+}
+
+fn mount(d: MemDevice) -> Fs<MemDevice> {
+    Fs::mount(d, &MountOptions::default()).unwrap()
+}
+
+fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn read_all(fs: &mut Fs<MemDevice>, ino: u64) -> Vec<u8> {
+    let size = fs.getattr(ino).unwrap().size as usize;
+    let mut b = vec![0u8; size];
+    assert_eq!(fs.read(ino, 0, &mut b).unwrap(), size);
+    b
+}
+
+#[test]
+fn basic_files_survive_remount() {
+    let mut fs = mount(dev(16, 64));
+    let a = fs.create(Fs::<MemDevice>::ROOT_INO, b"a", 0o644, 1, 2).unwrap();
+    let data = pattern(1, 50_000);
+    fs.write(a.ino, 0, &data).unwrap();
+    fs.write(a.ino, 100_000, b"tail").unwrap();
+    let d = fs.mkdir(1, b"d", 0o755, 0, 0).unwrap();
+    fs.symlink(d.ino, b"l", b"../a", 0, 0).unwrap();
+    fs.setxattr(a.ino, b"user.k", b"v", 0).unwrap();
+    let dev = fs.unmount().unwrap();
+    let mut fs = mount(dev);
+    let got = read_all(&mut fs, a.ino);
+    assert_eq!(&got[..50_000], &data[..]);
+    assert!(got[50_000..100_000].iter().all(|&b| b == 0));
+    assert_eq!(&got[100_000..], b"tail");
+    let l = fs.lookup(d.ino, b"l").unwrap();
+    let mut t = [0u8; 16];
+    assert_eq!(fs.readlink(l.ino, &mut t).unwrap(), 4);
+    assert_eq!(&t[..4], b"../a");
+    let mut v = [0u8; 4];
+    assert_eq!(fs.getxattr(a.ino, b"user.k", &mut v).unwrap(), 1);
+    assert_eq!(fs.getattr(1).unwrap().nlink, 3);
+    assert_eq!(fs.getattr(a.ino).unwrap().uid, 1);
+}
+
+#[test]
+fn namespace_ops() {
+    let mut fs = mount(dev(16, 64));
+    let d1 = fs.mkdir(1, b"d1", 0o755, 0, 0).unwrap().ino;
+    let d2 = fs.mkdir(d1, b"d2", 0o755, 0, 0).unwrap().ino;
+    assert_eq!(fs.rename(1, b"d1", d2, b"x", 0), Err(EINVAL));
+    let f = fs.create(d2, b"f", 0o644, 0, 0).unwrap().ino;
+    assert_eq!(fs.create(d2, b"f", 0o644, 0, 0), Err(EEXIST));
+    assert_eq!(fs.rmdir(1, b"d1"), Err(ENOTEMPTY));
+    assert_eq!(fs.unlink(1, b"d1"), Err(EISDIR));
+    assert_eq!(fs.lookup(1, &[b'a'; 256]), Err(ENAMETOOLONG));
+    fs.link(f, 1, b"hard").unwrap();
+    assert_eq!(fs.getattr(f).unwrap().nlink, 2);
+    fs.rename(d2, b"f", 1, b"hard", 0).unwrap(); // same inode: no-op
+    assert_eq!(fs.getattr(f).unwrap().nlink, 2);
+    fs.unlink(d2, b"f").unwrap();
+    assert_eq!(fs.getattr(f).unwrap().nlink, 1);
+    fs.rename(d1, b"d2", 1, b"d2", 0).unwrap();
+    assert_eq!(fs.getattr(d1).unwrap().nlink, 2);
+    assert_eq!(fs.getattr(1).unwrap().nlink, 4);
+    fs.rename(1, b"d1", 1, b"d2", RENAME_EXCHANGE).unwrap();
+    assert_eq!(fs.lookup(1, b"d2").unwrap().ino, d1);
+    assert_eq!(fs.rename(1, b"hard", 1, b"d1", RENAME_NOREPLACE), Err(EEXIST));
+    let mut names = Vec::new();
+    fs.readdir(1, 0, &mut |n, _, _, c| {
+        names.push((n.to_vec(), c));
+        true
+    })
+    .unwrap();
+    assert_eq!(names.len(), 5);
+    // Stable cookies: resuming after the 3rd entry yields the rest.
+    let c3 = names[2].1;
+    let mut rest = 0;
+    fs.readdir(1, c3, &mut |_, _, _, _| {
+        rest += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(rest, 2);
+    fs.rmdir(1, b"d1").unwrap();
+    let dev = fs.unmount().unwrap();
+    let mut fs = mount(dev);
+    assert_eq!(fs.getattr(1).unwrap().nlink, 3);
+    assert_eq!(fs.lookup(1, b"hard").unwrap().ino, f);
+}
+
+#[test]
+fn truncate_and_holes() {
+    let mut fs = mount(dev(16, 64));
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    fs.write(f, 0, &[7u8; 10000]).unwrap();
+    fs.sync().unwrap();
+    fs.setattr(f, &SetAttr { size: Some(5000), ..Default::default() }).unwrap();
+    fs.setattr(f, &SetAttr { size: Some(9000), ..Default::default() }).unwrap();
+    let got = read_all(&mut fs, f);
+    assert!(got[..5000].iter().all(|&b| b == 7));
+    assert!(got[5000..].iter().all(|&b| b == 0));
+    let dev = fs.unmount().unwrap();
+    let mut fs = mount(dev);
+    let got2 = read_all(&mut fs, f);
+    assert_eq!(got, got2);
+}
+
+#[test]
+fn fsync_rolls_forward_without_checkpoint() {
+    let mut fs = mount(dev(16, 64));
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    fs.sync().unwrap();
+    let data = pattern(3, 20000);
+    fs.write(f, 0, &data).unwrap();
+    fs.fsync(f, false).unwrap();
+    fs.write(f, 0, b"not synced").unwrap();
+    let crashed = fs.device().after_power_loss();
+    let mut fs2 = mount(crashed);
+    assert_eq!(read_all(&mut fs2, f), data);
+}
+
+#[test]
+fn crash_at_every_write_is_consistent() {
+    let base = dev(16, 32);
+    let w0 = base.write_count();
+    let p1 = pattern(9, 30000);
+    let p2 = pattern(10, 30000);
+    // Runs the workload; returns the fsync/sync points reached (write
+    // counts at which each durability promise was made).
+    let run = |d: MemDevice, marks: &mut Vec<u64>| -> Option<Fs<MemDevice>> {
+        let mut fs = Fs::mount(d, &MountOptions::default()).ok()?;
+        let f = fs.create(1, b"f", 0o644, 0, 0).ok()?.ino;
+        fs.write(f, 0, &p1).ok()?;
+        fs.fsync(f, false).ok()?;
+        marks.push(1);
+        fs.write(f, 30000, &p2).ok()?;
+        fs.fsync(f, false).ok()?;
+        marks.push(2);
+        fs.mkdir(1, b"d", 0o755, 0, 0).ok()?;
+        fs.sync().ok()?;
+        marks.push(3);
+        Some(fs)
+    };
+    let mut m = Vec::new();
+    let fs = run(base.clone(), &mut m).unwrap();
+    let total = fs.device().write_count() - w0;
+    assert!(total > 5);
+    for cut in 0..=total {
+        for tear in [false, true] {
+            let mut d = base.clone();
+            if tear {
+                d.tear_write(w0 + cut + 1, 1);
+            } else {
+                d.power_cut_after(w0 + cut);
+            }
+            let mut marks = Vec::new();
+            let out = run(d.clone(), &mut marks);
+            let dev_after = match out {
+                Some(fs) => fs.device().after_power_loss(),
+                None => {
+                    // Rerun to get the device state at the cut.
+                    let mut d2 = d;
+                    let mut m2 = Vec::new();
+                    let _ = (|| -> Option<()> {
+                        let mut fs = Fs::mount(&mut d2, &MountOptions::default()).ok()?;
+                        let f = fs.create(1, b"f", 0o644, 0, 0).ok()?.ino;
+                        fs.write(f, 0, &p1).ok()?;
+                        fs.fsync(f, false).ok()?;
+                        m2.push(1);
+                        fs.write(f, 30000, &p2).ok()?;
+                        fs.fsync(f, false).ok()?;
+                        m2.push(2);
+                        fs.mkdir(1, b"d", 0o755, 0, 0).ok()?;
+                        fs.sync().ok()?;
+                        m2.push(3);
+                        None
+                    })();
+                    marks = m2;
+                    d2.after_power_loss()
+                }
+            };
+            let mut fs = Fs::mount(dev_after, &MountOptions::default())
+                .unwrap_or_else(|e| panic!("cut {cut} tear {tear}: mount {e:?}"));
+            let reached = marks.last().copied().unwrap_or(0);
+            if reached >= 1 {
+                let f = fs.lookup(1, b"f").unwrap().ino;
+                let got = read_all(&mut fs, f);
+                assert!(got.len() >= 30000, "cut {cut}");
+                assert_eq!(&got[..30000], &p1[..], "cut {cut}");
+                if reached >= 2 {
+                    assert_eq!(&got[30000..60000], &p2[..], "cut {cut}");
+                }
+            }
+            if reached >= 3 {
+                fs.lookup(1, b"d").unwrap();
+            }
+            let r = fs.check().unwrap();
+            assert_eq!(r.problems(), 0, "cut {cut} tear {tear}: {r:?}");
+        }
+    }
+}

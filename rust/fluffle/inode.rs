@@ -1,0 +1,330 @@
+//! In-memory inodes and their on-disk node payload.
+//!
+//! Node payload (little endian), written by [`Inode::encode`]:
+//! `kind u8, 3 pad, mode u32, uid u32, gid u32, nlink u32, size u64,
+//! atime/mtime/ctime (i64 sec, u32 nsec), parent u64, next_cookie u64,
+//! n_extents u32, n_entries u32, n_xattrs u32, target_len u32`, then the
+//! extents (`fblk u64, lba u64, len u32`), the directory entries
+//! (`cookie u64, ino u64, kind u8, name_len u8, name`), the xattrs
+//! (`name_len u8, value_len u32, name, value`) and the symlink target.
+
+use super::dir::DirEntry;
+use super::errno::{Result, EUCLEAN};
+use super::extent::{Extent, ExtentMap};
+use super::layout::{Dec, Enc};
+use super::mem::FVec;
+use super::types::*;
+
+/// One dirty (not yet written) page of file data.
+pub struct Page {
+    /// File block number.
+    pub fblk: u64,
+    /// 4096 bytes.
+    pub data: FVec<u8>,
+    /// The block was unmapped when the page was made (writing it back adds
+    /// a live block instead of replacing one).
+    pub fresh: bool,
+}
+
+/// One extended attribute.
+pub struct Xattr {
+    /// Full name (with the `user.` prefix).
+    pub name: FVec<u8>,
+    /// Value.
+    pub value: FVec<u8>,
+}
+
+/// An inode: attributes, content description, and cache state.
+pub struct Inode {
+    /// Inode number.
+    pub ino: u64,
+    /// Kind.
+    pub ftype: FileType,
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Link count.
+    pub nlink: u32,
+    /// Size in bytes (files); symlink target length; dirs: entry count.
+    pub size: u64,
+    /// Access time.
+    pub atime: Timespec,
+    /// Modification time.
+    pub mtime: Timespec,
+    /// Change time.
+    pub ctime: Timespec,
+    /// Parent directory (directories only; root: itself).
+    pub parent: u64,
+    /// Next readdir cookie to hand out (directories).
+    pub next_cookie: u64,
+    /// Block map (regular files).
+    pub map: ExtentMap,
+    /// Entries sorted by cookie (directories).
+    pub entries: FVec<DirEntry>,
+    /// Extended attributes.
+    pub xattrs: FVec<Xattr>,
+    /// Symlink target.
+    pub target: FVec<u8>,
+    /// Dirty data pages sorted by `fblk`.
+    pub pages: FVec<Page>,
+    /// Location of the current node on disk (0 = never written).
+    pub node_lba: u64,
+    /// Blocks of the current node.
+    pub node_blocks: u32,
+    /// The node on disk is stale.
+    pub dirty: bool,
+    /// Namespace changed since the last checkpoint (fsync must checkpoint).
+    pub needs_cp: bool,
+    /// VFS holds (see `Fs::hold`).
+    pub holds: u32,
+}
+
+/// Fixed payload bytes before the arrays.
+pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 3 * 12 + 8 + 8 + 4 * 4;
+/// Payload bytes per extent.
+pub const EXTENT_BYTES: usize = 20;
+/// Payload bytes per directory entry besides the name.
+pub const DENTRY_FIXED: usize = 18;
+/// Payload bytes per xattr besides name and value.
+pub const XATTR_FIXED: usize = 5;
+
+fn kind_byte(t: FileType) -> u8 {
+    match t {
+        FileType::Regular => 1,
+        FileType::Directory => 2,
+        FileType::Symlink => 3,
+    }
+}
+
+/// Decodes a kind byte.
+pub fn kind_from(b: u8) -> Result<FileType> {
+    match b {
+        1 => Ok(FileType::Regular),
+        2 => Ok(FileType::Directory),
+        3 => Ok(FileType::Symlink),
+        _ => Err(EUCLEAN),
+    }
+}
+
+fn enc_time(e: &mut Enc, t: Timespec) -> Result<()> {
+    e.i64(t.sec)?;
+    e.u32(t.nsec)
+}
+
+fn dec_time(d: &mut Dec) -> Result<Timespec> {
+    let sec = d.i64()?;
+    let nsec = d.u32()?;
+    if nsec >= 1_000_000_000 {
+        return Err(EUCLEAN);
+    }
+    Ok(Timespec { sec, nsec })
+}
+
+impl Inode {
+    /// A new empty inode.
+    pub fn new(ino: u64, ftype: FileType, mode: u32, uid: u32, gid: u32, now: Timespec) -> Self {
+        Self {
+            ino,
+            ftype,
+            mode: mode & 0o7777,
+            uid,
+            gid,
+            nlink: 1,
+            size: 0,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            parent: 0,
+            next_cookie: 3,
+            map: ExtentMap::default(),
+            entries: FVec::new(),
+            xattrs: FVec::new(),
+            target: FVec::new(),
+            pages: FVec::new(),
+            node_lba: 0,
+            node_blocks: 0,
+            dirty: true,
+            needs_cp: true,
+            holds: 0,
+        }
+    }
+
+    /// Attributes as the API returns them.
+    pub fn attr(&self) -> Attr {
+        let blocks = self.map.mapped_blocks().saturating_add(self.pages.len() as u64);
+        Attr {
+            ino: self.ino,
+            ftype: self.ftype,
+            mode: self.ftype.mode_bits() | self.mode,
+            nlink: self.nlink,
+            uid: self.uid,
+            gid: self.gid,
+            size: self.size,
+            blocks: blocks.saturating_mul(8),
+            atime: self.atime,
+            mtime: self.mtime,
+            ctime: self.ctime,
+        }
+    }
+
+    /// Bytes of the encoded payload.
+    pub fn encoded_len(&self) -> usize {
+        let mut n = INODE_FIXED + self.map.v.len() * EXTENT_BYTES + self.target.len();
+        for e in self.entries.iter() {
+            n += DENTRY_FIXED + e.name.len();
+        }
+        for x in self.xattrs.iter() {
+            n += XATTR_FIXED + x.name.len() + x.value.len();
+        }
+        n
+    }
+
+    /// Appends the node payload to `out`.
+    pub fn encode(&self, out: &mut FVec<u8>) -> Result<()> {
+        out.try_reserve(self.encoded_len())?;
+        let mut e = Enc { out };
+        e.u8(kind_byte(self.ftype))?;
+        e.bytes(&[0, 0, 0])?;
+        e.u32(self.mode)?;
+        e.u32(self.uid)?;
+        e.u32(self.gid)?;
+        e.u32(self.nlink)?;
+        e.u64(self.size)?;
+        enc_time(&mut e, self.atime)?;
+        enc_time(&mut e, self.mtime)?;
+        enc_time(&mut e, self.ctime)?;
+        e.u64(self.parent)?;
+        e.u64(self.next_cookie)?;
+        e.u32(self.map.v.len() as u32)?;
+        e.u32(self.entries.len() as u32)?;
+        e.u32(self.xattrs.len() as u32)?;
+        e.u32(self.target.len() as u32)?;
+        for x in self.map.v.iter() {
+            e.u64(x.fblk)?;
+            e.u64(x.lba)?;
+            e.u32(x.len)?;
+        }
+        for d in self.entries.iter() {
+            e.u64(d.cookie)?;
+            e.u64(d.ino)?;
+            e.u8(kind_byte(d.ftype))?;
+            e.u8(d.name.len() as u8)?;
+            e.bytes(&d.name)?;
+        }
+        for x in self.xattrs.iter() {
+            e.u8(x.name.len() as u8)?;
+            e.u32(x.value.len() as u32)?;
+            e.bytes(&x.name)?;
+            e.bytes(&x.value)?;
+        }
+        e.bytes(&self.target)
+    }
+
+    /// Decodes and validates a node payload for inode `ino`.
+    pub fn decode(ino: u64, payload: &[u8]) -> Result<Self> {
+        let mut d = Dec::new(payload);
+        let ftype = kind_from(d.u8()?)?;
+        d.bytes(3)?;
+        let mode = d.u32()?;
+        let uid = d.u32()?;
+        let gid = d.u32()?;
+        let nlink = d.u32()?;
+        let size = d.u64()?;
+        let atime = dec_time(&mut d)?;
+        let mtime = dec_time(&mut d)?;
+        let ctime = dec_time(&mut d)?;
+        let parent = d.u64()?;
+        let next_cookie = d.u64()?;
+        let n_ext = d.u32()? as usize;
+        let n_ent = d.u32()? as usize;
+        let n_x = d.u32()? as usize;
+        let tlen = d.u32()? as usize;
+        if mode & !0o7777 != 0 || nlink > LINK_MAX + 2 {
+            return Err(EUCLEAN);
+        }
+        let mut ino_ = Inode::new(ino, ftype, mode, uid, gid, atime);
+        ino_.nlink = nlink;
+        ino_.size = size;
+        ino_.mtime = mtime;
+        ino_.ctime = ctime;
+        ino_.parent = parent;
+        ino_.next_cookie = next_cookie;
+        ino_.dirty = false;
+        ino_.needs_cp = false;
+        // Bound every count by the bytes that remain before allocating.
+        if n_ext > d.remaining() / EXTENT_BYTES {
+            return Err(EUCLEAN);
+        }
+        ino_.map.v.try_reserve(n_ext)?;
+        for _ in 0..n_ext {
+            let fblk = d.u64()?;
+            let lba = d.u64()?;
+            let len = d.u32()?;
+            ino_.map.v.try_push(Extent { fblk, lba, len })?;
+        }
+        if n_ent > d.remaining() / DENTRY_FIXED {
+            return Err(EUCLEAN);
+        }
+        ino_.entries.try_reserve(n_ent)?;
+        let mut last_cookie = 2u64;
+        for _ in 0..n_ent {
+            let cookie = d.u64()?;
+            let eino = d.u64()?;
+            let kind = kind_from(d.u8()?)?;
+            let nl = d.u8()? as usize;
+            let name = d.bytes(nl)?;
+            if cookie <= last_cookie || cookie >= next_cookie || eino == 0 {
+                return Err(EUCLEAN);
+            }
+            super::dir::check_name(name).map_err(|_| EUCLEAN)?;
+            last_cookie = cookie;
+            ino_.entries.try_push(DirEntry::new(cookie, eino, kind, name)?)?;
+        }
+        if n_x > d.remaining() / XATTR_FIXED {
+            return Err(EUCLEAN);
+        }
+        let mut total = 0usize;
+        for _ in 0..n_x {
+            let nl = d.u8()? as usize;
+            let vl = d.u32()? as usize;
+            let name = d.bytes(nl)?;
+            let value = d.bytes(vl)?;
+            total += nl + vl;
+            if vl > XATTR_SIZE_MAX || total > XATTR_TOTAL_MAX || !super::xattr::valid_name(name) {
+                return Err(EUCLEAN);
+            }
+            let mut n = FVec::new();
+            n.try_extend_from_slice(name)?;
+            let mut v = FVec::new();
+            v.try_extend_from_slice(value)?;
+            ino_.xattrs.try_push(Xattr { name: n, value: v })?;
+        }
+        let t = d.bytes(tlen)?;
+        ino_.target.try_extend_from_slice(t)?;
+        if d.remaining() != 0 {
+            return Err(EUCLEAN);
+        }
+        match ftype {
+            FileType::Regular => {
+                if size > MAX_FILE_SIZE || !ino_.entries.is_empty() || tlen != 0 {
+                    return Err(EUCLEAN);
+                }
+                ino_.map.validate(size.div_ceil(4096))?;
+            }
+            FileType::Directory => {
+                if n_ext != 0 || tlen != 0 || size != n_ent as u64 || parent == 0 {
+                    return Err(EUCLEAN);
+                }
+            }
+            FileType::Symlink => {
+                if n_ext != 0 || n_ent != 0 || tlen == 0 || tlen > SYMLINK_MAX || size != tlen as u64 {
+                    return Err(EUCLEAN);
+                }
+            }
+        }
+        Ok(ino_)
+    }
+}
