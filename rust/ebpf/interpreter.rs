@@ -103,17 +103,19 @@ pub fn run<'a, H: Helpers<'a> + ?Sized>(
                 }
             }};
         }
+        // `alu32!(|a, b| expr, rhs)`: dst = expr with a = dst, b = rhs.
         macro_rules! alu32 {
-            ($f:expr, $b:expr) => {{
-                let a = reg[dst] as u32;
-                let f: fn(u32, u32) -> u32 = $f;
-                reg[dst] = f(a, $b) as u64;
+            (|$a:ident, $b:ident| $e:expr, $rhs:expr) => {{
+                let $a: u32 = reg[dst] as u32;
+                let $b: u32 = $rhs;
+                reg[dst] = ($e) as u64;
             }};
         }
         macro_rules! alu64 {
-            ($f:expr, $b:expr) => {{
-                let f: fn(u64, u64) -> u64 = $f;
-                reg[dst] = f(reg[dst], $b);
+            (|$a:ident, $b:ident| $e:expr, $rhs:expr) => {{
+                let $a: u64 = reg[dst];
+                let $b: u64 = $rhs;
+                reg[dst] = $e;
             }};
         }
         macro_rules! jmp_if {
@@ -144,7 +146,7 @@ pub fn run<'a, H: Helpers<'a> + ?Sized>(
             0x6c => alu32!(|a, b| a.wrapping_shl(b), reg[src] as u32),
             0x74 => alu32!(|a, b| a.wrapping_shr(b), k32),
             0x7c => alu32!(|a, b| a.wrapping_shr(b), reg[src] as u32),
-            0x84 => alu32!(|a, _| a.wrapping_neg(), 0),
+            0x84 => reg[dst] = (reg[dst] as u32).wrapping_neg() as u64,
             0x94 | 0x9c => {
                 let b = if op & SRC_X != 0 { reg[src] as u32 } else { k32 };
                 reg[dst] = if off == 0 { umod32(reg[dst] as u32, b) } else { smod32(reg[dst] as u32, b) } as u64;
@@ -198,7 +200,7 @@ pub fn run<'a, H: Helpers<'a> + ?Sized>(
             0x6f => alu64!(|a, b| a.wrapping_shl(b as u32), reg[src]),
             0x77 => alu64!(|a, b| a.wrapping_shr(b as u32), k64),
             0x7f => alu64!(|a, b| a.wrapping_shr(b as u32), reg[src]),
-            0x87 => alu64!(|a, _| a.wrapping_neg(), 0),
+            0x87 => reg[dst] = reg[dst].wrapping_neg(),
             0x97 | 0x9f => {
                 let b = if op & SRC_X != 0 { reg[src] } else { k64 };
                 reg[dst] = if off == 0 { umod64(reg[dst], b) } else { smod64(reg[dst], b) };

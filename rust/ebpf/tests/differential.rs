@@ -227,7 +227,6 @@ fn run_ours(code: &[u8], mem_init: &[u8]) -> Result<Outcome, ebpf::VerifyError> 
     let mut m = Memory::new(&mut stack);
     let r1 = m.add_writable(&mut mem).unwrap();
     let r = ebpf::run(&prog, &mut m, &mut DiffHelpers, r1, 1_000_000);
-    drop(m);
     Ok(match r {
         Ok(exit) => Outcome::Ok(exit.r0, mem),
         Err(e) => {
