@@ -41,11 +41,11 @@ impl vfs::fs_type::FileSystem for FluffleFs {
         let bdev = unsafe { (*sb).s_bdev };
         // SAFETY: `bdev` is the valid block device of the super block.
         if !unsafe { vfs::shim::fluffle_bdev_is_zoned(bdev) } {
-            pr_err!("flufflefs: not a zoned block device; FluffleFS needs a ZNS/host-managed device\n");
+            pr_err!("not a zoned block device; FluffleFS needs a ZNS/host-managed device\n");
             return Err(EINVAL);
         }
-        pr_err!("flufflefs: mounting is not implemented in this version of the module\n");
-        Err(EOPNOTSUPP)
+        pr_err!("mounting is not implemented in this version of the module\n");
+        Err(vfs::errno::from_core(fluffle::errno::EOPNOTSUPP))
     }
 }
 
@@ -55,7 +55,7 @@ fn core_self_test() -> Result {
     if fluffle::crc32c::crc32c(b"123456789") == 0xe306_9283 {
         Ok(())
     } else {
-        pr_err!("flufflefs: core self-test failed (crc32c)\n");
+        pr_err!("core self-test failed (crc32c)\n");
         Err(EINVAL)
     }
 }
@@ -64,13 +64,13 @@ impl kernel::Module for FluffleFsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         core_self_test()?;
         let registration = vfs::fs_type::Registration::new::<FluffleFs>(module)?;
-        pr_info!("flufflefs: registered (core self-test ok)\n");
+        pr_info!("registered (core self-test ok)\n");
         Ok(Self { _registration: registration })
     }
 }
 
 impl Drop for FluffleFsModule {
     fn drop(&mut self) {
-        pr_info!("flufflefs: unregistered\n");
+        pr_info!("unregistered\n");
     }
 }

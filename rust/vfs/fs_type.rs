@@ -66,7 +66,7 @@ impl Drop for Registration {
 unsafe extern "C" fn mount_callback<T: FileSystem>(
     fs_type: *mut bindings::file_system_type,
     flags: core::ffi::c_int,
-    dev_name: *const core::ffi::c_char,
+    dev_name: *const kernel::ffi::c_char,
     data: *mut core::ffi::c_void,
 ) -> *mut bindings::dentry {
     // SAFETY: the VFS passes its own valid arguments straight through.

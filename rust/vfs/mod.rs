@@ -3,5 +3,6 @@
 //! Everything `unsafe` that the filesystem needs from the kernel lives in
 //! this directory, behind types whose invariants make the rest safe.
 
+pub mod errno;
 pub mod fs_type;
 pub mod shim;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds everything the VM needs, each piece cached where it is expensive:
+# dependencies, kernel and guest image (in $FLUFFLE_CACHE), then the module,
+# the static `fluffle` tool and the bpf/ objects (in build/). Writes their
+# paths to build/paths.env for vm/run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+top=$(cd "$here/.." && pwd)
+mkdir -p "$top/build"
+
+"$here/install-deps.sh"
+kdir=$("$here/build-kernel.sh")
+guest=$("$here/build-guest.sh")
+ko=$("$here/build-module.sh" "$kdir")
+step "building the static fluffle tool"
+(cd "$top/userland" && RUSTFLAGS="-C target-feature=+crt-static" \
+  cargo build -q --release --target x86_64-unknown-linux-gnu --bin fluffle) \
+  || die "userland build failed"
+step "compiling bpf/*.c"
+make -s -C "$top" bpf >&2 || die "bpf build failed"
+
+cat > "$top/build/paths.env" <<ENV
+KERNEL_DIR=$kdir
+KERNEL_IMAGE=$kdir/arch/x86/boot/bzImage
+GUEST_IMAGE=$guest
+MODULE_KO=$ko
+FLUFFLE_BIN=$top/userland/target/x86_64-unknown-linux-gnu/release/fluffle
+BPF_DIR=$top/build/bpf
+ENV
+ok "build complete"

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Init of one guest run, from the payload disk (/fluffle, made by vm/run).
+# Installs the module so `modprobe flufflefs` works, then either runs the
+# test list (reporting each on the results port) or the user's script.
+# Results go to /dev/ttyS1 (a file on the host), kernel messages to ttyS0.
+export PATH=/fluffle/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+. /fluffle/env            # FLUFFLE_MODE, FLUFFLE_TEST_TIMEOUT, zone geometry
+# fd 3 is the results port; everything else the init prints goes there
+# too, so the kernel log on ttyS0 holds only kernel messages.
+exec 3>/dev/ttyS1 1>&3 2>&3
+
+moddir=/lib/modules/$(uname -r)/extra
+mkdir -p "$moddir"
+cp /fluffle/flufflefs.ko "$moddir/"
+# A hand-made module tree has none of the index files depmod expects.
+touch "/lib/modules/$(uname -r)/modules.order" "/lib/modules/$(uname -r)/modules.builtin" \
+  "/lib/modules/$(uname -r)/modules.builtin.modinfo"
+depmod -a
+mkdir -p /mnt
+cd /tmp
+
+finish() {
+  echo "@@DONE" >&3
+  sync
+  # No ACPI in the guest kernel: an immediate reboot ends QEMU (-no-reboot).
+  echo b > /proc/sysrq-trigger
+}
+
+if [ "$FLUFFLE_MODE" = script ]; then
+  modprobe flufflefs
+  echo "@@BEGIN script" >&3
+  timeout "$FLUFFLE_TEST_TIMEOUT" sh /fluffle/user-script >&3 2>&3
+  echo "@@END script $?" >&3
+  finish
+fi
+
+for t in /fluffle/tests/*.sh; do
+  name=$(basename "$t" .sh)
+  echo "@@BEGIN $name" >&3
+  start=$(date +%s)
+  # Each test starts from the same state: module unloaded, disk not mounted.
+  umount /mnt 2>/dev/null
+  rmmod flufflefs 2>/dev/null
+  timeout "$FLUFFLE_TEST_TIMEOUT" sh -e "$t" >&3 2>&3
+  rc=$?
+  echo "@@END $name $rc $(( $(date +%s) - start ))" >&3
+done
+finish
