@@ -85,7 +85,8 @@ fn interesting_imm(r: &mut Rng) -> i32 {
 }
 
 fn data_reg(r: &mut Rng) -> u8 {
-    r.below(9) as u8 // r0..=r8: never the pointers r9/r10
+    // r0..=r7: never the loop counter r8 or the pointers r9/r10.
+    r.below(8) as u8
 }
 
 fn gen_alu(r: &mut Rng, out: &mut Vec<Unit>) {
@@ -160,6 +161,23 @@ fn gen_jump(r: &mut Rng, out: &mut Vec<Unit>, units_left: usize) {
     }
 }
 
+/// A bounded backward loop: `r8 = k; do { body } while ((s64)--r8 > 0)`.
+/// A forward jump from earlier code may land inside the body; r8 is then
+/// 0..=k and the loop still ends (signed compare), so both VMs terminate.
+fn gen_loop(r: &mut Rng, out: &mut Vec<Unit>) {
+    out.push(Unit::Code(vec![raw(CLS_ALU64 | ALU_MOV, 8, 0, 0, 1 + r.below(6) as i32)]));
+    let start = out.len();
+    for _ in 0..1 + r.below(6) {
+        if r.chance(60) {
+            gen_alu(r, out);
+        } else {
+            gen_mem(r, out);
+        }
+    }
+    out.push(Unit::Code(vec![raw(CLS_ALU64 | ALU_SUB, 8, 0, 0, 1)]));
+    out.push(Unit::Jump { op: CLS_JMP | JMP_JSGT, dst: 8, src: 0, imm: 0, to: start });
+}
+
 /// Generates a valid program; every jump lands on a unit boundary.
 fn gen_program(r: &mut Rng) -> Vec<u8> {
     let mut units = Vec::new();
@@ -175,8 +193,14 @@ fn gen_program(r: &mut Rng) -> Vec<u8> {
         };
         units.push(Unit::Code(slots));
     }
+    // r8 is the loop counter: small, and only loops change it.
+    units.push(Unit::Code(vec![raw(CLS_ALU64 | ALU_MOV, 8, 0, 0, 2)]));
     let body = 3 + r.below(40) as usize;
     for i in 0..body {
+        if r.chance(8) {
+            gen_loop(r, &mut units);
+            continue;
+        }
         match r.below(10) {
             0..=4 => gen_alu(r, &mut units),
             5..=7 => gen_mem(r, &mut units),
