@@ -51,7 +51,10 @@ for fuzz_dir in "$top"/rust/*/fuzz; do
         echo "FAIL fuzz $crate/$t: build failed (see $dir/build.log)"; status=1; continue
       fi
     fi
-    (cd "$crate_dir" && cargo fuzz run --fuzz-dir fuzz "${san[@]}" "$t" "$dir/corpus" -- \
+    # Checked-in seeds (fuzz/seeds/<target>/) join the corpus read-only.
+    seeds=()
+    [ -d "$fuzz_dir/seeds/$t" ] && seeds=("$fuzz_dir/seeds/$t")
+    (cd "$crate_dir" && cargo fuzz run --fuzz-dir fuzz "${san[@]}" "$t" "$dir/corpus" "${seeds[@]}" -- \
       -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" -artifact_prefix="$dir/artifacts/") >"$log" 2>&1
     rc=$?
     runs=$(grep -aoE 'Done [0-9]+ runs' "$log" | tail -1 | grep -oE '[0-9]+')

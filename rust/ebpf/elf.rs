@@ -363,7 +363,7 @@ fn relocations(
                 return Err(ElfError::Misaligned);
             }
             let imm = i32::try_from(target - pc - 1).map_err(|_| ElfError::Malformed)?;
-            let at = found.sh.offset.checked_add(r_offset + 4).ok_or(ElfError::Malformed)?;
+            let at = found.sh.offset.checked_add(r_offset).and_then(|a| a.checked_add(4)).ok_or(ElfError::Malformed)?;
             let info_at = rs.offset.checked_add(o + 8).ok_or(ElfError::Malformed)?;
             f(this, Patch { at, imm, current: insn.imm, info_at })?;
         }
