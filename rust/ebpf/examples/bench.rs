@@ -150,4 +150,14 @@ fn main() {
         let theirs = insns as f64 / rbpf_t.as_secs_f64() / 1e6;
         println!("{:<30} {:>12} {:>14.1} {:>14.1} {:>7.2}x", name, insns, ours, theirs, ours / theirs);
     }
+    // Verifier speed on a large program (embedders may re-verify per run).
+    let body = arith_loop(1);
+    let mut big = Vec::new();
+    for _ in 0..100_000 {
+        big.extend_from_slice(&body[..body.len() - 8]);
+    }
+    big.extend_from_slice(&raw(EXIT, 0, 0, 0, 0));
+    let n = big.len() / 8;
+    let (t, _) = best(reps, || verify(&big, 0, &VerifyConfig::new(&[])).map(|p| p.len() as u64).unwrap_or(0));
+    println!("verify: {} insns in {:.2} ms ({:.2} ns/insn)", n, t.as_secs_f64() * 1e3, t.as_secs_f64() * 1e9 / n as f64);
 }
