@@ -1,7 +1,8 @@
 //! Differential tests against rbpf 0.4's interpreter.
 //!
 //! Thousands of generated programs (fixed seed) run on both VMs; return
-//! values, errors and memory effects must agree. Generated programs are
+//! values, memory effects, and faults (with the faulting instruction's
+//! index) must agree. Generated programs are
 //! built so that only behaviour both VMs define identically is exercised.
 //! Where rbpf differs from RFC 9669 (or lacks a feature), the generator
 //! stays away, on purpose:
@@ -241,7 +242,8 @@ fn gen_program(r: &mut Rng) -> Vec<u8> {
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Ok(u64, Vec<u8>),
-    Err,
+    /// A memory fault at this instruction index.
+    Err(usize),
 }
 
 fn run_ours(code: &[u8], mem_init: &[u8]) -> Result<Outcome, ebpf::VerifyError> {
@@ -258,7 +260,7 @@ fn run_ours(code: &[u8], mem_init: &[u8]) -> Result<Outcome, ebpf::VerifyError> 
                 matches!(e.kind, RunErrorKind::BadLoad { .. } | RunErrorKind::BadStore { .. }),
                 "unexpected error kind for a generated program: {e}"
             );
-            Outcome::Err
+            Outcome::Err(e.index)
         }
     })
 }
@@ -269,12 +271,21 @@ fn run_rbpf(code: &[u8], mem_init: &[u8]) -> Option<Option<Outcome>> {
     let mut vm = rbpf::EbpfVmRaw::new(Some(code)).ok()?;
     vm.register_helper(HELPER_ID, helper_fn).unwrap();
     let mut mem = mem_init.to_vec();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vm.execute_program(&mut mem).map_err(|_| ())));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vm.execute_program(&mut mem).map_err(|e| e.to_string())));
     Some(match r {
         Err(_) => None,
         Ok(Ok(v)) => Some(Outcome::Ok(v, mem)),
-        Ok(Err(())) => Some(Outcome::Err),
+        Ok(Err(msg)) => Some(Outcome::Err(rbpf_fault_index(&msg))),
     })
+}
+
+/// rbpf reports "out of bounds memory ... (insn #N)" with N one past the
+/// faulting instruction.
+fn rbpf_fault_index(msg: &str) -> usize {
+    assert!(msg.contains("out of bounds memory"), "unexpected rbpf error: {msg}");
+    let tail = msg.split("insn #").nth(1).unwrap_or_else(|| panic!("no index in rbpf error: {msg}"));
+    let digits: String = tail.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse::<usize>().unwrap() - 1
 }
 
 fn dump(code: &[u8]) -> String {
@@ -310,7 +321,7 @@ fn generated_valid_programs_agree_with_rbpf() {
         assert_eq!(ours, theirs, "program {n} differs\n{}", dump(&code));
         match ours {
             Outcome::Ok(..) => ok += 1,
-            Outcome::Err => faults += 1,
+            Outcome::Err(_) => faults += 1,
         }
     }
     println!("agree: {ok} ok, {faults} faulted; {skipped} skipped (rbpf panicked)");
