@@ -11,6 +11,15 @@
 //! Region 0 is always the eBPF stack (writable). The embedder adds the
 //! context and other buffers before the run; helpers may add more during
 //! the run (e.g. a scratch buffer), up to [`MAX_REGIONS`] in total.
+//!
+//! Two address modes, chosen when the table is created:
+//! - [`Memory::new`]: the program sees host addresses (rbpf's model, used by
+//!   the differential tests).
+//! - [`Memory::with_virtual_addresses`]: region `i` appears at
+//!   `(i + 1) << 32`, so a program never learns a host address (no kernel
+//!   pointer can leak into its output). Recommended in the kernel. Regions
+//!   must then be smaller than 4 GiB. Translation costs the same as in host
+//!   mode: an access is always resolved as (region, offset).
 
 use super::error::HelperError;
 
@@ -65,7 +74,11 @@ pub struct Memory<'a> {
     count: usize,
     stack_top: u64,
     frames: usize,
+    virtual_addresses: bool,
 }
+
+/// Distance between region bases in virtual address mode.
+pub const VIRTUAL_REGION_SPAN: u64 = 1 << 32;
 
 impl<'a> Memory<'a> {
     /// A table holding only the stack. Give it [`STACK_SIZE`] bytes for the
@@ -73,12 +86,33 @@ impl<'a> Memory<'a> {
     /// least the main frame, whose accesses are still bounds-checked). The
     /// caller owns the memory so no 4 KiB array lives on the kernel stack.
     pub fn new(stack: &'a mut [u8]) -> Memory<'a> {
-        let len = stack.len();
-        let start = stack.as_ptr() as u64;
-        let frames = (len / FRAME_SIZE).clamp(1, MAX_FRAMES);
+        Self::create(stack, false)
+    }
+
+    /// Like [`Memory::new`], but the program sees virtual addresses: region
+    /// `i` (the stack is region 0) starts at `(i + 1) << 32`. A stack of
+    /// 4 GiB or more is cut to its first 4 GiB - 1 bytes' worth of frames.
+    pub fn with_virtual_addresses(stack: &'a mut [u8]) -> Memory<'a> {
+        Self::create(stack, true)
+    }
+
+    fn create(stack: &'a mut [u8], virtual_addresses: bool) -> Memory<'a> {
+        let mut len = stack.len() as u64;
+        let start = if virtual_addresses {
+            len = len.min(VIRTUAL_REGION_SPAN - 1);
+            VIRTUAL_REGION_SPAN
+        } else {
+            stack.as_ptr() as u64
+        };
+        let frames = (len as usize / FRAME_SIZE).clamp(1, MAX_FRAMES);
         let mut slots = [Slot::EMPTY; MAX_REGIONS];
-        slots[0] = Slot { start, len: len as u64, data: Data::Rw(stack) };
-        Memory { slots, count: 1, stack_top: start.wrapping_add(len as u64), frames }
+        slots[0] = Slot { start, len, data: Data::Rw(stack) };
+        Memory { slots, count: 1, stack_top: start.wrapping_add(len), frames, virtual_addresses }
+    }
+
+    /// Whether the program sees virtual rather than host addresses.
+    pub fn virtual_addresses(&self) -> bool {
+        self.virtual_addresses
     }
 
     /// Address one past the end of the stack: r10 of the main frame.
@@ -103,10 +137,19 @@ impl<'a> Memory<'a> {
         }
     }
 
-    fn push(&mut self, slot: Slot<'a>) -> Result<u64, HelperError> {
-        let start = slot.start;
-        let entry = self.slots.get_mut(self.count).ok_or(HelperError::TOO_MANY_REGIONS)?;
-        *entry = slot;
+    fn push(&mut self, host: u64, len: usize, data: Data<'a>) -> Result<u64, HelperError> {
+        let index = self.count;
+        let len = len as u64;
+        let start = if self.virtual_addresses {
+            if len >= VIRTUAL_REGION_SPAN {
+                return Err(HelperError::INVALID);
+            }
+            (index as u64 + 1) * VIRTUAL_REGION_SPAN
+        } else {
+            host
+        };
+        let entry = self.slots.get_mut(index).ok_or(HelperError::TOO_MANY_REGIONS)?;
+        *entry = Slot { start, len, data };
         self.count += 1;
         Ok(start)
     }
@@ -114,15 +157,13 @@ impl<'a> Memory<'a> {
     /// Lets the program read `data` for the rest of the run; returns the
     /// address the program sees.
     pub fn add_readonly(&mut self, data: &'a [u8]) -> Result<u64, HelperError> {
-        let slot = Slot { start: data.as_ptr() as u64, len: data.len() as u64, data: Data::Ro(data) };
-        self.push(slot)
+        self.push(data.as_ptr() as u64, data.len(), Data::Ro(data))
     }
 
     /// Lets the program read and write `data` for the rest of the run;
     /// returns the address the program sees.
     pub fn add_writable(&mut self, data: &'a mut [u8]) -> Result<u64, HelperError> {
-        let slot = Slot { start: data.as_ptr() as u64, len: data.len() as u64, data: Data::Rw(data) };
-        self.push(slot)
+        self.push(data.as_ptr() as u64, data.len(), Data::Rw(data))
     }
 
     /// The live regions.

@@ -8,7 +8,9 @@
 //! 1. [`verifier::verify`] the program bytes (with the helper ids the
 //!    embedder provides) into a [`Program`]; errors name the instruction.
 //! 2. Build a [`Memory`] over a caller-owned stack ([`memory::STACK_SIZE`]
-//!    bytes), add the context and other buffers as regions.
+//!    bytes), add the context and other buffers as regions. In the kernel
+//!    prefer [`Memory::with_virtual_addresses`]: programs then never see a
+//!    kernel pointer.
 //! 3. [`interpreter::run`] it with a [`Helpers`] implementation and an
 //!    instruction budget.
 //!

@@ -33,16 +33,33 @@ fn compile(name: &str) -> Vec<u8> {
     std::fs::read(&obj).unwrap()
 }
 
-/// Extracts `function`, verifies it and runs it with `ctx` as r1.
+/// Extracts `function`, verifies it and runs it with `ctx` as r1, with host
+/// addresses and again with virtual addresses: both must agree exactly.
 fn run_fn(elf: &mut [u8], function: &str, ctx: &mut [u8]) -> Result<ebpf::Exit, ebpf::RunError> {
     let sel = Selector { section: None, function: Some(function) };
     let p = extract_program_mut(elf, &sel).unwrap_or_else(|e| panic!("{function}: {e}"));
     let prog = verify(p.code, p.entry, &VerifyConfig::new(TEST_HELPER_IDS)).unwrap_or_else(|e| panic!("{function}: {e}"));
     let mut stack = vec![0u8; memory::STACK_SIZE];
+    let mut ctx_virt = ctx.to_vec();
+    let virt = {
+        let mut mem = Memory::with_virtual_addresses(&mut stack);
+        let r1 = mem.add_writable(&mut ctx_virt).unwrap();
+        assert_eq!(r1, 2 << 32);
+        let mut h = TestHelpers { extra: None, calls: 0 };
+        interpreter::run(&prog, &mut mem, &mut h, r1, 50_000_000)
+    };
     let mut mem = Memory::new(&mut stack);
     let r1 = mem.add_writable(ctx).unwrap();
     let mut h = TestHelpers { extra: None, calls: 0 };
-    interpreter::run(&prog, &mut mem, &mut h, r1, 50_000_000)
+    let host = interpreter::run(&prog, &mut mem, &mut h, r1, 50_000_000);
+    // Same result; fault addresses differ between the modes, indices not.
+    match (&host, &virt) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(a), Err(b)) => assert_eq!((a.index, a.kind.describe()), (b.index, b.kind.describe())),
+        _ => panic!("{function}: host {host:?} vs virtual {virt:?}"),
+    }
+    assert_eq!(ctx, &ctx_virt[..]);
+    host
 }
 
 fn words(ws: &[u64]) -> Vec<u8> {

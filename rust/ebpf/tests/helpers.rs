@@ -45,7 +45,6 @@ fn run_with_table(code: &[u8], scratch: &mut [u8]) -> (Result<ebpf::Exit, ebpf::
     let mut table = HelperTable { entries: &entries, state: &mut state };
     assert!(table.has(11) && !table.has(13));
     let r = run(&prog, &mut mem, &mut table, 0, 10_000);
-    drop(table);
     (r, state.output)
 }
 
@@ -126,7 +125,6 @@ fn region_table_is_bounded_and_checked() {
     let top = mem.stack_top();
     assert!(mem.slice(top - 512, 512).is_ok());
     assert!(mem.slice(top - 512, 513).is_err());
-    drop(mem);
     assert_eq!(bufs[3], [1; 8]);
 }
 
@@ -158,4 +156,38 @@ fn stack_is_zeroed_between_runs() {
     assert!(stack.iter().any(|&b| b != 0));
     let mut mem = Memory::new(&mut stack);
     assert_eq!(run(&pr, &mut mem, &mut ebpf::NoHelpers, 0, 10).unwrap().r0, 0);
+}
+
+#[test]
+fn virtual_addresses_hide_host_pointers() {
+    let mut stack = vec![0u8; memory::STACK_SIZE];
+    let mut ctx = [5u8; 16];
+    let host = ctx.as_ptr() as u64;
+    let mut mem = Memory::with_virtual_addresses(&mut stack);
+    assert!(mem.virtual_addresses());
+    assert_eq!(mem.stack_top(), (1 << 32) + memory::STACK_SIZE as u64);
+    let r1 = mem.add_writable(&mut ctx).unwrap();
+    assert_eq!(r1, 2 << 32);
+    // r0 = r1 + r10, loads and stores through both, and the stack grows down.
+    let mut p = Asm::new();
+    p.ldx(SIZE_B, 2, 1, 15)
+        .stx(SIZE_B, 10, 2, -1)
+        .ldx(SIZE_B, 3, 10, -1)
+        .st(SIZE_B, 1, 0, 9)
+        .alu64_x(ALU_MOV, 0, 1)
+        .alu64_x(ALU_ADD, 0, 10)
+        .alu64_x(ALU_ADD, 0, 3)
+        .exit();
+    let prog = verify_code(&p.code).unwrap();
+    let exit = run(&prog, &mut mem, &mut ebpf::NoHelpers, r1, 100).unwrap();
+    assert_eq!(exit.r0, (2 << 32) + (1 << 32) + memory::STACK_SIZE as u64 + 5);
+    // Between regions there is nothing.
+    let mut p = Asm::new();
+    p.ldx(SIZE_B, 0, 1, 16).exit();
+    let prog = verify_code(&p.code).unwrap();
+    let e = run(&prog, &mut mem, &mut ebpf::NoHelpers, r1, 100).unwrap_err();
+    assert_eq!(e.kind, RunErrorKind::BadLoad { addr: (2 << 32) + 16, len: 1 });
+    // The host address means nothing in virtual mode.
+    assert!(mem.slice(host, 1).is_err());
+    assert_eq!(ctx[0], 9);
 }

@@ -2,8 +2,9 @@
 //! the interpreter. Nothing may panic, hang or touch memory outside the
 //! regions (the sanitizer and the region checks would tell).
 //!
-//! Input layout: byte 0 = flags (bit 0: treat the rest as an ELF object),
-//! byte 1 = context length, then the context bytes, then the program.
+//! Input layout: byte 0 = flags (bit 0: treat the rest as an ELF object;
+//! bit 1: virtual addresses; bits 2-7: entry for raw programs), byte 1 =
+//! context length, then the context bytes, then the program.
 #![no_main]
 
 use ebpf::elf::{extract_program_mut, Selector};
@@ -58,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     } else {
-        (&code, (flags >> 1) as usize)
+        (&code, (flags >> 2) as usize)
     };
     let cfg = VerifyConfig { max_insns: 4096, helper_ids: &[1, 2, 3] };
     let prog = match verify(code, entry, &cfg) {
@@ -70,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut stack = vec![0u8; memory::STACK_SIZE];
     let mut scratch = vec![0u8; 256];
-    let mut mem = Memory::new(&mut stack);
+    let mut mem = if flags & 2 != 0 { Memory::with_virtual_addresses(&mut stack) } else { Memory::new(&mut stack) };
     let r1 = mem.add_writable(&mut ctx).unwrap_or(0);
     let mut helpers = FuzzHelpers { scratch: Some(&mut scratch) };
     match interpreter::run(&prog, &mut mem, &mut helpers, r1, 20_000) {
