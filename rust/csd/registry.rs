@@ -1,0 +1,243 @@
+//! Loaded programs by id, and per-process attachments.
+//!
+//! No locking inside: the kernel glue keeps one [`Registry`] per mount (or
+//! per module) behind a mutex. Everything is bounded: [`MAX_PROGRAMS`]
+//! programs of at most [`MAX_PROG_BYTES`] bytes, [`MAX_ATTACHMENTS`]
+//! attachments.
+//!
+//! Ids count up from 1 and wrap past `u32::MAX` (skipping 0 and live ids),
+//! so an id is not reused until four billion loads later: a stale id names
+//! nothing rather than someone else's program.
+//!
+//! Attachments are keyed by an opaque [`AttachKey`] `(owner, object)`: the
+//! glue decides what they are (e.g. owner = tgid or `struct file` address,
+//! object = inode number) and calls [`Registry::detach_owner`] when the
+//! owner goes away.
+
+use super::abi::{HELPER_IDS, MAX_ATTACHMENTS, MAX_PROGRAMS, MAX_PROG_BYTES};
+use super::ebpf::opcode::INSN_SIZE;
+use super::ebpf::{verify, Program, VerifyConfig};
+use super::error::{CsdError, CsdResult, Detail};
+use super::fluffle::errno::{E2BIG, EBUSY, EINVAL, ENOENT, ENOSPC};
+use super::fluffle::mem::FVec;
+
+/// The verifier configuration of CSD kernels.
+pub fn verify_config() -> VerifyConfig<'static> {
+    VerifyConfig { max_insns: MAX_PROG_BYTES as usize / INSN_SIZE, helper_ids: HELPER_IDS }
+}
+
+/// Verifies `code` with entry instruction `entry` as a CSD kernel:
+/// `E2BIG` if too large, `EINVAL` (with the verifier's reason) if rejected.
+pub fn verify_kernel(code: &[u8], entry: usize) -> CsdResult<Program<'_>> {
+    if code.len() > MAX_PROG_BYTES as usize {
+        return Err(CsdError::msg(E2BIG, "program too large"));
+    }
+    verify(code, entry, &verify_config()).map_err(|v| CsdError { errno: EINVAL, detail: Detail::Verify(v) })
+}
+
+/// A loaded program: a verified copy of the bytes.
+pub struct LoadedProgram {
+    id: u32,
+    code: FVec<u8>,
+    entry: usize,
+}
+
+impl LoadedProgram {
+    /// Its id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The instruction bytes.
+    pub fn code(&self) -> &[u8] {
+        &self.code
+    }
+
+    /// The entry instruction index.
+    pub fn entry(&self) -> usize {
+        self.entry
+    }
+
+    /// The runnable program. The bytes were verified at load and never
+    /// change, so this re-verification (one linear pass) cannot fail in
+    /// practice; it is how a [`Program`] is obtained without storing a
+    /// self-referential borrow.
+    pub fn program(&self) -> CsdResult<Program<'_>> {
+        verify_kernel(&self.code, self.entry)
+    }
+
+    /// A copy, so the glue can run it after dropping the registry lock.
+    pub fn try_clone(&self) -> CsdResult<LoadedProgram> {
+        Ok(LoadedProgram { id: self.id, code: self.code.try_clone()?, entry: self.entry })
+    }
+}
+
+/// Which stream an attachment is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Reads return the kernel's output.
+    Read,
+    /// Writes store the kernel's output.
+    Write,
+}
+
+/// Opaque attachment key chosen by the glue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttachKey {
+    /// Who attached (e.g. tgid or `struct file` address).
+    pub owner: u64,
+    /// To what (e.g. inode number).
+    pub object: u64,
+}
+
+/// The kernels attached under one key (0 = none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attachment {
+    /// Read-stream kernel id, 0 if none.
+    pub read: u32,
+    /// Write-stream kernel id, 0 if none.
+    pub write: u32,
+}
+
+/// Programs and attachments. See the module documentation.
+pub struct Registry {
+    progs: FVec<LoadedProgram>,
+    attached: FVec<(AttachKey, Attachment)>,
+    next_id: u32,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Registry {
+    /// An empty registry; allocates nothing.
+    pub const fn new() -> Self {
+        Registry { progs: FVec::new(), attached: FVec::new(), next_id: 1 }
+    }
+
+    /// Number of loaded programs.
+    pub fn program_count(&self) -> usize {
+        self.progs.len()
+    }
+
+    /// Number of attachment keys in use.
+    pub fn attachment_count(&self) -> usize {
+        self.attached.len()
+    }
+
+    fn fresh_id(&mut self) -> u32 {
+        loop {
+            let id = self.next_id;
+            self.next_id = match self.next_id.wrapping_add(1) {
+                0 => 1,
+                n => n,
+            };
+            if !self.progs.iter().any(|p| p.id == id) {
+                return id;
+            }
+        }
+    }
+
+    /// Verifies `code` (entry instruction `entry`) and stores a copy;
+    /// returns its id. `E2BIG` if too large, `EINVAL` with the verifier's
+    /// reason if rejected, `ENOSPC` if [`MAX_PROGRAMS`] are loaded,
+    /// `ENOMEM` if the copy cannot be allocated.
+    pub fn load(&mut self, code: &[u8], entry: usize) -> CsdResult<u32> {
+        verify_kernel(code, entry)?;
+        if self.progs.len() >= MAX_PROGRAMS as usize {
+            return Err(CsdError::msg(ENOSPC, "too many CSD programs loaded"));
+        }
+        let mut copy = FVec::try_with_capacity(code.len())?;
+        copy.try_extend_from_slice(code)?;
+        self.progs.try_reserve(1)?;
+        let id = self.fresh_id();
+        self.progs.try_push(LoadedProgram { id, code: copy, entry })?;
+        Ok(id)
+    }
+
+    /// The program with `id` (`ENOENT` if none).
+    pub fn get(&self, id: u32) -> CsdResult<&LoadedProgram> {
+        self.progs.iter().find(|p| p.id == id).ok_or(CsdError::msg(ENOENT, "no CSD program with that id"))
+    }
+
+    /// Removes program `id`: `ENOENT` if unknown, `EBUSY` while attached.
+    pub fn unload(&mut self, id: u32) -> CsdResult<()> {
+        let i = self.progs.iter().position(|p| p.id == id).ok_or(CsdError::msg(ENOENT, "no CSD program with that id"))?;
+        if self.attached.iter().any(|(_, a)| a.read == id || a.write == id) {
+            return Err(CsdError::msg(EBUSY, "CSD program is attached"));
+        }
+        self.progs.remove(i);
+        Ok(())
+    }
+
+    /// Attaches program `id` as the `stream` kernel under `key`, replacing
+    /// any earlier one (`ENOENT` if the program is unknown, `ENOSPC` if the
+    /// table is full).
+    pub fn attach(&mut self, key: AttachKey, stream: Stream, id: u32) -> CsdResult<()> {
+        self.get(id)?;
+        let i = match self.attached.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                if self.attached.len() >= MAX_ATTACHMENTS as usize {
+                    return Err(CsdError::msg(ENOSPC, "too many CSD attachments"));
+                }
+                self.attached.try_push((key, Attachment::default()))?;
+                self.attached.len() - 1
+            }
+        };
+        if let Some((_, a)) = self.attached.get_mut(i) {
+            match stream {
+                Stream::Read => a.read = id,
+                Stream::Write => a.write = id,
+            }
+        }
+        Ok(())
+    }
+
+    /// The kernels attached under `key` (both 0 if none).
+    pub fn attachment(&self, key: AttachKey) -> Attachment {
+        self.attached.iter().find(|(k, _)| *k == key).map_or(Attachment::default(), |(_, a)| *a)
+    }
+
+    /// Detaches the `stream` kernel under `key` (`ENOENT`, as `ENODATA`
+    /// would be for xattrs, if none was attached).
+    pub fn detach(&mut self, key: AttachKey, stream: Stream) -> CsdResult<()> {
+        let i = self.attached.iter().position(|(k, _)| *k == key).ok_or(CsdError::from(ENOENT))?;
+        let empty = match self.attached.get_mut(i) {
+            Some((_, a)) => {
+                let slot = match stream {
+                    Stream::Read => &mut a.read,
+                    Stream::Write => &mut a.write,
+                };
+                if *slot == 0 {
+                    return Err(CsdError::from(ENOENT));
+                }
+                *slot = 0;
+                a.read == 0 && a.write == 0
+            }
+            None => false,
+        };
+        if empty {
+            self.attached.swap_remove(i);
+        }
+        Ok(())
+    }
+
+    /// Removes every attachment of `owner` (process exit or file close);
+    /// returns how many keys were removed.
+    pub fn detach_owner(&mut self, owner: u64) -> usize {
+        let before = self.attached.len();
+        self.attached.retain(|(k, _)| k.owner != owner);
+        before - self.attached.len()
+    }
+
+    /// Removes every attachment under exactly `key`.
+    pub fn detach_key(&mut self, key: AttachKey) -> bool {
+        let before = self.attached.len();
+        self.attached.retain(|(k, _)| *k != key);
+        before != self.attached.len()
+    }
+}
