@@ -12,9 +12,10 @@ use kernel::{bindings, c_str, prelude::*, str::CStr};
 // The shared crates are written for cargo too: items that only the host
 // uses are dead here, and `pub` there is crate-visible here.
 #[allow(dead_code, unreachable_pub)]
-mod ebpf;
+pub mod ebpf;
 #[allow(dead_code, unreachable_pub)]
 mod fluffle;
+mod ops;
 mod vfs;
 
 module! {
@@ -36,17 +37,12 @@ impl vfs::fs_type::FileSystem for FluffleFs {
     const NAME: &'static CStr = c_str!("flufflefs");
 
     fn fill_super(sb: *mut bindings::super_block) -> Result {
-        // SAFETY: `mount_bdev()` hands us a valid, locked super block whose
-        // `s_bdev` is the opened block device.
-        let bdev = unsafe { (*sb).s_bdev };
-        // SAFETY: `bdev` is the valid block device of the super block.
-        if !unsafe { vfs::shim::fluffle_bdev_is_zoned(bdev) } {
-            pr_err!("not a zoned block device; FluffleFS needs a ZNS/host-managed device\n");
-            return Err(EINVAL);
-        }
-        pr_err!("mounting is not implemented in this version of the module\n");
-        Err(vfs::errno::from_core(fluffle::errno::EOPNOTSUPP))
+        ops::sb::fill_super(sb)
     }
+
+    // SAFETY: `ops::sb::kill_sb` tears down through `kill_block_super` and
+    // then frees what `fill_super` allocated.
+    const KILL_SB: unsafe extern "C" fn(*mut bindings::super_block) = ops::sb::kill_sb;
 }
 
 /// CRC32C of "123456789" per RFC 3720; checks at load time that the shared

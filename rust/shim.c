@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Static-inline block-layer helpers, made callable from Rust (bindgen only
- * sees real functions). Keep this file to one-line wrappers.
+ * Static-inline kernel helpers and macros, made callable from Rust
+ * (bindgen only sees real functions). Keep this file to one-line wrappers.
  */
 #include <linux/blkdev.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/vmalloc.h>
 #include "shim.h"
 
 bool fluffle_bdev_is_zoned(struct block_device *bdev)
@@ -20,3 +27,193 @@ sector_t fluffle_bdev_zone_sectors(struct block_device *bdev)
 {
 	return bdev_zone_sectors(bdev);
 }
+
+unsigned int fluffle_bdev_max_open_zones(struct block_device *bdev)
+{
+	return bdev_max_open_zones(bdev);
+}
+
+unsigned int fluffle_bdev_max_active_zones(struct block_device *bdev)
+{
+	return bdev_max_active_zones(bdev);
+}
+
+unsigned int fluffle_bdev_logical_block_size(struct block_device *bdev)
+{
+	return bdev_logical_block_size(bdev);
+}
+
+struct page *fluffle_buf_to_page(const void *addr)
+{
+	return is_vmalloc_addr(addr) ? vmalloc_to_page(addr) : virt_to_page(addr);
+}
+
+unsigned int fluffle_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+void fluffle_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
+}
+
+void *fluffle_kmap_local_folio(struct folio *folio, size_t offset)
+{
+	return kmap_local_folio(folio, offset);
+}
+
+void fluffle_kunmap_local(const void *addr)
+{
+	kunmap_local(addr);
+}
+
+size_t fluffle_folio_size(struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+loff_t fluffle_folio_pos(struct folio *folio)
+{
+	return folio_pos(folio);
+}
+
+void fluffle_folio_mark_uptodate(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+
+bool fluffle_folio_test_uptodate(struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+void fluffle_folio_zero_range(struct folio *folio, size_t start, size_t len)
+{
+	folio_zero_range(folio, start, len);
+}
+
+void fluffle_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+void fluffle_folio_unlock(struct folio *folio)
+{
+	folio_unlock(folio);
+}
+
+void fluffle_folio_start_writeback(struct folio *folio)
+{
+	folio_start_writeback(folio);
+}
+
+void fluffle_folio_end_writeback(struct folio *folio)
+{
+	folio_end_writeback(folio);
+}
+
+struct folio *fluffle_write_begin_get_folio(struct address_space *mapping, pgoff_t index)
+{
+	return __filemap_get_folio(mapping, index, FGP_WRITEBEGIN, mapping_gfp_mask(mapping));
+}
+
+bool fluffle_folio_mark_dirty(struct folio *folio)
+{
+	return folio_mark_dirty(folio);
+}
+
+void fluffle_folio_set_error_mapping(struct folio *folio, int err)
+{
+	mapping_set_error(folio->mapping, err);
+}
+
+bool fluffle_dir_emit(struct dir_context *ctx, const char *name, int namelen, u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, namelen, ino, type);
+}
+
+void fluffle_inode_set_times(struct inode *inode, const struct timespec64 *atime,
+			     const struct timespec64 *mtime, const struct timespec64 *ctime)
+{
+	inode_set_atime_to_ts(inode, *atime);
+	inode_set_mtime_to_ts(inode, *mtime);
+	inode_set_ctime_to_ts(inode, *ctime);
+}
+
+void fluffle_inode_get_times(struct inode *inode, struct timespec64 *atime,
+			     struct timespec64 *mtime, struct timespec64 *ctime)
+{
+	*atime = inode_get_atime(inode);
+	*mtime = inode_get_mtime(inode);
+	*ctime = inode_get_ctime(inode);
+}
+
+void fluffle_inode_set_ids(struct inode *inode, u32 uid, u32 gid)
+{
+	i_uid_write(inode, uid);
+	i_gid_write(inode, gid);
+}
+
+u32 fluffle_inode_uid(struct inode *inode)
+{
+	return i_uid_read(inode);
+}
+
+u32 fluffle_inode_gid(struct inode *inode)
+{
+	return i_gid_read(inode);
+}
+
+void fluffle_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+loff_t fluffle_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+struct inode *fluffle_file_inode(const struct file *file)
+{
+	return file_inode(file);
+}
+
+bool fluffle_is_err(const void *ptr)
+{
+	return IS_ERR(ptr);
+}
+
+long fluffle_ptr_err(const void *ptr)
+{
+	return PTR_ERR(ptr);
+}
+
+u32 fluffle_current_fsuid(void)
+{
+	return from_kuid(&init_user_ns, current_fsuid());
+}
+
+u32 fluffle_current_fsgid(void)
+{
+	return from_kgid(&init_user_ns, current_fsgid());
+}
+
+/*
+ * Layouts that rust/vfs/cmirror.rs mirrors by hand (bindgen leaves these
+ * structs opaque): a mismatch fails the build here.
+ */
+#include <linux/statfs.h>
+#include <linux/xattr.h>
+static_assert(sizeof(struct kstatfs) == 120);
+static_assert(offsetof(struct kstatfs, f_blocks) == 16);
+static_assert(offsetof(struct kstatfs, f_ffree) == 48);
+static_assert(offsetof(struct kstatfs, f_namelen) == 64);
+static_assert(offsetof(struct kstatfs, f_frsize) == 72);
+static_assert(sizeof(struct xattr_handler) == 48);
+static_assert(offsetof(struct xattr_handler, prefix) == 8);
+static_assert(offsetof(struct xattr_handler, flags) == 16);
+static_assert(offsetof(struct xattr_handler, list) == 24);
+static_assert(offsetof(struct xattr_handler, get) == 32);
+static_assert(offsetof(struct xattr_handler, set) == 40);

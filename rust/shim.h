@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * C shim of the FluffleFS module: static-inline kernel helpers exported as
- * real functions so the Rust side can call them. Nothing else lives here.
+ * C shim of the FluffleFS module: static-inline kernel helpers (and
+ * macros) exported as real functions so the Rust side can call them;
+ * bindgen only sees real functions. Nothing else lives here.
  */
 #ifndef FLUFFLEFS_SHIM_H
 #define FLUFFLEFS_SHIM_H
@@ -9,9 +10,58 @@
 #include <linux/types.h>
 
 struct block_device;
+struct page;
+struct folio;
+struct inode;
+struct dir_context;
+struct timespec64;
 
+/* blkdev.h */
 bool fluffle_bdev_is_zoned(struct block_device *bdev);
 unsigned int fluffle_bdev_nr_zones(struct block_device *bdev);
 sector_t fluffle_bdev_zone_sectors(struct block_device *bdev);
+unsigned int fluffle_bdev_max_open_zones(struct block_device *bdev);
+unsigned int fluffle_bdev_max_active_zones(struct block_device *bdev);
+unsigned int fluffle_bdev_logical_block_size(struct block_device *bdev);
+
+/* mm: the page behind a kmalloc or vmalloc address */
+struct page *fluffle_buf_to_page(const void *addr);
+
+/* sched/mm.h: scope in which allocations do not recurse into filesystems */
+unsigned int fluffle_nofs_save(void);
+void fluffle_nofs_restore(unsigned int flags);
+
+/* pagemap.h / mm.h: folios */
+void *fluffle_kmap_local_folio(struct folio *folio, size_t offset);
+void fluffle_kunmap_local(const void *addr);
+size_t fluffle_folio_size(struct folio *folio);
+loff_t fluffle_folio_pos(struct folio *folio);
+void fluffle_folio_mark_uptodate(struct folio *folio);
+bool fluffle_folio_test_uptodate(struct folio *folio);
+void fluffle_folio_zero_range(struct folio *folio, size_t start, size_t len);
+void fluffle_folio_put(struct folio *folio);
+void fluffle_folio_unlock(struct folio *folio);
+void fluffle_folio_start_writeback(struct folio *folio);
+void fluffle_folio_end_writeback(struct folio *folio);
+struct folio *fluffle_write_begin_get_folio(struct address_space *mapping, pgoff_t index);
+bool fluffle_folio_mark_dirty(struct folio *folio);
+void fluffle_folio_set_error_mapping(struct folio *folio, int err);
+
+/* fs.h */
+bool fluffle_dir_emit(struct dir_context *ctx, const char *name, int namelen, u64 ino, unsigned int type);
+void fluffle_inode_set_times(struct inode *inode, const struct timespec64 *atime,
+			     const struct timespec64 *mtime, const struct timespec64 *ctime);
+void fluffle_inode_get_times(struct inode *inode, struct timespec64 *atime,
+			     struct timespec64 *mtime, struct timespec64 *ctime);
+void fluffle_inode_set_ids(struct inode *inode, u32 uid, u32 gid);
+u32 fluffle_inode_uid(struct inode *inode);
+u32 fluffle_inode_gid(struct inode *inode);
+void fluffle_i_size_write(struct inode *inode, loff_t size);
+loff_t fluffle_i_size_read(const struct inode *inode);
+struct inode *fluffle_file_inode(const struct file *file);
+bool fluffle_is_err(const void *ptr);
+u32 fluffle_current_fsuid(void);
+u32 fluffle_current_fsgid(void);
+long fluffle_ptr_err(const void *ptr);
 
 #endif /* FLUFFLEFS_SHIM_H */

@@ -12,6 +12,10 @@ pub(crate) trait FileSystem {
     /// Called by `mount_bdev()` with `sb` locked and not yet visible to
     /// anyone else; returning an error makes the VFS tear it down again.
     fn fill_super(sb: *mut bindings::super_block) -> Result;
+
+    /// `kill_sb`: must end in `kill_block_super()` and free whatever
+    /// `fill_super` attached to the super block.
+    const KILL_SB: unsafe extern "C" fn(*mut bindings::super_block);
 }
 
 /// A filesystem type registered with the VFS for as long as this lives.
@@ -45,7 +49,7 @@ impl Registration {
         fs_type.name = T::NAME.as_char_ptr();
         fs_type.fs_flags = bindings::FS_REQUIRES_DEV as i32;
         fs_type.mount = Some(mount_callback::<T>);
-        fs_type.kill_sb = Some(bindings::kill_block_super);
+        fs_type.kill_sb = Some(T::KILL_SB);
         // SAFETY: `fs_type` is fully initialised, lives on the heap until
         // `drop` unregisters it, and its name is a static C string.
         to_result(unsafe { bindings::register_filesystem(&mut *fs_type) })?;

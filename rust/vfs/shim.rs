@@ -1,13 +1,78 @@
-//! Declarations of the functions in `rust/shim.c`.
+//! Declarations of the functions in `rust/shim.c` (static-inline kernel
+//! helpers made callable), and of the few exported kernel symbols whose
+//! headers the kernel's bindgen run does not include.
 
 use kernel::bindings;
+use kernel::ffi::{c_char, c_int, c_long, c_uint, c_void};
 
 #[allow(improper_ctypes)]
 extern "C" {
-    /// `bdev_is_zoned()`.
     pub(crate) fn fluffle_bdev_is_zoned(bdev: *mut bindings::block_device) -> bool;
-    /// `bdev_nr_zones()`.
-    pub(crate) fn fluffle_bdev_nr_zones(bdev: *mut bindings::block_device) -> u32;
-    /// `bdev_zone_sectors()`.
+    pub(crate) fn fluffle_bdev_nr_zones(bdev: *mut bindings::block_device) -> c_uint;
     pub(crate) fn fluffle_bdev_zone_sectors(bdev: *mut bindings::block_device) -> u64;
+    pub(crate) fn fluffle_bdev_max_open_zones(bdev: *mut bindings::block_device) -> c_uint;
+    pub(crate) fn fluffle_bdev_max_active_zones(bdev: *mut bindings::block_device) -> c_uint;
+    pub(crate) fn fluffle_bdev_logical_block_size(bdev: *mut bindings::block_device) -> c_uint;
+
+    pub(crate) fn fluffle_buf_to_page(addr: *const c_void) -> *mut bindings::page;
+
+    pub(crate) fn fluffle_nofs_save() -> c_uint;
+    pub(crate) fn fluffle_nofs_restore(flags: c_uint);
+
+    pub(crate) fn fluffle_kmap_local_folio(folio: *mut bindings::folio, offset: usize) -> *mut c_void;
+    pub(crate) fn fluffle_kunmap_local(addr: *const c_void);
+    pub(crate) fn fluffle_folio_size(folio: *mut bindings::folio) -> usize;
+    pub(crate) fn fluffle_folio_pos(folio: *mut bindings::folio) -> i64;
+    pub(crate) fn fluffle_folio_mark_uptodate(folio: *mut bindings::folio);
+    pub(crate) fn fluffle_folio_test_uptodate(folio: *mut bindings::folio) -> bool;
+    pub(crate) fn fluffle_folio_zero_range(folio: *mut bindings::folio, start: usize, len: usize);
+    pub(crate) fn fluffle_folio_put(folio: *mut bindings::folio);
+    pub(crate) fn fluffle_folio_unlock(folio: *mut bindings::folio);
+    pub(crate) fn fluffle_folio_start_writeback(folio: *mut bindings::folio);
+    pub(crate) fn fluffle_folio_end_writeback(folio: *mut bindings::folio);
+    pub(crate) fn fluffle_write_begin_get_folio(
+        mapping: *mut bindings::address_space,
+        index: usize,
+    ) -> *mut bindings::folio;
+    pub(crate) fn fluffle_folio_mark_dirty(folio: *mut bindings::folio) -> bool;
+    pub(crate) fn fluffle_folio_set_error_mapping(folio: *mut bindings::folio, err: c_int);
+
+    pub(crate) fn fluffle_dir_emit(
+        ctx: *mut bindings::dir_context,
+        name: *const c_char,
+        namelen: c_int,
+        ino: u64,
+        dtype: c_uint,
+    ) -> bool;
+    pub(crate) fn fluffle_inode_set_times(
+        inode: *mut bindings::inode,
+        atime: *const bindings::timespec64,
+        mtime: *const bindings::timespec64,
+        ctime: *const bindings::timespec64,
+    );
+    pub(crate) fn fluffle_inode_get_times(
+        inode: *mut bindings::inode,
+        atime: *mut bindings::timespec64,
+        mtime: *mut bindings::timespec64,
+        ctime: *mut bindings::timespec64,
+    );
+    pub(crate) fn fluffle_inode_set_ids(inode: *mut bindings::inode, uid: u32, gid: u32);
+    pub(crate) fn fluffle_inode_uid(inode: *mut bindings::inode) -> u32;
+    pub(crate) fn fluffle_inode_gid(inode: *mut bindings::inode) -> u32;
+    pub(crate) fn fluffle_i_size_write(inode: *mut bindings::inode, size: i64);
+    pub(crate) fn fluffle_i_size_read(inode: *const bindings::inode) -> i64;
+    pub(crate) fn fluffle_file_inode(file: *const bindings::file) -> *mut bindings::inode;
+    pub(crate) fn fluffle_is_err(ptr: *const c_void) -> bool;
+    pub(crate) fn fluffle_current_fsuid() -> u32;
+    pub(crate) fn fluffle_current_fsgid() -> u32;
+    pub(crate) fn fluffle_ptr_err(ptr: *const c_void) -> c_long;
+
+    /// The filesystem bio set (`block/bio.c`), for `bio_alloc_bioset()`.
+    pub(crate) static mut fs_bio_set: bindings::bio_set;
+    /// `mm/filemap.c`; pagemap.h is not among the bound headers.
+    pub(crate) fn filemap_write_and_wait_range(
+        mapping: *mut bindings::address_space,
+        start: i64,
+        end: i64,
+    ) -> c_int;
 }

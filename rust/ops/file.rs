@@ -1,0 +1,45 @@
+//! Regular-file operations: the kernel's generic page-cache paths, plus
+//! fsync into the core and our ioctls.
+
+use super::sb::{to_c, with_fs};
+use super::{inode, ioctl as fioctl};
+use crate::vfs::shim;
+use crate::vfs::vtable::{zeroed, VTable};
+use kernel::bindings;
+use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
+
+unsafe extern "C" fn fsync(file: *mut bindings::file, start: i64, end: i64, datasync: c_int) -> c_int {
+    // SAFETY: the VFS passes an open file of ours.
+    unsafe {
+        let inode = shim::fluffle_file_inode(file);
+        // Dirty pages first (they reach the core), then the inode's times
+        // and owner, then the core makes it all durable.
+        let rc = bindings::file_write_and_wait_range(file, start, end);
+        if rc != 0 {
+            return rc;
+        }
+        let ino = (*inode).i_ino as u64;
+        to_c(inode::push_attrs(inode).and_then(|()| with_fs((*inode).i_sb, |fs| fs.fsync(ino, datasync != 0))))
+    }
+}
+
+/// `unlocked_ioctl` for files and directories.
+pub(crate) unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: the VFS passes an open file of ours; `arg` is an untrusted
+    // user value that `fioctl::dispatch` only uses through user-copy helpers.
+    unsafe { fioctl::dispatch(file, cmd, arg) }
+}
+
+pub(crate) static FILE_OPS: VTable<bindings::file_operations> = VTable(bindings::file_operations {
+    llseek: Some(bindings::generic_file_llseek),
+    read_iter: Some(bindings::generic_file_read_iter),
+    write_iter: Some(bindings::generic_file_write_iter),
+    mmap: Some(bindings::generic_file_mmap),
+    open: Some(bindings::generic_file_open),
+    fsync: Some(fsync),
+    splice_read: Some(bindings::filemap_splice_read),
+    splice_write: Some(bindings::iter_file_splice_write),
+    unlocked_ioctl: Some(ioctl),
+    // SAFETY: `file_operations` is a C struct of function pointers.
+    ..unsafe { zeroed() }
+});

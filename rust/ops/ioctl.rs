@@ -1,0 +1,72 @@
+//! FluffleFS ioctls.
+//!
+//! `FS_IOC_SHUTDOWN` (as ext4, xfs and f2fs implement it) stops all
+//! writes so crash recovery can be tested: `FS_SHUTDOWN_FLAGS_DEFAULT` and
+//! `LOGFLUSH` write a checkpoint first, `NOLOGFLUSH` drops everything not
+//! yet durable.
+
+use super::sb;
+use crate::fluffle::errno::{EFAULT, ENOTTY, EPERM};
+use crate::vfs::shim;
+use kernel::bindings;
+use kernel::ffi::{c_long, c_uint, c_ulong, c_void};
+
+/// `FS_IOC_SHUTDOWN`: `_IOR('X', 125, __u32)`.
+const FS_IOC_SHUTDOWN: c_uint = 0x8004_587d;
+const FS_SHUTDOWN_FLAGS_DEFAULT: u32 = 0;
+const FS_SHUTDOWN_FLAGS_LOGFLUSH: u32 = 1;
+const FS_SHUTDOWN_FLAGS_NOLOGFLUSH: u32 = 2;
+
+/// Copies a `u32` argument from user space.
+///
+/// # Safety
+///
+/// Must be called in process context of the ioctl's caller.
+unsafe fn get_user_u32(arg: c_ulong) -> Result<u32, crate::fluffle::errno::Errno> {
+    let mut v: u32 = 0;
+    // SAFETY: `_copy_from_user` checks the user range itself and writes at
+    // most 4 bytes into `v`.
+    let left = unsafe {
+        bindings::_copy_from_user((&mut v as *mut u32).cast::<c_void>(), arg as *const c_void, 4)
+    };
+    if left != 0 {
+        return Err(EFAULT);
+    }
+    Ok(v)
+}
+
+/// Runs ioctl `cmd` on `file`.
+///
+/// # Safety
+///
+/// `file` must be an open file of a mounted FluffleFS; the call must come
+/// from the ioctl system call (user context).
+pub(crate) unsafe fn dispatch(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: guaranteed by the caller.
+    let sb = unsafe { (*shim::fluffle_file_inode(file)).i_sb };
+    let r = match cmd {
+        FS_IOC_SHUTDOWN => {
+            // SAFETY: `capable` has no preconditions.
+            if !unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as _) } {
+                Err(EPERM)
+            } else {
+                // SAFETY: user context, per the contract.
+                match unsafe { get_user_u32(arg) } {
+                    Ok(FS_SHUTDOWN_FLAGS_DEFAULT) | Ok(FS_SHUTDOWN_FLAGS_LOGFLUSH) => {
+                        // SAFETY: `sb` is mounted.
+                        unsafe { sb::shutdown(sb, true) }
+                    }
+                    // SAFETY: `sb` is mounted.
+                    Ok(FS_SHUTDOWN_FLAGS_NOLOGFLUSH) => unsafe { sb::shutdown(sb, false) },
+                    Ok(_) => Err(crate::fluffle::errno::EINVAL),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+        _ => Err(ENOTTY),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => -(e.0 as c_long),
+    }
+}

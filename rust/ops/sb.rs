@@ -1,0 +1,262 @@
+//! The super block: mount, unmount, statfs, sync, inode eviction, and the
+//! mutex around the core that every other callback goes through.
+
+use super::{inode, xattr};
+use crate::fluffle::errno::{Errno, EIO};
+use crate::fluffle::fs::Fs;
+use crate::fluffle::types::{MountOptions, MAX_FILE_SIZE};
+use crate::vfs::errno::from_core;
+use crate::vfs::cmirror::KStatFs;
+use crate::vfs::nofs::NoFs;
+use crate::vfs::vtable::{zeroed, VTable};
+use crate::vfs::zoned_bdev::BlockZonedDevice;
+use crate::vfs::time;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use kernel::ffi::{c_int, c_void};
+use kernel::{bindings, new_mutex, prelude::*, sync::Mutex};
+
+/// `statfs.f_type` of FluffleFS ("FLUF").
+pub(crate) const FLUFFLE_MAGIC: usize = 0x464c_5546;
+
+/// The core filesystem on a real device.
+pub(crate) type KFs = Fs<BlockZonedDevice>;
+
+/// Per-mount state, in `super_block.s_fs_info`.
+#[pin_data]
+pub(crate) struct SbInfo {
+    /// The core; `None` once unmounted (or dropped after a shutdown).
+    #[pin]
+    fs: Mutex<Option<KFs>>,
+    /// Set by `FS_IOC_SHUTDOWN`: every operation fails with EIO and
+    /// nothing more is written.
+    pub(crate) shutdown: AtomicBool,
+    /// The background GC thread, or null.
+    gc_task: AtomicPtr<bindings::task_struct>,
+}
+
+/// The `SbInfo` of a FluffleFS super block.
+///
+/// # Safety
+///
+/// `sb` must be a FluffleFS super block past a successful `fill_super`
+/// setup of `s_fs_info` (every callback the VFS makes on a mounted FluffleFS).
+pub(crate) unsafe fn info<'a>(sb: *mut bindings::super_block) -> &'a SbInfo {
+    // SAFETY: per the contract, `s_fs_info` points to a live `SbInfo`
+    // that is freed only in `kill_sb`, after the last callback.
+    unsafe { &*((*sb).s_fs_info as *const SbInfo) }
+}
+
+/// Runs `f` on the core under the filesystem mutex, with the clock set,
+/// allocations kept out of filesystem reclaim, and EIO after a shutdown.
+///
+/// # Safety
+///
+/// As for [`info`].
+pub(crate) unsafe fn with_fs<R>(
+    sb: *mut bindings::super_block,
+    f: impl FnOnce(&mut KFs) -> core::result::Result<R, Errno>,
+) -> core::result::Result<R, Errno> {
+    // SAFETY: forwarded contract.
+    let info = unsafe { info(sb) };
+    if info.shutdown.load(Ordering::Acquire) {
+        return Err(EIO);
+    }
+    let _nofs = NoFs::enter();
+    let mut guard = info.fs.lock();
+    let fs = guard.as_mut().ok_or(EIO)?;
+    fs.set_time(time::now());
+    f(fs)
+}
+
+/// A core result as the C return value of a callback (0 or -errno).
+pub(crate) fn to_c(r: core::result::Result<(), Errno>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => -e.0,
+    }
+}
+
+/// `fill_super`: mounts the core on `sb->s_bdev` and makes the root.
+pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
+    // SAFETY: `mount_bdev()` hands us a valid, locked super block whose
+    // `s_bdev` is the opened block device; it stays open until `kill_sb`.
+    let dev = match unsafe { BlockZonedDevice::new((*sb).s_bdev) } {
+        Ok(dev) => dev,
+        Err(why) => {
+            pr_err!("{}\n", why);
+            return Err(EINVAL);
+        }
+    };
+    let fs = {
+        let _nofs = NoFs::enter();
+        KFs::mount(dev, &MountOptions { read_only: false, now: time::now() }).map_err(|e| {
+            pr_err!("cannot mount: {} (errno {}); run fsck.flufflefs or mkfs.flufflefs\n", reason(e), e.0);
+            from_core(e)
+        })?
+    };
+    let info = KBox::pin_init(
+        pin_init!(SbInfo {
+            fs <- new_mutex!(Some(fs)),
+            shutdown: AtomicBool::new(false),
+            gc_task: AtomicPtr::new(core::ptr::null_mut()),
+        }),
+        GFP_KERNEL,
+    )?;
+    // SAFETY: `sb` is valid and ours until `fill_super` returns. The
+    // `SbInfo` is pinned on the heap and freed in `kill_sb` only.
+    unsafe {
+        if bindings::sb_set_blocksize(sb, 4096) == 0 {
+            pr_err!("device does not support 4 KiB blocks\n");
+            return Err(EINVAL);
+        }
+        (*sb).s_fs_info = KBox::into_raw(Pin::into_inner_unchecked(info)).cast::<c_void>();
+        (*sb).s_magic = FLUFFLE_MAGIC;
+        (*sb).s_op = SUPER_OPS.get();
+        (*sb).s_xattr = xattr::HANDLERS.get().cast();
+        (*sb).s_maxbytes = MAX_FILE_SIZE as i64;
+        (*sb).s_time_gran = 1;
+    }
+    // SAFETY: `s_fs_info` is set up, so core calls work from here on.
+    let root = unsafe { inode::iget(sb, KFs::ROOT_INO) }.map_err(from_core)?;
+    // SAFETY: `root` is a referenced inode; `d_make_root` consumes that
+    // reference (and drops it on failure).
+    let dentry = unsafe { bindings::d_make_root(root) };
+    if dentry.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `sb` is valid.
+    unsafe { (*sb).s_root = dentry };
+    // SAFETY: `sb` is fully set up.
+    unsafe { super::gc::start(sb) };
+    Ok(())
+}
+
+/// A short reason for a mount failure's errno.
+fn reason(e: Errno) -> &'static str {
+    match e.0 {
+        117 => "filesystem structures are corrupted",
+        22 => "not a FluffleFS filesystem or unsupported geometry",
+        5 => "I/O error",
+        12 => "out of memory",
+        _ => "mount failed",
+    }
+}
+
+/// Stores the GC thread so `put_super` can stop it.
+pub(crate) fn set_gc_task(info: &SbInfo, task: *mut bindings::task_struct) {
+    info.gc_task.store(task, Ordering::Release);
+}
+
+/// `kill_sb`: the VFS's block-device teardown, then our state.
+pub(crate) unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
+    // SAFETY: the VFS passes a valid super block being destroyed.
+    unsafe {
+        let info = (*sb).s_fs_info as *mut SbInfo;
+        bindings::kill_block_super(sb);
+        if !info.is_null() {
+            // SAFETY: `info` came from `KBox::into_raw` in `fill_super`,
+            // and no callback can run any more.
+            drop(KBox::from_raw(info));
+        }
+    }
+}
+
+/// `put_super`: stops GC and unmounts the core (writing a checkpoint),
+/// after the VFS evicted every inode and synced.
+unsafe extern "C" fn put_super(sb: *mut bindings::super_block) {
+    // SAFETY: called on a mounted FluffleFS super block.
+    let info = unsafe { info(sb) };
+    let task = info.gc_task.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    if !task.is_null() {
+        // SAFETY: `task` is our GC kthread, which only exits when told to.
+        unsafe { bindings::kthread_stop(task) };
+    }
+    let _nofs = NoFs::enter();
+    let fs = info.fs.lock().take();
+    if let Some(fs) = fs {
+        if info.shutdown.load(Ordering::Acquire) {
+            // After a shutdown nothing may reach the device: drop it all.
+            drop(fs);
+        } else if let Err(e) = fs.unmount() {
+            pr_err!("unmount failed to write its checkpoint: errno {}\n", e.0);
+        }
+    }
+}
+
+/// `sync_fs`: a checkpoint.
+unsafe extern "C" fn sync_fs(sb: *mut bindings::super_block, _wait: c_int) -> c_int {
+    // SAFETY: called on a mounted FluffleFS super block.
+    to_c(unsafe { with_fs(sb, |fs| fs.sync()) })
+}
+
+/// `statfs`.
+unsafe extern "C" fn statfs(dentry: *mut bindings::dentry, buf: *mut bindings::kstatfs) -> c_int {
+    let buf = buf.cast::<KStatFs>();
+    // SAFETY: the VFS passes a valid dentry of our filesystem and a
+    // `kstatfs` buffer, whose layout `KStatFs` mirrors (checked in shim.c).
+    unsafe {
+        let sb = (*dentry).d_sb;
+        match with_fs(sb, |fs| fs.statfs()) {
+            Ok(s) => {
+                (*buf).f_type = FLUFFLE_MAGIC as _;
+                (*buf).f_bsize = s.bsize as _;
+                (*buf).f_frsize = s.bsize as _;
+                (*buf).f_blocks = s.blocks;
+                (*buf).f_bfree = s.bfree;
+                (*buf).f_bavail = s.bavail;
+                (*buf).f_files = s.files;
+                (*buf).f_ffree = s.ffree;
+                (*buf).f_namelen = s.namelen as _;
+                0
+            }
+            Err(e) => -e.0,
+        }
+    }
+}
+
+/// `evict_inode`: drops the page cache and the core's hold (which frees
+/// an unlinked inode).
+unsafe extern "C" fn evict_inode(inode: *mut bindings::inode) {
+    // SAFETY: the VFS passes an inode being evicted; nobody else uses it.
+    unsafe {
+        bindings::truncate_inode_pages_final(&mut (*inode).i_data);
+        bindings::clear_inode(inode);
+        inode::free_link(inode);
+        let ino = (*inode).i_ino as u64;
+        let _ = with_fs((*inode).i_sb, |fs| fs.release(ino));
+    }
+}
+
+/// `write_inode`: pushes times and ownership the VFS changed to the core.
+unsafe extern "C" fn write_inode(inode: *mut bindings::inode, _wbc: *mut bindings::writeback_control) -> c_int {
+    // SAFETY: the VFS passes a valid inode of ours.
+    to_c(unsafe { inode::push_attrs(inode) })
+}
+
+static SUPER_OPS: VTable<bindings::super_operations> = VTable(bindings::super_operations {
+    evict_inode: Some(evict_inode),
+    put_super: Some(put_super),
+    sync_fs: Some(sync_fs),
+    statfs: Some(statfs),
+    write_inode: Some(write_inode),
+    // SAFETY: `super_operations` is a C struct of function pointers.
+    ..unsafe { zeroed() }
+});
+
+/// Marks the filesystem shut down (`FS_IOC_SHUTDOWN`); with `flush`, a
+/// checkpoint is written first.
+///
+/// # Safety
+///
+/// As for [`info`].
+pub(crate) unsafe fn shutdown(sb: *mut bindings::super_block, flush: bool) -> core::result::Result<(), Errno> {
+    if flush {
+        // SAFETY: forwarded contract.
+        unsafe { with_fs(sb, |fs| fs.sync())? };
+    }
+    // SAFETY: forwarded contract.
+    let info = unsafe { info(sb) };
+    info.shutdown.store(true, Ordering::Release);
+    pr_warn!("filesystem shut down{}\n", if flush { " after a checkpoint" } else { " without flushing" });
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Extended attributes: the `user.` namespace, stored by the core.
+
+use super::sb::with_fs;
+use crate::fluffle::errno::{Errno, Result};
+use crate::fluffle::mem::FVec;
+use crate::vfs::cmirror::XattrHandler;
+use crate::vfs::vtable::VTable;
+use kernel::bindings;
+use kernel::ffi::{c_char, c_int, c_void};
+
+const PREFIX: &[u8] = b"user.";
+
+/// The full attribute name (`user.` + the suffix the VFS passes).
+///
+/// # Safety
+///
+/// `suffix` must be a NUL-terminated string.
+unsafe fn full_name(suffix: *const c_char) -> Result<FVec<u8>> {
+    // SAFETY: guaranteed by the caller.
+    let s = unsafe { kernel::str::CStr::from_char_ptr(suffix) }.as_bytes();
+    let mut name = FVec::try_with_capacity(PREFIX.len() + s.len())?;
+    name.try_extend_from_slice(PREFIX)?;
+    name.try_extend_from_slice(s)?;
+    Ok(name)
+}
+
+fn errno_or_len(r: Result<usize>) -> c_int {
+    match r {
+        Ok(n) => n as c_int,
+        Err(e) => -e.0,
+    }
+}
+
+unsafe extern "C" fn get(
+    _handler: *const XattrHandler,
+    _dentry: *mut bindings::dentry,
+    inode: *mut bindings::inode,
+    suffix: *const c_char,
+    buffer: *mut c_void,
+    size: usize,
+) -> c_int {
+    // SAFETY: the VFS passes a valid inode, the name suffix and a kernel
+    // buffer of `size` bytes (null when only the size is asked for).
+    errno_or_len(unsafe {
+        full_name(suffix).and_then(|name| {
+            let buf: &mut [u8] =
+                if buffer.is_null() { &mut [] } else { core::slice::from_raw_parts_mut(buffer.cast(), size) };
+            let ino = (*inode).i_ino as u64;
+            with_fs((*inode).i_sb, |fs| fs.getxattr(ino, &name, buf))
+        })
+    })
+}
+
+unsafe extern "C" fn set(
+    _handler: *const XattrHandler,
+    _idmap: *mut bindings::mnt_idmap,
+    _dentry: *mut bindings::dentry,
+    inode: *mut bindings::inode,
+    suffix: *const c_char,
+    value: *const c_void,
+    size: usize,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: the VFS passes a valid, locked inode, the name suffix and a
+    // kernel copy of the value (null: remove the attribute).
+    let r: core::result::Result<(), Errno> = unsafe {
+        full_name(suffix).and_then(|name| {
+            let ino = (*inode).i_ino as u64;
+            with_fs((*inode).i_sb, |fs| {
+                if value.is_null() {
+                    fs.removexattr(ino, &name)
+                } else {
+                    let v = core::slice::from_raw_parts(value.cast::<u8>(), size);
+                    fs.setxattr(ino, &name, v, flags as u32)
+                }
+            })
+        })
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => -e.0,
+    }
+}
+
+/// `listxattr`: the NUL-separated names (`size` 0 asks for the length).
+pub(crate) unsafe extern "C" fn listxattr(dentry: *mut bindings::dentry, buffer: *mut c_char, size: usize) -> isize {
+    // SAFETY: the VFS passes a valid dentry and a kernel buffer of `size`.
+    let r = unsafe {
+        let inode = (*dentry).d_inode;
+        let buf: &mut [u8] =
+            if buffer.is_null() || size == 0 { &mut [] } else { core::slice::from_raw_parts_mut(buffer.cast(), size) };
+        let ino = (*inode).i_ino as u64;
+        with_fs((*inode).i_sb, |fs| fs.listxattr(ino, buf))
+    };
+    match r {
+        Ok(n) => n as isize,
+        Err(e) => -(e.0 as isize),
+    }
+}
+
+static USER_HANDLER: VTable<XattrHandler> = VTable(XattrHandler {
+    name: core::ptr::null(),
+    prefix: c"user.".as_ptr().cast(),
+    flags: 0,
+    list: None,
+    get: Some(get),
+    set: Some(set),
+});
+
+/// The NULL-terminated handler list for `super_block.s_xattr`.
+pub(crate) static HANDLERS: VTable<[*const XattrHandler; 2]> = VTable([USER_HANDLER.get(), core::ptr::null()]);

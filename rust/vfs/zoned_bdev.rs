@@ -1,0 +1,261 @@
+//! The core's [`ZonedDevice`] over a real zoned block device: zone reports
+//! through `blkdev_report_zones()`, synchronous bios for reads and writes,
+//! `blkdev_zone_mgmt()` for reset/finish and `blkdev_issue_flush()`.
+//!
+//! Since Linux 6.10 the block layer plugs regular writes per zone, so a
+//! write bio at the write pointer is all a single writer (the core, under
+//! its mutex) needs; writes are split into bios of at most `BIO_MAX_VECS`
+//! pages.
+
+use super::shim;
+use crate::fluffle::device::{Geometry, ZoneCond, ZoneInfo, ZonedDevice, BLOCK_SIZE};
+use crate::fluffle::errno::{Result, EINVAL, EIO, ENOMEM};
+use kernel::bindings;
+use kernel::ffi::{c_int, c_uint, c_void};
+
+/// `GFP_NOIO` (`__GFP_RECLAIM`: direct and kswapd reclaim, no I/O, no FS),
+/// which bindgen cannot see because it is a macro of macros.
+const GFP_NOIO: bindings::gfp_t =
+    (1 << bindings::___GFP_DIRECT_RECLAIM_BIT) | (1 << bindings::___GFP_KSWAPD_RECLAIM_BIT);
+const SECTORS_PER_BLOCK: u64 = (BLOCK_SIZE / 512) as u64;
+/// Pages per bio (`BIO_MAX_VECS`).
+const MAX_VECS: usize = 256;
+/// Blocks per bio: one page fewer than the bio holds, so that a buffer
+/// that is not page-aligned still fits.
+const MAX_BIO_BLOCKS: usize = MAX_VECS - 1;
+
+/// A zoned block device the filesystem is mounted on.
+///
+/// # Invariants
+///
+/// `bdev` is the block device of a mounted super block; the super block
+/// holds it open for as long as this value (owned by the super block's
+/// filesystem state) exists.
+pub(crate) struct BlockZonedDevice {
+    bdev: *mut bindings::block_device,
+    geo: Geometry,
+}
+
+// SAFETY: a `block_device` may be used from any thread; the core serialises
+// all use of this handle under its mutex.
+unsafe impl Send for BlockZonedDevice {}
+
+impl BlockZonedDevice {
+    /// Wraps `bdev`, checking that FluffleFS can use its geometry.
+    ///
+    /// # Safety
+    ///
+    /// `bdev` must stay valid and open for the life of the returned value.
+    pub(crate) unsafe fn new(bdev: *mut bindings::block_device) -> core::result::Result<Self, &'static str> {
+        // SAFETY: the caller guarantees `bdev` is valid.
+        let (zoned, nr_zones, zone_sectors, lbs, max_open, max_active) = unsafe {
+            (
+                shim::fluffle_bdev_is_zoned(bdev),
+                shim::fluffle_bdev_nr_zones(bdev),
+                shim::fluffle_bdev_zone_sectors(bdev),
+                shim::fluffle_bdev_logical_block_size(bdev),
+                shim::fluffle_bdev_max_open_zones(bdev),
+                shim::fluffle_bdev_max_active_zones(bdev),
+            )
+        };
+        if !zoned {
+            return Err("not a zoned block device; FluffleFS needs a ZNS/host-managed device");
+        }
+        if lbs as usize > BLOCK_SIZE || zone_sectors == 0 || zone_sectors % SECTORS_PER_BLOCK != 0 {
+            return Err("zone size or logical block size is not a multiple of 4 KiB");
+        }
+        let mut dev = Self {
+            bdev,
+            geo: Geometry {
+                zone_count: nr_zones,
+                zone_size: zone_sectors / SECTORS_PER_BLOCK,
+                zone_cap: zone_sectors / SECTORS_PER_BLOCK,
+                max_open,
+                max_active,
+            },
+        };
+        // Zone capacity is per zone in ZNS; FluffleFS assumes one for all and
+        // takes zone 0's, rejecting devices where a zone differs.
+        let z0 = dev.report_raw(0).map_err(|_| "zone report failed")?;
+        if z0.capacity == 0 || z0.capacity % SECTORS_PER_BLOCK != 0 {
+            return Err("zone capacity is not a multiple of 4 KiB");
+        }
+        dev.geo.zone_cap = z0.capacity / SECTORS_PER_BLOCK;
+        Ok(dev)
+    }
+
+    /// Reports the raw zone `zone` (sectors).
+    fn report_raw(&mut self, zone: u32) -> Result<bindings::blk_zone> {
+        if zone >= self.geo.zone_count {
+            return Err(EINVAL);
+        }
+        let sector = (zone as u64) * self.geo.zone_size * SECTORS_PER_BLOCK;
+        let mut out = ReportOut { zone: None };
+        // SAFETY: `bdev` is valid (type invariant); the callback only writes
+        // to `out`, which outlives the call.
+        let n = unsafe {
+            bindings::blkdev_report_zones(
+                self.bdev,
+                sector,
+                1,
+                Some(report_cb),
+                (&mut out as *mut ReportOut).cast::<c_void>(),
+            )
+        };
+        match (n, out.zone) {
+            (1, Some(z)) => Ok(z),
+            _ => Err(EIO),
+        }
+    }
+
+    /// Reads or writes whole blocks at `lba` with synchronous bios.
+    fn rw(&mut self, op: bindings::blk_opf_t, lba: u64, buf: *mut u8, len: usize) -> Result<()> {
+        if len == 0 || len % BLOCK_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let blocks = (len / BLOCK_SIZE) as u64;
+        let end = lba.checked_add(blocks).ok_or(EINVAL)?;
+        if end > (self.geo.zone_count as u64) * self.geo.zone_size {
+            return Err(EINVAL);
+        }
+        let page = kernel::page::PAGE_SIZE;
+        let mut done = 0usize;
+        while done < len {
+            let chunk = core::cmp::min(len - done, MAX_BIO_BLOCKS * BLOCK_SIZE);
+            let sector = (lba + (done / BLOCK_SIZE) as u64) * SECTORS_PER_BLOCK;
+            // SAFETY: `bdev` is valid (type invariant) and `fs_bio_set` is the
+            // kernel's static filesystem bio set. With GFP_NOIO the mempool
+            // allocation sleeps rather than fails.
+            let bio = unsafe {
+                bindings::bio_alloc_bioset(
+                    self.bdev,
+                    MAX_VECS as u16,
+                    op,
+                    GFP_NOIO,
+                    core::ptr::addr_of_mut!(shim::fs_bio_set),
+                )
+            };
+            if bio.is_null() {
+                return Err(ENOMEM);
+            }
+            // SAFETY: `bio` was just allocated and is ours until submitted.
+            unsafe { (*bio).bi_iter.bi_sector = sector };
+            let mut off = 0usize;
+            while off < chunk {
+                // SAFETY: `buf + done + off` lies inside the caller's buffer
+                // of `len` bytes (kmalloc or vmalloc memory, never the
+                // stack: the core allocates block buffers with FVec).
+                let addr = unsafe { buf.add(done + off) };
+                let in_page = (addr as usize) % page;
+                let n = core::cmp::min(page - in_page, chunk - off);
+                // SAFETY: `addr` is a valid kernel address of the buffer.
+                let pg = unsafe { shim::fluffle_buf_to_page(addr.cast::<c_void>()) };
+                // SAFETY: `bio` has room for MAX_VECS pages and a chunk of
+                // MAX_BIO_BLOCKS blocks spans at most MAX_VECS pages.
+                let added = unsafe { bindings::bio_add_page(bio, pg, n as c_uint, in_page as c_uint) };
+                if added as usize != n {
+                    // SAFETY: the bio was never submitted.
+                    unsafe { bindings::bio_put(bio) };
+                    return Err(EIO);
+                }
+                off += n;
+            }
+            // SAFETY: the bio is fully set up; `submit_bio_wait` returns once
+            // the I/O completed, after which we drop our reference.
+            let rc = unsafe {
+                let rc = bindings::submit_bio_wait(bio);
+                bindings::bio_put(bio);
+                rc
+            };
+            if rc != 0 {
+                return Err(EIO);
+            }
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    fn zone_mgmt(&mut self, op: bindings::req_op, zone: u32) -> Result<()> {
+        if zone >= self.geo.zone_count {
+            return Err(EINVAL);
+        }
+        let zs = self.geo.zone_size * SECTORS_PER_BLOCK;
+        // SAFETY: `bdev` is valid (type invariant); the range is one zone.
+        let rc = unsafe { bindings::blkdev_zone_mgmt(self.bdev, op, zone as u64 * zs, zs) };
+        if rc != 0 {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Where `report_cb` leaves the zone it was given.
+struct ReportOut {
+    zone: Option<bindings::blk_zone>,
+}
+
+/// `report_zones_cb`: copies the reported zone out.
+unsafe extern "C" fn report_cb(zone: *mut bindings::blk_zone, _idx: c_uint, data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the `ReportOut` passed to `blkdev_report_zones` by
+    // `report_raw`, and `zone` is valid for the duration of the callback.
+    unsafe { (*data.cast::<ReportOut>()).zone = Some(*zone) };
+    0
+}
+
+fn cond_of(raw: u8) -> ZoneCond {
+    match raw as u32 {
+        bindings::blk_zone_cond_BLK_ZONE_COND_EMPTY => ZoneCond::Empty,
+        bindings::blk_zone_cond_BLK_ZONE_COND_IMP_OPEN => ZoneCond::ImplicitOpen,
+        bindings::blk_zone_cond_BLK_ZONE_COND_EXP_OPEN => ZoneCond::ExplicitOpen,
+        bindings::blk_zone_cond_BLK_ZONE_COND_CLOSED => ZoneCond::Closed,
+        bindings::blk_zone_cond_BLK_ZONE_COND_FULL => ZoneCond::Full,
+        bindings::blk_zone_cond_BLK_ZONE_COND_READONLY => ZoneCond::ReadOnly,
+        _ => ZoneCond::Offline,
+    }
+}
+
+impl ZonedDevice for BlockZonedDevice {
+    fn geometry(&self) -> Geometry {
+        self.geo
+    }
+
+    fn report_zone(&mut self, zone: u32) -> Result<ZoneInfo> {
+        let z = self.report_raw(zone)?;
+        let start = z.start / SECTORS_PER_BLOCK;
+        let cond = cond_of(z.cond);
+        // Devices report a full zone's write pointer in different ways; the
+        // core expects start + capacity.
+        let wp = if cond == ZoneCond::Full {
+            start + self.geo.zone_cap
+        } else {
+            core::cmp::min(z.wp / SECTORS_PER_BLOCK, start + self.geo.zone_cap)
+        };
+        Ok(ZoneInfo { start, len: self.geo.zone_size, cap: self.geo.zone_cap, wp, cond })
+    }
+
+    fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<()> {
+        self.rw(bindings::req_op_REQ_OP_READ, lba, buf.as_mut_ptr(), buf.len())
+    }
+
+    fn write(&mut self, lba: u64, buf: &[u8]) -> Result<()> {
+        // The bio only reads from the buffer for a write.
+        self.rw(bindings::req_op_REQ_OP_WRITE, lba, buf.as_ptr() as *mut u8, buf.len())
+    }
+
+    fn reset(&mut self, zone: u32) -> Result<()> {
+        self.zone_mgmt(bindings::req_op_REQ_OP_ZONE_RESET, zone)
+    }
+
+    fn finish(&mut self, zone: u32) -> Result<()> {
+        self.zone_mgmt(bindings::req_op_REQ_OP_ZONE_FINISH, zone)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        // SAFETY: `bdev` is valid (type invariant).
+        match unsafe { bindings::blkdev_issue_flush(self.bdev) } {
+            0 => Ok(()),
+            _ => Err(EIO),
+        }
+    }
+}
