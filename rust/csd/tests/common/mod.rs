@@ -112,7 +112,7 @@ impl SnapshotSource for MemSource {
         if buf.len() != BLOCK_SIZE as usize {
             return Err(EINVAL);
         }
-        if lba < self.base || (lba - self.base) % 3 != 0 {
+        if lba < self.base || !(lba - self.base).is_multiple_of(3) {
             return Err(EACCES);
         }
         let block = (lba - self.base) / 3;
