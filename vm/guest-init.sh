@@ -17,6 +17,10 @@ cp /fluffle/flufflefs.ko "$moddir/"
 touch "/lib/modules/$(uname -r)/modules.order" "/lib/modules/$(uname -r)/modules.builtin" \
   "/lib/modules/$(uname -r)/modules.builtin.modinfo"
 depmod -a
+# The standard names `mkfs -t flufflefs` and `fsck -t flufflefs` look for.
+ln -sf /fluffle/bin/fluffle /usr/local/sbin/mkfs.flufflefs
+ln -sf /fluffle/bin/fluffle /usr/local/sbin/fsck.flufflefs
+export PYTHONPATH=/fluffle
 mkdir -p /mnt
 cd /tmp
 
@@ -35,14 +39,15 @@ if [ "$FLUFFLE_MODE" = script ]; then
   finish
 fi
 
-for t in /fluffle/tests/*.sh; do
-  name=$(basename "$t" .sh)
+for t in /fluffle/tests/*; do
+  name=$(basename "$t"); name=${name%.*}
+  case "$t" in *.py) run="python3 -u" ;; *) run="sh -e" ;; esac
   echo "@@BEGIN $name" >&3
   start=$(date +%s)
   # Each test starts from the same state: module unloaded, disk not mounted.
   umount /mnt 2>/dev/null
   rmmod flufflefs 2>/dev/null
-  timeout "$FLUFFLE_TEST_TIMEOUT" sh -e "$t" >&3 2>&3
+  timeout "$FLUFFLE_TEST_TIMEOUT" $run "$t" >&3 2>&3
   rc=$?
   echo "@@END $name $rc $(( $(date +%s) - start ))" >&3
 done

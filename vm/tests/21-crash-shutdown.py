@@ -1,0 +1,61 @@
+# Crash consistency through FS_IOC_SHUTDOWN: fsynced files survive a
+# shutdown that drops everything else; fsck passes after the remount.
+import fcntl, hashlib, os, struct
+from test_lib import *
+
+FS_IOC_SHUTDOWN = 0x8004587D
+NOLOGFLUSH = 2
+
+fresh_fs()
+synced = {}
+for i in range(20):
+    data = os.urandom(4096 * (i + 1) + i)
+    p = f"{MNT}/synced{i}"
+    fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, data)
+    os.fsync(fd)
+    os.close(fd)
+    synced[p] = data
+# A directory fsync makes the names durable too.
+dfd = os.open(MNT, os.O_RDONLY)
+os.fsync(dfd)
+# Unsynced work after the last fsync may be lost, but must not corrupt.
+write_file(f"{MNT}/unsynced", os.urandom(1 << 20))
+os.rename(f"{MNT}/synced0", f"{MNT}/renamed0")
+fcntl.ioctl(dfd, FS_IOC_SHUTDOWN, struct.pack("I", NOLOGFLUSH))
+os.close(dfd)
+
+# After the shutdown every operation fails with EIO.
+try:
+    write_file(f"{MNT}/after", b"x")
+    os.sync()
+    fail("write after shutdown succeeded")
+except OSError as e:
+    eq("errno after shutdown", e.errno, 5)
+
+sh(f"umount {MNT}")
+sh(f"mount -t flufflefs {DEV} {MNT}")
+for p, data in synced.items():
+    alt = p.replace("synced0", "renamed0")
+    path = p if os.path.exists(p) else alt
+    check(os.path.exists(path), f"fsynced file {p} lost")
+    eq(f"content of {path}", hashlib.sha256(read_file(path)).hexdigest(), hashlib.sha256(data).hexdigest())
+sh(f"umount {MNT}")
+sh(f"fsck.flufflefs {DEV}")
+
+# Shutdown with a flush keeps everything written before it.
+sh(f"mount -t flufflefs {DEV} {MNT}")
+write_file(f"{MNT}/flushed", b"kept")
+dfd = os.open(MNT, os.O_RDONLY)
+fcntl.ioctl(dfd, FS_IOC_SHUTDOWN, struct.pack("I", 0))
+os.close(dfd)
+sh(f"umount {MNT}")
+sh(f"mount -t flufflefs {DEV} {MNT}")
+eq("flushed file", read_file(f"{MNT}/flushed"), b"kept")
+
+# Only root may shut a filesystem down.
+r = sh(f"setpriv --reuid=1000 --regid=1000 --clear-groups python3 -c "
+       f"\"import fcntl,os,struct; fd=os.open('{MNT}',os.O_RDONLY); fcntl.ioctl(fd,{FS_IOC_SHUTDOWN},struct.pack('I',2))\" "
+       f"2>&1 || true")
+check("Operation not permitted" in r, f"non-root shutdown not refused: {r}")
+print("crash ok")
