@@ -195,6 +195,12 @@ impl<D: ZonedDevice> Fs<D> {
     /// made reclaimable. Does not write back dirty data pages.
     pub(super) fn checkpoint(&mut self) -> Result<()> {
         self.writable()?;
+        if !self.in_gc && self.zones.free_zones() <= self.zones.reserve {
+            self.gc_foreground()?;
+            if self.inodes.iter().all(|n| !n.dirty && n.node_blocks != 0) {
+                // GC's own checkpoint already wrote everything.
+            }
+        }
         let mut i = 0;
         while i < self.inodes.len() {
             if self.inodes[i].dirty || self.inodes[i].node_blocks == 0 {

@@ -74,6 +74,17 @@ impl Inode {
         Ok(e.ino)
     }
 
+    /// Renames entry `from` to `to` in place (keeps its cookie).
+    pub fn rename_entry(&mut self, from: &[u8], to: &[u8]) -> Result<()> {
+        let i = self.find_entry(from).ok_or(ENOENT)?;
+        let mut n = FVec::new();
+        n.try_extend_from_slice(to)?;
+        let e = &mut self.entries[i];
+        e.name = n;
+        e.hash = name_hash(to);
+        Ok(())
+    }
+
     /// Index of the first entry with a cookie above `cookie`.
     pub fn entries_after(&self, cookie: u64) -> usize {
         self.entries.partition_point(|e| e.cookie <= cookie)

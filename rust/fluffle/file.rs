@@ -119,7 +119,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// [`MAX_FILE_SIZE`], `ENOSPC` only when live data fills the device.
     /// Sets mtime and ctime.
     pub fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
-        self.writable()?;
+        self.begin_op()?;
         let i = self.find(ino)?;
         self.regular(i)?;
         if data.is_empty() {

@@ -102,6 +102,8 @@ pub struct Fs<D: ZonedDevice> {
     /// blocks when written back).
     pub(super) fresh_pages: u64,
     pub(super) snaps: FVec<Snap>,
+    /// Inside foreground GC (its checkpoints must not start another GC).
+    pub(super) in_gc: bool,
     pub(super) next_snap: u64,
     /// Traffic counters.
     pub stats: FsStats,
@@ -164,6 +166,7 @@ impl<D: ZonedDevice> Fs<D> {
             dirty_pages: 0,
             fresh_pages: 0,
             snaps: FVec::new(),
+            in_gc: false,
             next_snap: 1,
             stats: FsStats::default(),
         })
@@ -207,6 +210,27 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
+    /// Start of a modifying operation: refuses on a read-only or broken
+    /// filesystem, and bounds the metadata a checkpoint will have to write
+    /// when space is short (a checkpoint writes every dirty node, and
+    /// reclaiming space needs a checkpoint, so the dirty set must fit in
+    /// the reserve).
+    pub(super) fn begin_op(&mut self) -> Result<()> {
+        self.writable()?;
+        if self.zones.free_zones() <= self.zones.reserve + 1 {
+            let dirty: u64 = self
+                .inodes
+                .iter()
+                .filter(|n| n.dirty)
+                .map(|n| core::cmp::max(1, n.encoded_len().div_ceil(NODE_PAYLOAD)) as u64)
+                .sum();
+            if dirty > self.geo.zone_cap / 2 {
+                self.checkpoint()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Largest node payload: a node must fit in one zone.
     pub(super) fn max_node_bytes(&self) -> usize {
         let blocks = core::cmp::min(self.geo.zone_cap, u16::MAX as u64) as usize;
@@ -230,8 +254,8 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Looks `name` up in directory `dir`.
     pub fn lookup(&mut self, dir: u64, name: &[u8]) -> Result<Attr> {
-        check_name(name)?;
         let d = self.dir_index(dir)?;
+        check_name(name)?;
         let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
         let ino = self.inodes[d].entries[e].ino;
         Ok(self.inode(ino)?.attr())
@@ -247,7 +271,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// change sets mtime and ctime to now unless given; any change sets
     /// ctime to now unless given.
     pub fn setattr(&mut self, ino: u64, set: &SetAttr) -> Result<Attr> {
-        self.writable()?;
+        self.begin_op()?;
         let i = self.find(ino)?;
         if let Some(size) = set.size {
             match self.inodes[i].ftype {
@@ -290,13 +314,18 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Creates a new inode named `name` in `dir`; returns its index.
     fn new_inode(&mut self, dir: u64, name: &[u8], ftype: FileType, mode: u32, uid: u32, gid: u32) -> Result<usize> {
-        self.writable()?;
-        check_name(name)?;
+        self.begin_op()?;
         let d = self.dir_index(dir)?;
+        check_name(name)?;
         if self.inodes[d].find_entry(name).is_some() {
             return Err(EEXIST);
         }
         if self.inodes.len() as u64 >= self.max_inodes() || self.next_ino >= u32::MAX as u64 {
+            return Err(ENOSPC);
+        }
+        // Every inode needs at least one node block.
+        let used = self.zones.live_blocks() + self.fresh_pages + self.inodes.iter().filter(|n| n.node_blocks == 0).count() as u64;
+        if used + 1 > self.zones.usable_blocks() {
             return Err(ENOSPC);
         }
         self.check_node_growth(d, super::inode::DENTRY_FIXED + name.len())?;
@@ -380,15 +409,15 @@ impl<D: ZonedDevice> Fs<D> {
     /// Adds a hard link `newdir/newname` to `ino` (`EPERM` for directories,
     /// `EMLINK` beyond [`LINK_MAX`]).
     pub fn link(&mut self, ino: u64, newdir: u64, newname: &[u8]) -> Result<Attr> {
-        self.writable()?;
-        check_name(newname)?;
+        self.begin_op()?;
         let i = self.find(ino)?;
         let d = self.dir_index(newdir)?;
-        if self.inodes[i].ftype == FileType::Directory {
-            return Err(EPERM);
-        }
+        check_name(newname)?;
         if self.inodes[d].find_entry(newname).is_some() {
             return Err(EEXIST);
+        }
+        if self.inodes[i].ftype == FileType::Directory {
+            return Err(EPERM);
         }
         if self.inodes[i].nlink >= LINK_MAX {
             return Err(EMLINK);
@@ -452,9 +481,9 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Removes a non-directory entry (`EISDIR` for directories).
     pub fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()> {
-        self.writable()?;
-        check_name(name)?;
+        self.begin_op()?;
         let d = self.dir_index(dir)?;
+        check_name(name)?;
         let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
         if self.inodes[d].entries[e].ftype == FileType::Directory {
             return Err(EISDIR);
@@ -467,9 +496,9 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Removes an empty directory (`ENOTEMPTY`, `ENOTDIR`).
     pub fn rmdir(&mut self, dir: u64, name: &[u8]) -> Result<()> {
-        self.writable()?;
-        check_name(name)?;
+        self.begin_op()?;
         let d = self.dir_index(dir)?;
+        check_name(name)?;
         let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
         let ino = self.inodes[d].entries[e].ino;
         let i = self.find(ino).map_err(|_| EUCLEAN)?;
@@ -507,35 +536,42 @@ impl<D: ZonedDevice> Fs<D> {
     /// (`EISDIR`/`ENOTDIR`/`ENOTEMPTY` otherwise), `EINVAL` when moving a
     /// directory under itself, flags [`RENAME_NOREPLACE`] and
     /// [`RENAME_EXCHANGE`]. Renaming onto a hard link of the same inode is
-    /// a no-op. The moved entry gets a new readdir cookie.
+    /// a no-op. Within one directory the entry keeps its readdir cookie;
+    /// moved to another directory it gets a new one.
     pub fn rename(&mut self, olddir: u64, oldname: &[u8], newdir: u64, newname: &[u8], flags: u32) -> Result<()> {
-        self.writable()?;
+        self.begin_op()?;
         if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0 || flags == RENAME_NOREPLACE | RENAME_EXCHANGE {
             return Err(EINVAL);
         }
-        check_name(oldname)?;
-        check_name(newname)?;
         let od = self.dir_index(olddir)?;
         let nd = self.dir_index(newdir)?;
+        check_name(oldname)?;
+        check_name(newname)?;
         let se = self.inodes[od].find_entry(oldname).ok_or(ENOENT)?;
         let src = self.inodes[od].entries[se].ino;
         let stype = self.inodes[od].entries[se].ftype;
         let de = self.inodes[nd].find_entry(newname);
         let dst = de.map(|e| (self.inodes[nd].entries[e].ino, self.inodes[nd].entries[e].ftype));
+        if flags & RENAME_NOREPLACE != 0 && dst.is_some() {
+            return Err(EEXIST);
+        }
+        // lock_rename()'s traps, in Linux's order: the source may not be an
+        // ancestor of the target directory (EINVAL), the target may not be
+        // an ancestor of the source directory (ENOTEMPTY, EINVAL for an
+        // exchange).
         if stype == FileType::Directory && olddir != newdir && self.is_ancestor(src, newdir)? {
             return Err(EINVAL);
         }
-        if flags & RENAME_EXCHANGE != 0 {
-            let (dino, dtype) = dst.ok_or(ENOENT)?;
+        if let Some((dino, dtype)) = dst {
             if dtype == FileType::Directory && olddir != newdir && self.is_ancestor(dino, olddir)? {
-                return Err(EINVAL);
+                return Err(if flags & RENAME_EXCHANGE != 0 { EINVAL } else { ENOTEMPTY });
             }
+        }
+        if flags & RENAME_EXCHANGE != 0 {
+            dst.ok_or(ENOENT)?;
             return self.exchange(od, se, nd, de.ok_or(ENOENT)?);
         }
         if let Some((dino, dtype)) = dst {
-            if flags & RENAME_NOREPLACE != 0 {
-                return Err(EEXIST);
-            }
             if dino == src {
                 return Ok(());
             }
@@ -551,9 +587,20 @@ impl<D: ZonedDevice> Fs<D> {
         } else {
             self.check_node_growth(nd, super::inode::DENTRY_FIXED + newname.len())?;
         }
-        // Remove the target first (its entry name is reused).
+        // Within one directory entries are renamed in place so a listing
+        // in progress sees each name once: the target's entry (and cookie)
+        // takes the source if there is a target, else the source's entry is
+        // renamed.
+        let same = olddir == newdir;
         if let Some((dino, dtype)) = dst {
-            self.inodes[nd].remove_entry(newname)?;
+            if same {
+                let e = self.inodes[nd].find_entry(newname).ok_or(ENOENT)?;
+                self.inodes[nd].entries[e].ino = src;
+                self.inodes[nd].entries[e].ftype = stype;
+                self.inodes[nd].remove_entry(oldname)?;
+            } else {
+                self.inodes[nd].remove_entry(newname)?;
+            }
             let di = self.find(dino)?;
             if dtype == FileType::Directory {
                 self.inodes[di].nlink = 1;
@@ -563,9 +610,13 @@ impl<D: ZonedDevice> Fs<D> {
             self.drop_link(di)?;
         }
         let od = self.find(olddir)?;
-        self.inodes[od].remove_entry(oldname)?;
         let nd = self.find(newdir)?;
-        self.inodes[nd].add_entry(newname, src, stype)?;
+        if !same {
+            self.inodes[od].remove_entry(oldname)?;
+            self.inodes[nd].add_entry(newname, src, stype)?;
+        } else if dst.is_none() {
+            self.inodes[od].rename_entry(oldname, newname)?;
+        }
         if stype == FileType::Directory && olddir != newdir {
             self.inodes[od].nlink = self.inodes[od].nlink.saturating_sub(1);
             self.inodes[nd].nlink += 1;
@@ -664,6 +715,10 @@ impl<D: ZonedDevice> Fs<D> {
         if self.inodes[i].needs_cp || self.inodes[i].ftype == FileType::Directory {
             return self.sync();
         }
+        if self.zones.free_zones() <= self.zones.reserve {
+            self.gc_foreground()?;
+        }
+        let i = self.find(ino)?;
         self.writeback_inode(i)?;
         let i = self.find(ino)?;
         if self.inodes[i].dirty {
@@ -692,7 +747,7 @@ impl<D: ZonedDevice> Fs<D> {
         let blocks = self.zones.usable_blocks();
         let used = self.zones.live_blocks().saturating_add(self.fresh_pages);
         let free = blocks.saturating_sub(used);
-        let files = self.max_inodes();
+        let files = core::cmp::min(self.max_inodes(), blocks);
         Ok(StatFs {
             bsize: BLOCK_SIZE as u32,
             blocks,
@@ -734,7 +789,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// `ENODATA`; `E2BIG` beyond [`XATTR_SIZE_MAX`], `ENOSPC` beyond
     /// [`XATTR_TOTAL_MAX`] per inode). Sets ctime.
     pub fn setxattr(&mut self, ino: u64, name: &[u8], value: &[u8], flags: u32) -> Result<()> {
-        self.writable()?;
+        self.begin_op()?;
         let i = self.find(ino)?;
         self.check_node_growth(i, super::inode::XATTR_FIXED + name.len() + value.len())?;
         let now = self.now;
@@ -753,7 +808,7 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Removes xattr `name` (`ENODATA` if absent). Sets ctime.
     pub fn removexattr(&mut self, ino: u64, name: &[u8]) -> Result<()> {
-        self.writable()?;
+        self.begin_op()?;
         let i = self.find(ino)?;
         let now = self.now;
         let n = &mut self.inodes[i];

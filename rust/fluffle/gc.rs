@@ -24,7 +24,7 @@ impl<D: ZonedDevice> Fs<D> {
         let cap = self.geo.zone_cap;
         let mut best: Option<(u64, u32)> = None;
         for (zi, e) in self.zones.z.iter().enumerate() {
-            if e.state != ZState::Used || e.pins != 0 || e.valid as u64 >= cap {
+            if e.state != ZState::Used || e.pins != 0 || e.valid == 0 || e.valid as u64 >= cap {
                 continue;
             }
             let score = if greedy {
@@ -102,6 +102,16 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Foreground GC: frees zones until more than the reserve is free.
     pub(super) fn gc_foreground(&mut self) -> Result<()> {
+        if self.in_gc {
+            return Err(ENOSPC);
+        }
+        self.in_gc = true;
+        let r = self.gc_foreground_inner();
+        self.in_gc = false;
+        r
+    }
+
+    fn gc_foreground_inner(&mut self) -> Result<()> {
         let target = self.zones.reserve + 1;
         for _ in 0..self.geo.zone_count.saturating_mul(2) {
             if self.zones.free_zones() >= target {

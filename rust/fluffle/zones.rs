@@ -97,7 +97,7 @@ impl Zones {
         }
         let blocks = usize::try_from(geo.capacity_blocks()).map_err(|_| ENOSPC)?;
         let rmap = FVec::try_from_elem(0u64, blocks)?;
-        let reserve = core::cmp::max(3, geo.zone_count / 20);
+        let reserve = core::cmp::max(4, geo.zone_count / 20);
         Ok(Self { geo, z, rmap, heads: [None; NHEADS], reserve, wseq: 1, cursor: CKPT_ZONES })
     }
 
