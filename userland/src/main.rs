@@ -1,11 +1,23 @@
 //! `fluffle`: the FluffleFS command-line tool.
 
 mod blkzoned;
+mod cmd_attach;
+mod cmd_load;
+mod cmd_run;
 mod cmd_zones;
 
 const USAGE: &str = "usage: fluffle COMMAND [ARGS]
 commands:
-  zones DEVICE        print the zone report of a zoned block device";
+  zones DEVICE        print the zone report of a zoned block device
+  load PROG.o         load a CSD kernel (clang -target bpf object), print its id
+                      [--mount DIR] [--function NAME] [--section NAME]
+  unload ID           unload a CSD kernel [--mount DIR]
+  attach FILE --read ID | --write ID
+                      attach a kernel to FILE for this process (xattr)
+  exec ID FILE        run a loaded kernel over FILE with the run ioctl
+                      [--offset N] [--len N] [--out-len N] [--format FMT]
+  run PROG.o FILE     load, attach, read FILE, print the kernel's output, unload
+                      [--format hex|raw|u64|i64|average|histogram|entropy] [--len N]";
 
 /// `mkfs -t flufflefs` and `fsck -t flufflefs` run `mkfs.flufflefs` and
 /// `fsck.flufflefs`: links to this binary that name the subcommand.
@@ -29,6 +41,11 @@ fn main() {
     };
     let result = match cmd.as_str() {
         "zones" => cmd_zones::run(rest),
+        "load" => cmd_load::run_load(rest),
+        "unload" => cmd_load::run_unload(rest),
+        "exec" => cmd_load::run_exec(rest),
+        "attach" => cmd_attach::run(rest),
+        "run" => cmd_run::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
