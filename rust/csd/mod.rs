@@ -66,4 +66,3 @@ pub mod registry;
 pub mod runner;
 pub mod source;
 
-pub use error::{CsdError, CsdResult, Detail};

@@ -8,7 +8,7 @@ use csd::ebpf::opcode::*;
 use csd::ebpf::{RunErrorKind, VerifyReason};
 use csd::registry::{verify_kernel, Registry};
 use csd::runner::{budget_for, Request};
-use csd::Detail;
+use csd::error::Detail;
 use std::time::Instant;
 
 const PROBE: &str = "rust/csd/tests/kernels/probe.c";

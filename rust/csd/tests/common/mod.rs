@@ -11,7 +11,7 @@ use csd::fluffle::types::{FormatOptions, MountOptions};
 use csd::registry::{verify_kernel, Registry};
 use csd::runner::{budget_for, run_program, Request, RunMemory, RunOutcome};
 use csd::source::{DeviceGeometry, FileInfo, FsSnapshot, SnapshotSource};
-use csd::CsdResult;
+use csd::error::CsdResult;
 use std::path::PathBuf;
 use std::process::Command;
 
