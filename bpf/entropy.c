@@ -16,6 +16,8 @@
 
 #define HIST_BYTES 1024
 #define DATA_OFFSET 4096
+/* The histogram counter at byte offset (x & 0x3fc). */
+#define BIN(x) (*(fluffle_u32 *)((fluffle_u8 *)hist + ((x) & 0x3fc)))
 
 /* log2(x) in Q16 fixed point, for x >= 1. */
 static fluffle_u64 log2_q16(fluffle_u64 x)
@@ -63,7 +65,21 @@ CSD_KERNEL int entropy(const struct fluffle_csd_ctx *ctx)
 		n = csd_read(off, buf, want);
 		if (n != (long)want)
 			return n < 0 ? (int)n : -5; /* EIO: short read */
-		for (i = 0; i < n; i++)
+		/* Eight bytes per load; each byte's bin is its value times 4,
+		 * taken straight from the shifted word. */
+		for (i = 0; i + 8 <= n; i += 8) {
+			fluffle_u64 w = *(fluffle_u64 *)(buf + i);
+
+			BIN(w << 2)++;
+			BIN(w >> 6)++;
+			BIN(w >> 14)++;
+			BIN(w >> 22)++;
+			BIN(w >> 30)++;
+			BIN(w >> 38)++;
+			BIN(w >> 46)++;
+			BIN(w >> 54)++;
+		}
+		for (; i < n; i++)
 			hist[buf[i]]++;
 		off += want;
 	}

@@ -14,8 +14,8 @@
  *    constants in code or on the stack;
  *  - the eBPF stack is 512 bytes per frame: big buffers go in the scratch
  *    buffer (csd_scratch(), FLUFFLE_CSD_SCRATCH_SIZE bytes, zeroed per run);
- *  - every run has an instruction budget (about 10M + 64 per byte of file
- *    and input); beyond it the request fails with ETIME.
+ *  - every run has an instruction budget (by default 10M + 24 per byte of
+ *    file and input); beyond it the request fails with ETIME.
  *
  * Read streams (setxattr user.process.csd_read_stream = id, or the RUN
  * ioctl): a read of req_len bytes at req_offset returns what the kernel

@@ -26,14 +26,20 @@ use super::source::{block_count, FileInfo, SnapshotSource};
 /// Instructions a run may execute at least.
 pub const BUDGET_BASE: u64 = 10_000_000;
 /// Instructions a run may execute per byte of snapshot plus input.
-pub const BUDGET_PER_BYTE: u64 = 64;
+pub const BUDGET_PER_BYTE: u64 = 24;
 /// Upper bound of [`budget_for`].
-pub const BUDGET_MAX: u64 = 64_000_000_000;
+pub const BUDGET_MAX: u64 = 16_000_000_000;
 
 /// The default instruction budget for a run over `bytes` bytes (snapshot
-/// size plus input length): enough for per-byte work of a few dozen
-/// instructions, so an endless loop over a small file fails fast while a
-/// 64 MiB scan still completes.
+/// size plus input length).
+///
+/// The bundled kernels need 2-10 instructions per byte (see
+/// `examples/csd_bench.rs`), so 24 leaves room while an endless loop over
+/// a small file fails within milliseconds. The interpreter runs about
+/// 200-300 M instructions/s, so a runaway kernel over a 64 MiB file spins
+/// for about 7 s before `ETIME`; well-behaved kernels call `csd_read`
+/// often, which calls [`SnapshotSource::checkpoint`] (the glue's
+/// `cond_resched()` and fatal-signal check).
 pub fn budget_for(bytes: u64) -> u64 {
     BUDGET_BASE.saturating_add(bytes.saturating_mul(BUDGET_PER_BYTE)).min(BUDGET_MAX)
 }
