@@ -6,6 +6,7 @@ pub struct Errno(pub i32);
 
 pub const EPERM: Errno = Errno(1);
 pub const ENOENT: Errno = Errno(2);
+pub const EINTR: Errno = Errno(4);
 pub const EIO: Errno = Errno(5);
 pub const ENXIO: Errno = Errno(6);
 pub const E2BIG: Errno = Errno(7);

@@ -141,6 +141,7 @@ impl<D: ZonedDevice> Fs<D> {
         }
         let used = self.zones.live_blocks() + self.fresh_pages;
         if used + new > self.zones.usable_blocks() {
+        super::trace!("ENOSPC at file.rs:144");
             return Err(ENOSPC);
         }
         let mut done = 0usize;
@@ -246,6 +247,7 @@ impl<D: ZonedDevice> Fs<D> {
                 other => return other,
             }
         }
+        super::trace!("ENOSPC at file.rs:249");
         Err(ENOSPC)
     }
 
@@ -309,6 +311,7 @@ impl<D: ZonedDevice> Fs<D> {
         self.inodes[i].encode(&mut payload)?;
         let count = core::cmp::max(1, payload.len().div_ceil(NODE_PAYLOAD)) as u64;
         if count > self.geo.zone_cap || count > u16::MAX as u64 {
+        super::trace!("ENOSPC at file.rs:312");
             return Err(ENOSPC);
         }
         let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, count, true, 0).map_err(|e| {
@@ -344,6 +347,9 @@ impl<D: ZonedDevice> Fs<D> {
         self.zones.commit_run(H_NODE, lba, count);
         self.stats.node_blocks += count;
         let n = &mut self.inodes[i];
+        if n.node_blocks == 0 {
+            self.nodeless = self.nodeless.saturating_sub(1);
+        }
         for k in 0..n.node_blocks as u64 {
             self.zones.release(n.node_lba + k);
         }

@@ -102,6 +102,10 @@ pub struct Fs<D: ZonedDevice> {
     /// blocks when written back).
     pub(super) fresh_pages: u64,
     pub(super) snaps: FVec<Snap>,
+    /// Modifying operations so far (paces the dirty-metadata check).
+    pub(super) ops: u64,
+    /// Inodes whose node was never written (each will take a block).
+    pub(super) nodeless: u64,
     /// Inside foreground GC (its checkpoints must not start another GC).
     pub(super) in_gc: bool,
     pub(super) next_snap: u64,
@@ -167,6 +171,8 @@ impl<D: ZonedDevice> Fs<D> {
             fresh_pages: 0,
             snaps: FVec::new(),
             in_gc: false,
+            nodeless: 0,
+            ops: 0,
             next_snap: 1,
             stats: FsStats::default(),
         })
@@ -217,18 +223,26 @@ impl<D: ZonedDevice> Fs<D> {
     /// the reserve).
     pub(super) fn begin_op(&mut self) -> Result<()> {
         self.writable()?;
-        if self.zones.free_zones() <= self.zones.reserve + 1 {
-            let dirty: u64 = self
-                .inodes
-                .iter()
-                .filter(|n| n.dirty)
-                .map(|n| core::cmp::max(1, n.encoded_len().div_ceil(NODE_PAYLOAD)) as u64)
-                .sum();
-            if dirty > self.geo.zone_cap / 2 {
+        self.ops = self.ops.wrapping_add(1);
+        let low = self.zones.free_zones() <= self.zones.reserve + 1;
+        if low || self.ops % 64 == 0 {
+            let free = self.zones.free_zones().saturating_sub(self.zones.reserve) as u64;
+            let avail = free.saturating_mul(self.geo.zone_cap) + self.zones.head_room(super::zones::H_NODE);
+            let dirty = self.dirty_node_blocks();
+            if dirty > avail / 2 || (low && dirty > self.geo.zone_cap / 2) {
                 self.checkpoint()?;
             }
         }
         Ok(())
+    }
+
+    /// Node blocks the next checkpoint will write.
+    pub(super) fn dirty_node_blocks(&self) -> u64 {
+        self.inodes
+            .iter()
+            .filter(|n| n.dirty || n.node_blocks == 0)
+            .map(|n| core::cmp::max(1, n.encoded_len().div_ceil(NODE_PAYLOAD)) as u64)
+            .sum()
     }
 
     /// Largest node payload: a node must fit in one zone.
@@ -324,7 +338,7 @@ impl<D: ZonedDevice> Fs<D> {
             return Err(ENOSPC);
         }
         // Every inode needs at least one node block.
-        let used = self.zones.live_blocks() + self.fresh_pages + self.inodes.iter().filter(|n| n.node_blocks == 0).count() as u64;
+        let used = self.zones.live_blocks() + self.fresh_pages + self.nodeless;
         if used + 1 > self.zones.usable_blocks() {
             return Err(ENOSPC);
         }
@@ -343,6 +357,7 @@ impl<D: ZonedDevice> Fs<D> {
         // Cannot fail now: capacity was reserved above.
         self.inodes.try_push(FBox::try_new(n)?)?;
         self.next_ino += 1;
+        self.nodeless += 1;
         let now = self.now;
         let p = &mut self.inodes[d];
         if ftype == FileType::Directory {
@@ -456,6 +471,9 @@ impl<D: ZonedDevice> Fs<D> {
     /// Frees inode index `i`: its blocks, node and pages.
     pub(super) fn free_inode(&mut self, i: usize) -> Result<()> {
         let n = self.inodes.remove(i).ok_or(ENOENT)?;
+        if n.node_blocks == 0 {
+            self.nodeless = self.nodeless.saturating_sub(1);
+        }
         for e in n.map.v.iter() {
             for k in 0..e.len as u64 {
                 self.zones.release(e.lba + k);

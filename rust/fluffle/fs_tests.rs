@@ -220,3 +220,56 @@ fn crash_at_every_write_is_consistent() {
         }
     }
 }
+
+#[test]
+fn random_overwrites_after_sequential_fill_do_not_enospc() {
+    let mut d = MemDevice::with_zones(48, 64, 56).unwrap();
+    format(&mut d, &FormatOptions::default()).unwrap();
+    let mut fs = mount(d);
+    let st = fs.statfs().unwrap();
+    let blocks = st.blocks * 55 / 100;
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    let chunk = vec![1u8; 4096 * 16];
+    for i in 0..blocks / 16 {
+        fs.write(f, i * 16 * 4096, &chunk).unwrap();
+    }
+    fs.sync().unwrap();
+    let mut x = 99u64;
+    for k in 0..blocks * 4 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let b = x % (blocks / 16 * 16);
+        fs.write(f, b * 4096, &[k as u8; 4096]).unwrap_or_else(|e| panic!("write {k}: {e:?} {:?}", fs.statfs()));
+    }
+    fs.sync().unwrap();
+    assert_eq!(fs.check().unwrap().problems(), 0);
+}
+
+#[test]
+fn many_creates_then_sync_never_enospc() {
+    let mut d = MemDevice::with_zones(48, 64, 56).unwrap();
+    format(&mut d, &FormatOptions::default()).unwrap();
+    let mut fs = mount(d);
+    let st = fs.statfs().unwrap();
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    let chunk = vec![1u8; 4096 * 16];
+    for i in 0..(st.blocks / 2) / 16 {
+        fs.write(f, i * 16 * 4096, &chunk).unwrap();
+    }
+    fs.sync().unwrap();
+    let d = fs.mkdir(1, b"d", 0o755, 0, 0).unwrap().ino;
+    let mut made = 0;
+    for i in 0..st.blocks {
+        match fs.create(d, std::format!("n{i}").as_bytes(), 0o644, 0, 0) {
+            Ok(_) => made += 1,
+            Err(e) => {
+                assert_eq!(e, ENOSPC);
+                break;
+            }
+        }
+    }
+    assert!(made > st.blocks / 4, "made {made}");
+    fs.sync().unwrap();
+    assert_eq!(fs.check().unwrap().problems(), 0);
+}

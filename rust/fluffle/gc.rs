@@ -103,6 +103,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// Foreground GC: frees zones until more than the reserve is free.
     pub(super) fn gc_foreground(&mut self) -> Result<()> {
         if self.in_gc {
+        super::trace!("ENOSPC at gc.rs:106");
             return Err(ENOSPC);
         }
         self.in_gc = true;
@@ -113,6 +114,9 @@ impl<D: ZonedDevice> Fs<D> {
 
     fn gc_foreground_inner(&mut self) -> Result<()> {
         let target = self.zones.reserve + 1;
+        // Each round ends with a checkpoint (it rewrites the nodes of every
+        // file GC touched); aim past the target so rounds are few.
+        let round_target = target + core::cmp::max(1, self.zones.reserve / 2);
         for _ in 0..self.geo.zone_count.saturating_mul(2) {
             if self.zones.free_zones() >= target {
                 return Ok(());
@@ -123,13 +127,14 @@ impl<D: ZonedDevice> Fs<D> {
             }
             // Compact victims until enough are reclaimable, then checkpoint.
             let mut moved = false;
-            while self.zones.free_zones() + self.zones.reclaimable() < target {
+            while self.zones.free_zones() + self.zones.reclaimable() < round_target {
                 let v = match self.pick_victim(true) {
                     Some(v) => v,
                     None => break,
                 };
-                // Each victim must free more than it consumes.
-                if self.zones.free_zones() == 0 && self.zones.head_room(H_GC) < self.zones.z[v as usize].valid as u64 {
+                // Keep a zone for the nodes the round's checkpoint writes.
+                let room = self.zones.free_zones().saturating_sub(1) as u64 * self.geo.zone_cap + self.zones.head_room(H_GC);
+                if room < self.zones.z[v as usize].valid as u64 {
                     break;
                 }
                 self.evacuate(v)?;
@@ -142,12 +147,14 @@ impl<D: ZonedDevice> Fs<D> {
             let before = self.zones.free_zones();
             self.checkpoint()?;
             if !moved && self.zones.free_zones() <= before {
+        super::trace!("ENOSPC at gc.rs:148");
                 return Err(ENOSPC);
             }
         }
         if self.zones.free_zones() > 0 {
             Ok(())
         } else {
+        super::trace!("ENOSPC at gc.rs:154");
             Err(ENOSPC)
         }
     }

@@ -32,3 +32,20 @@ pub mod xattr;
 pub mod zones;
 #[cfg(test)]
 mod fs_tests;
+
+#[cfg(any(test, fluffle_trace))]
+extern crate std;
+
+/// Debug trace for host unit tests only (compiled out elsewhere).
+#[cfg(any(test, fluffle_trace))]
+#[allow(unused_macros)]
+macro_rules! trace {
+    ($($t:tt)*) => { std::eprintln!($($t)*) };
+}
+#[cfg(not(any(test, fluffle_trace)))]
+#[allow(unused_macros)]
+macro_rules! trace {
+    ($($t:tt)*) => {};
+}
+#[allow(unused_imports)]
+pub(crate) use trace;

@@ -38,6 +38,14 @@ pub fn owner_node(ino: u64, idx: u64) -> u64 {
     (ino << 32) | OWNER_NODE | idx
 }
 
+fn isqrt(n: u32) -> u32 {
+    let mut r = 0u32;
+    while (r + 1) * (r + 1) <= n {
+        r += 1;
+    }
+    r
+}
+
 /// Zone state.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ZState {
@@ -97,7 +105,12 @@ impl Zones {
         }
         let blocks = usize::try_from(geo.capacity_blocks()).map_err(|_| ENOSPC)?;
         let rmap = FVec::try_from_elem(0u64, blocks)?;
-        let reserve = core::cmp::max(4, geo.zone_count / 20);
+        // GC must be able to compact even when the free space is spread
+        // evenly over every zone: with `r` free zones and `s` zones of
+        // slack over `n` log zones it gains a zone once r >= n/s - 1, so
+        // the reserve grows like sqrt(n) (see `usable_blocks`).
+        let log = geo.zone_count.saturating_sub(CKPT_ZONES);
+        let reserve = core::cmp::max(4, isqrt(log) + 1);
         Ok(Self { geo, z, rmap, heads: [None; NHEADS], reserve, wseq: 1, cursor: CKPT_ZONES })
     }
 
@@ -213,9 +226,11 @@ impl Zones {
         contiguous: bool,
         keep_free: u32,
     ) -> Result<(u64, u64)> {
-        if want == 0 || want > self.geo.zone_cap {
+        if want == 0 || (contiguous && want > self.geo.zone_cap) {
+        super::trace!("ENOSPC at zones.rs:230");
             return Err(ENOSPC);
         }
+        let want = core::cmp::min(want, self.geo.zone_cap);
         let room = self.head_room(h);
         if room == 0 || (contiguous && room < want) {
             if let Some(zone) = self.heads[h].take() {
@@ -228,8 +243,10 @@ impl Zones {
                 self.z[zone as usize].state = ZState::Used;
             }
             if self.free_zones() <= keep_free {
+        super::trace!("ENOSPC at zones.rs:245");
                 return Err(ENOSPC);
             }
+
             let zone = self.pick_free().ok_or(ENOSPC)?;
             if self.z[zone as usize].wp != 0 {
                 dev.reset(zone)?;
