@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything the VM needs, each piece cached where it is expensive:
 # dependencies, kernel and guest image (in $FLUFFLE_CACHE), then the module,
-# the static `fluffle` tool and the bpf/ objects (in build/). Writes their
+# the static `fluffle` tool and the bpf/ objects (in build/), and the static
+# `fsx` exerciser (scripts/build-fsx.sh, cached). Writes their
 # paths to build/paths.env for vm/run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +20,7 @@ step "building the static fluffle tool"
   || die "userland build failed"
 step "compiling bpf/*.c"
 make -s -C "$top" bpf >&2 || die "bpf build failed"
+fsx=$("$here/build-fsx.sh")   # fsx for vm/tests/25-fsx.sh (cached)
 
 cat > "$top/build/paths.env" <<ENV
 KERNEL_DIR=$kdir
@@ -27,5 +29,6 @@ GUEST_IMAGE=$guest
 MODULE_KO=$ko
 FLUFFLE_BIN=$top/userland/target/x86_64-unknown-linux-gnu/release/fluffle
 BPF_DIR=$top/build/bpf
+FSX_BIN=$fsx
 ENV
 ok "build complete"
