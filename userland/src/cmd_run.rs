@@ -20,7 +20,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let [obj, file] = o.rest.as_slice() else {
         return Err("usage: fluffle run PROG.o FILE [--format hex|raw|u64|i64|average|histogram|entropy] [--len N] [--function NAME]".into());
     };
-    let len = usize::try_from(o.num("len", 16 << 20)?).map_err(|_| "--len too large".to_string())?;
+    let len = usize::try_from(o.num("len", 256 << 20)?).map_err(|_| "--len too large".to_string())?;
     let p = extract(obj, &o)?;
     let mut f = File::open(file).map_err(|e| format!("{file}: {e}"))?;
     // Load through the file itself unless a mount is named.
@@ -42,17 +42,96 @@ pub fn run(args: &[String]) -> Result<(), String> {
     print_output(&out, o.get("format").unwrap_or("hex"))
 }
 
-/// Reads until end of file or `len` bytes.
-fn read_all(f: &mut File, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut out = vec![0u8; len];
-    let mut n = 0;
-    while n < len {
-        match f.read(&mut out[n..])? {
-            0 => break,
-            k => n += k,
+/// `fluffle write PROG.o FILE [--chunk N] [--append yes]`: loads a
+/// write-stream kernel, attaches it to FILE for this process, copies stdin
+/// to FILE in write() calls of `--chunk` bytes (default 1 MiB; each call is
+/// one request the kernel transforms, e.g. one record with a trailer),
+/// then detaches and unloads. FILE is created or truncated unless
+/// `--append yes`.
+pub fn run_write(args: &[String]) -> Result<(), String> {
+    let o = parse(args)?;
+    o.only(&["chunk", "append"])?;
+    let [obj, file] = o.rest.as_slice() else {
+        return Err("usage: fluffle write PROG.o FILE [--chunk N] [--append yes] < DATA".into());
+    };
+    let chunk = usize::try_from(o.num("chunk", READ_CHUNK as u64)?).map_err(|_| "--chunk too large".to_string())?;
+    if chunk == 0 {
+        return Err("--chunk must be positive".into());
+    }
+    let append = matches!(o.get("append"), Some("yes") | Some("1") | Some("true"));
+    let p = extract(obj, &o)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(!append)
+        .append(append)
+        .open(file)
+        .map_err(|e| format!("{file}: {e}"))?;
+    let id = match o.mount {
+        Some(_) => load(&open_mount(&o)?, &p)?,
+        None => load(&f, &p)?,
+    };
+    let res = attach_fd(&f, true, id).and_then(|_| {
+        copy_chunks(&mut std::io::stdin().lock(), &mut f, chunk).map_err(|e| format!("{file}: write: {e}"))
+    });
+    drop(f);
+    let unloaded = match o.mount {
+        Some(_) => open_mount(&o).and_then(|m| unload(&m, id)),
+        None => File::open(file).map_err(|e| e.to_string()).and_then(|m| unload(&m, id)),
+    };
+    let n = res?;
+    if let Err(e) = unloaded {
+        eprintln!("fluffle: warning: {e}");
+    }
+    eprintln!("{file}: {n} bytes written through kernel {id}");
+    Ok(())
+}
+
+/// Copies `r` to `w` with one write() per `chunk` bytes read (short reads
+/// from a pipe are gathered first, so records have the chunk size except
+/// the last); returns the bytes copied.
+fn copy_chunks(r: &mut impl Read, w: &mut impl Write, chunk: usize) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; chunk];
+    let mut total = 0u64;
+    loop {
+        let mut n = 0;
+        while n < chunk {
+            match r.read(&mut buf[n..])? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        if n == 0 {
+            return Ok(total);
+        }
+        // One write() call per record: a short write would split it.
+        let k = w.write(&buf[..n])?;
+        if k != n {
+            return Err(std::io::Error::other(format!("short write: {k} of {n} bytes")));
+        }
+        total += n as u64;
+        if n < chunk {
+            return Ok(total);
         }
     }
-    out.truncate(n);
+}
+
+/// Bytes asked for per read(): the kernel runs once per read and the glue
+/// allocates an output buffer of the request's size, so keep it moderate.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Reads until end of file (a read returning 0) or `len` bytes, in reads of
+/// at most [`READ_CHUNK`] bytes.
+fn read_all(f: &mut impl Read, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; READ_CHUNK.min(len)];
+    while out.len() < len {
+        let want = (len - out.len()).min(buf.len());
+        match f.read(&mut buf[..want])? {
+            0 => break,
+            k => out.extend_from_slice(&buf[..k]),
+        }
+    }
     Ok(out)
 }
 
@@ -143,6 +222,37 @@ mod tests {
         assert!(format_output(&avg[..8], "average").is_err());
         assert_eq!(format_output(&[1, 2, 255], "hex").unwrap(), "00000000  01 02 ff\n");
         assert!(format_output(&[], "nope").is_err());
+    }
+
+    /// Records every write() call.
+    struct Calls(Vec<usize>);
+    impl Write for Calls {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.push(b.len());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_one_call_per_chunk() {
+        let data = vec![7u8; 25];
+        let mut w = Calls(Vec::new());
+        assert_eq!(copy_chunks(&mut &data[..], &mut w, 10).unwrap(), 25);
+        assert_eq!(w.0, [10, 10, 5]);
+        let mut w = Calls(Vec::new());
+        assert_eq!(copy_chunks(&mut &data[..0], &mut w, 10).unwrap(), 0);
+        assert!(w.0.is_empty());
+    }
+
+    #[test]
+    fn reads_until_eof_or_len() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| i as u8).collect();
+        assert_eq!(read_all(&mut &data[..], usize::MAX).unwrap(), data);
+        assert_eq!(read_all(&mut &data[..], 10).unwrap(), data[..10]);
+        assert!(read_all(&mut &data[..0], 100).unwrap().is_empty());
     }
 
     #[test]

@@ -17,7 +17,9 @@ commands:
   exec ID FILE        run a loaded kernel over FILE with the run ioctl
                       [--offset N] [--len N] [--out-len N] [--format FMT]
   run PROG.o FILE     load, attach, read FILE, print the kernel's output, unload
-                      [--format hex|raw|u64|i64|average|histogram|entropy] [--len N]";
+                      [--format hex|raw|u64|i64|average|histogram|entropy] [--len N]
+  write PROG.o FILE   copy stdin to FILE through a write-stream kernel
+                      [--chunk N] [--append yes]";
 
 /// `mkfs -t flufflefs` and `fsck -t flufflefs` run `mkfs.flufflefs` and
 /// `fsck.flufflefs`: links to this binary that name the subcommand.
@@ -46,6 +48,7 @@ fn main() {
         "exec" => cmd_load::run_exec(rest),
         "attach" => cmd_attach::run(rest),
         "run" => cmd_run::run(rest),
+        "write" => cmd_run::run_write(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
