@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod crc32c;
 pub mod device;
 pub mod dir;
+pub mod dump;
 pub mod errno;
 pub mod extent;
 pub mod file;
@@ -33,16 +34,16 @@ pub mod zones;
 #[cfg(test)]
 mod fs_tests;
 
-#[cfg(any(test, fluffle_trace))]
+#[cfg(test)]
 extern crate std;
 
 /// Debug trace for host unit tests only (compiled out elsewhere).
-#[cfg(any(test, fluffle_trace))]
+#[cfg(test)]
 #[allow(unused_macros)]
 macro_rules! trace {
     ($($t:tt)*) => { std::eprintln!($($t)*) };
 }
-#[cfg(not(any(test, fluffle_trace)))]
+#[cfg(not(test))]
 #[allow(unused_macros)]
 macro_rules! trace {
     ($($t:tt)*) => {};

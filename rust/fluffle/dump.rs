@@ -1,0 +1,91 @@
+//! Human-readable dump of a mounted filesystem: geometry, checkpoint,
+//! zone table, inodes (used by `fluffle dump`).
+
+use core::fmt::Write;
+
+use super::device::ZonedDevice;
+use super::fs::Fs;
+use super::types::FileType;
+use super::zones::{ZState, NHEADS};
+
+impl<D: ZonedDevice> Fs<D> {
+    /// Writes the dump to `out`. `entries` also lists directory entries
+    /// and extents.
+    pub fn dump(&self, out: &mut dyn Write, entries: bool) -> core::fmt::Result {
+        let g = self.geo;
+        writeln!(out, "geometry: {} zones x {} blocks (capacity {}), max open {}, max active {}", g.zone_count, g.zone_size, g.zone_cap, g.max_open, g.max_active)?;
+        write!(out, "uuid: ")?;
+        for b in self.uuid.iter() {
+            write!(out, "{b:02x}")?;
+        }
+        writeln!(out)?;
+        writeln!(out, "checkpoint: seq {} in zone {} (zone write pointer {})", self.cp_seq, self.ckpt_zone, self.ckpt_wp)?;
+        writeln!(out, "next inode {}, node version {}, inodes {}", self.next_ino, self.node_version, self.inodes.len())?;
+        writeln!(
+            out,
+            "space: usable {} blocks, live {}, free zones {}, reserve {} zones",
+            self.zones.usable_blocks(),
+            self.zones.live_blocks(),
+            self.zones.free_zones(),
+            self.zones.reserve
+        )?;
+        for h in 0..NHEADS {
+            if let Some(z) = self.zones.heads[h] {
+                writeln!(out, "head {h}: zone {z}")?;
+            }
+        }
+        writeln!(out, "zones (state write-pointer valid):")?;
+        for (i, z) in self.zones.z.iter().enumerate() {
+            let st = match z.state {
+                ZState::Free => "free",
+                ZState::Head => "head",
+                ZState::Used => "used",
+                ZState::Ckpt => "ckpt",
+            };
+            if z.state == ZState::Free && z.wp == 0 {
+                continue;
+            }
+            writeln!(out, "  zone {i:5} {st:4} wp {:6} valid {:6} pins {}", z.wp, z.valid, z.pins)?;
+        }
+        writeln!(out, "inodes (ino type mode nlink uid gid size node@lba+blocks):")?;
+        for n in self.inodes.iter() {
+            let t = match n.ftype {
+                FileType::Regular => "file",
+                FileType::Directory => "dir ",
+                FileType::Symlink => "link",
+            };
+            writeln!(
+                out,
+                "  {:8} {t} {:04o} {:5} {:5} {:5} {:12} node@{}+{} extents {} entries {} xattrs {}",
+                n.ino,
+                n.mode,
+                n.nlink,
+                n.uid,
+                n.gid,
+                n.size,
+                n.node_lba,
+                n.node_blocks,
+                n.map.v.len(),
+                n.entries.len(),
+                n.xattrs.len()
+            )?;
+            if entries {
+                for e in n.entries.iter() {
+                    write!(out, "      [{}] ino {} ", e.cookie, e.ino)?;
+                    for &b in e.name.iter() {
+                        if b.is_ascii_graphic() || b == b' ' {
+                            write!(out, "{}", b as char)?;
+                        } else {
+                            write!(out, "\\x{b:02x}")?;
+                        }
+                    }
+                    writeln!(out)?;
+                }
+                for e in n.map.v.iter() {
+                    writeln!(out, "      blocks {}..{} -> lba {}", e.fblk, e.end(), e.lba)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

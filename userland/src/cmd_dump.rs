@@ -1,0 +1,25 @@
+//! `fluffle dump DEV|IMAGE [--entries]`:
+//! prints the geometry, the newest checkpoint, the zone table and every
+//! inode (with `--entries`, directory entries and extents too), from a
+//! read-only mount.
+
+use fluffle::fs::Fs;
+use fluffle::types::MountOptions;
+
+use crate::target_dev::TargetArgs;
+
+const USAGE: &str = "usage: fluffle dump DEV|IMAGE [--entries]";
+
+/// Runs `fluffle dump`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let entries = args.iter().any(|a| a == "--entries");
+    let rest: Vec<String> = args.iter().filter(|a| *a != "--entries").cloned().collect();
+    let t = TargetArgs::parse(&rest, USAGE)?;
+    let dev = t.open(false)?;
+    let fs = Fs::mount(dev, &MountOptions { read_only: true, ..Default::default() })
+        .map_err(|e| format!("{}: cannot mount: errno {}", t.path, e.0))?;
+    let mut out = String::new();
+    fs.dump(&mut out, entries).map_err(|e| e.to_string())?;
+    print!("{out}");
+    Ok(())
+}
