@@ -5,12 +5,14 @@
 //!
 //! This file is the module's crate root: it registers the filesystem type
 //! and pulls in the kernel glue (`vfs`) and the shared no_std parts
-//! (`fluffle`, `ebpf`), which cargo also builds and tests on the host.
+//! (`fluffle`, `ebpf`, `csd`), which cargo also builds and tests on the host.
 
 use kernel::{bindings, c_str, prelude::*, str::CStr};
 
 // The shared crates are written for cargo too: items that only the host
 // uses are dead here, and `pub` there is crate-visible here.
+#[allow(dead_code, unreachable_pub)]
+pub mod csd;
 #[allow(dead_code, unreachable_pub)]
 pub mod ebpf;
 #[allow(dead_code, unreachable_pub)]

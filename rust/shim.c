@@ -10,6 +10,8 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/uio.h>
 #include <linux/vmalloc.h>
 #include "shim.h"
 
@@ -193,6 +195,36 @@ long fluffle_ptr_err(const void *ptr)
 u32 fluffle_current_fsuid(void)
 {
 	return from_kuid(&init_user_ns, current_fsuid());
+}
+
+/*
+ * Identity of the calling process for process-scoped attributes: its tgid
+ * combined with the thread group leader's start time, so a recycled pid
+ * never inherits another process's attachments.
+ */
+u64 fluffle_current_process_key(void)
+{
+	return ((u64)task_tgid_nr(current) << 44) ^ current->group_leader->start_time;
+}
+
+size_t fluffle_iov_iter_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
+}
+
+void fluffle_cond_resched(void)
+{
+	cond_resched();
+}
+
+bool fluffle_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+int fluffle_printk_ratelimit(void)
+{
+	return printk_ratelimit();
 }
 
 u32 fluffle_current_fsgid(void)

@@ -15,6 +15,7 @@ struct folio;
 struct inode;
 struct dir_context;
 struct timespec64;
+struct iov_iter;
 
 /* blkdev.h */
 bool fluffle_bdev_is_zoned(struct block_device *bdev);
@@ -61,6 +62,11 @@ loff_t fluffle_i_size_read(const struct inode *inode);
 struct inode *fluffle_file_inode(const struct file *file);
 bool fluffle_is_err(const void *ptr);
 u32 fluffle_current_fsuid(void);
+u64 fluffle_current_process_key(void);
+size_t fluffle_iov_iter_count(const struct iov_iter *i);
+void fluffle_cond_resched(void);
+bool fluffle_fatal_signal_pending(void);
+int fluffle_printk_ratelimit(void);
 u32 fluffle_current_fsgid(void);
 long fluffle_ptr_err(const void *ptr);
 

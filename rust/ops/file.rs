@@ -1,8 +1,9 @@
-//! Regular-file operations: the kernel's generic page-cache paths, plus
-//! fsync into the core and our ioctls.
+//! Regular-file operations: the kernel's generic page-cache paths (or the
+//! CSD paths for a process with a kernel attached), fsync into the core
+//! and our ioctls.
 
 use super::sb::{to_c, with_fs};
-use super::{inode, ioctl as fioctl};
+use super::{csd, inode, ioctl as fioctl};
 use crate::vfs::shim;
 use crate::vfs::vtable::{zeroed, VTable};
 use kernel::bindings;
@@ -32,10 +33,11 @@ pub(crate) unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, ar
 
 pub(crate) static FILE_OPS: VTable<bindings::file_operations> = VTable(bindings::file_operations {
     llseek: Some(bindings::generic_file_llseek),
-    read_iter: Some(bindings::generic_file_read_iter),
-    write_iter: Some(bindings::generic_file_write_iter),
+    read_iter: Some(csd::read_iter),
+    write_iter: Some(csd::write_iter),
     mmap: Some(bindings::generic_file_mmap),
     open: Some(bindings::generic_file_open),
+    release: Some(csd::release),
     fsync: Some(fsync),
     splice_read: Some(bindings::filemap_splice_read),
     splice_write: Some(bindings::iter_file_splice_write),

@@ -1,11 +1,13 @@
-//! FluffleFS ioctls.
+//! FluffleFS ioctls: the CSD program load/unload/run calls (see
+//! `bpf/fluffle_csd.h`) and the shutdown used for crash testing.
 //!
 //! `FS_IOC_SHUTDOWN` (as ext4, xfs and f2fs implement it) stops all
 //! writes so crash recovery can be tested: `FS_SHUTDOWN_FLAGS_DEFAULT` and
 //! `LOGFLUSH` write a checkpoint first, `NOLOGFLUSH` drops everything not
 //! yet durable.
 
-use super::sb;
+use super::{csd, sb};
+use crate::csd::abi;
 use crate::fluffle::errno::{EFAULT, ENOTTY, EPERM};
 use crate::vfs::shim;
 use kernel::bindings;
@@ -63,6 +65,10 @@ pub(crate) unsafe fn dispatch(file: *mut bindings::file, cmd: c_uint, arg: c_ulo
                 }
             }
         }
+        // SAFETY (all three): user context of an ioctl on our file.
+        abi::IOC_CSD_LOAD => unsafe { csd::ioctl_load(file, arg) },
+        abi::IOC_CSD_UNLOAD => unsafe { csd::ioctl_unload(file, arg) },
+        abi::IOC_CSD_RUN => unsafe { csd::ioctl_run(file, arg) },
         _ => Err(ENOTTY),
     };
     match r {

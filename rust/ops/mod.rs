@@ -9,6 +9,7 @@
 
 pub mod aops;
 pub mod attr;
+pub mod csd;
 pub mod dir;
 pub mod file;
 pub mod gc;

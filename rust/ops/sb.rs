@@ -2,6 +2,7 @@
 //! mutex around the core that every other callback goes through.
 
 use super::{inode, xattr};
+use crate::csd::registry::Registry;
 use crate::fluffle::errno::{Errno, EIO};
 use crate::fluffle::fs::Fs;
 use crate::fluffle::types::{MountOptions, MAX_FILE_SIZE};
@@ -27,6 +28,10 @@ pub(crate) struct SbInfo {
     /// The core; `None` once unmounted (or dropped after a shutdown).
     #[pin]
     fs: Mutex<Option<KFs>>,
+    /// Loaded CSD programs and process attachments (its own lock: never
+    /// held while a program runs or the core mutex is taken).
+    #[pin]
+    pub(crate) csd: Mutex<Registry>,
     /// Set by `FS_IOC_SHUTDOWN`: every operation fails with EIO and
     /// nothing more is written.
     pub(crate) shutdown: AtomicBool,
@@ -97,6 +102,7 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
     let info = KBox::pin_init(
         pin_init!(SbInfo {
             fs <- new_mutex!(Some(fs)),
+            csd <- new_mutex!(Registry::new()),
             shutdown: AtomicBool::new(false),
             gc_task: AtomicPtr::new(core::ptr::null_mut()),
         }),

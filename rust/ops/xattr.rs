@@ -1,5 +1,8 @@
-//! Extended attributes: the `user.` namespace, stored by the core.
+//! Extended attributes: the `user.` namespace, stored by the core, except
+//! `user.process.*`, the calling process's CSD attachments (never stored,
+//! never listed, invisible to other processes).
 
+use super::csd;
 use super::sb::with_fs;
 use crate::fluffle::errno::{Errno, Result};
 use crate::fluffle::mem::FVec;
@@ -9,6 +12,18 @@ use kernel::bindings;
 use kernel::ffi::{c_char, c_int, c_void};
 
 const PREFIX: &[u8] = b"user.";
+/// `user.process.*`: per-process CSD attachments, never stored.
+const PROCESS: &[u8] = b"process.";
+
+/// The suffix after `user.process.` if `suffix` (after `user.`) has it.
+///
+/// # Safety
+///
+/// `suffix` must be a NUL-terminated string.
+unsafe fn process_attr<'a>(suffix: *const c_char) -> Option<&'a [u8]> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { kernel::str::CStr::from_char_ptr(suffix) }.as_bytes().strip_prefix(PROCESS)
+}
 
 /// The full attribute name (`user.` + the suffix the VFS passes).
 ///
@@ -42,9 +57,12 @@ unsafe extern "C" fn get(
     // SAFETY: the VFS passes a valid inode, the name suffix and a kernel
     // buffer of `size` bytes (null when only the size is asked for).
     errno_or_len(unsafe {
+        let buf: &mut [u8] =
+            if buffer.is_null() { &mut [] } else { core::slice::from_raw_parts_mut(buffer.cast(), size) };
+        if let Some(name) = process_attr(suffix) {
+            return errno_or_len(csd::get_attr(inode, name, buf));
+        }
         full_name(suffix).and_then(|name| {
-            let buf: &mut [u8] =
-                if buffer.is_null() { &mut [] } else { core::slice::from_raw_parts_mut(buffer.cast(), size) };
             let ino = (*inode).i_ino as u64;
             with_fs((*inode).i_sb, |fs| fs.getxattr(ino, &name, buf))
         })
@@ -64,6 +82,13 @@ unsafe extern "C" fn set(
     // SAFETY: the VFS passes a valid, locked inode, the name suffix and a
     // kernel copy of the value (null: remove the attribute).
     let r: core::result::Result<(), Errno> = unsafe {
+        if let Some(name) = process_attr(suffix) {
+            let v = if value.is_null() { None } else { Some(core::slice::from_raw_parts(value.cast::<u8>(), size)) };
+            return match csd::set_attr(inode, name, v) {
+                Ok(()) => 0,
+                Err(e) => -e.0,
+            };
+        }
         full_name(suffix).and_then(|name| {
             let ino = (*inode).i_ino as u64;
             with_fs((*inode).i_sb, |fs| {

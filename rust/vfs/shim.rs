@@ -65,10 +65,21 @@ extern "C" {
     pub(crate) fn fluffle_is_err(ptr: *const c_void) -> bool;
     pub(crate) fn fluffle_current_fsuid() -> u32;
     pub(crate) fn fluffle_current_fsgid() -> u32;
+    pub(crate) fn fluffle_current_process_key() -> u64;
+    pub(crate) fn fluffle_iov_iter_count(i: *const bindings::iov_iter) -> usize;
+    pub(crate) fn fluffle_cond_resched();
+    pub(crate) fn fluffle_fatal_signal_pending() -> bool;
+    pub(crate) fn fluffle_printk_ratelimit() -> c_int;
     pub(crate) fn fluffle_ptr_err(ptr: *const c_void) -> c_long;
 
     /// The filesystem bio set (`block/bio.c`), for `bio_alloc_bioset()`.
     pub(crate) static mut fs_bio_set: bindings::bio_set;
+    /// `mm/truncate.c`; pagemap.h is not among the bound headers.
+    pub(crate) fn invalidate_inode_pages2_range(
+        mapping: *mut bindings::address_space,
+        start: usize,
+        end: usize,
+    ) -> c_int;
     /// `mm/filemap.c`; pagemap.h is not among the bound headers.
     pub(crate) fn filemap_write_and_wait_range(
         mapping: *mut bindings::address_space,

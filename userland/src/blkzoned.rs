@@ -86,20 +86,25 @@ pub fn type_name(t: u8) -> &'static str {
 
 /// Reports every zone of the device, in order.
 pub fn report_zones(dev: &File) -> io::Result<Vec<Zone>> {
+    report_zones_from(dev, 0, u32::MAX)
+}
+
+/// Reports up to `max` zones starting with the one holding `sector`.
+pub fn report_zones_from(dev: &File, sector: u64, max: u32) -> io::Result<Vec<Zone>> {
     const BATCH: usize = 256;
     let header = std::mem::size_of::<RawReportHeader>();
     let zsize = std::mem::size_of::<RawZone>();
     // u64 words keep the buffer aligned for both structs.
     let mut buf = vec![0u64; (header + BATCH * zsize) / 8];
     let mut zones = Vec::new();
-    let mut sector = 0u64;
-    loop {
+    let mut sector = sector;
+    while zones.len() < max as usize {
         buf.iter_mut().for_each(|w| *w = 0);
         let hdr = buf.as_mut_ptr() as *mut RawReportHeader;
         // SAFETY: `buf` is large and aligned enough for the header.
         unsafe {
             (*hdr).sector = sector;
-            (*hdr).nr_zones = BATCH as u32;
+            (*hdr).nr_zones = BATCH.min(max as usize - zones.len()) as u32;
         }
         // SAFETY: the buffer holds the header plus room for `nr_zones`
         // zones, as BLKREPORTZONE requires; the fd is an open file.

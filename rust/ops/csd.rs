@@ -1,0 +1,478 @@
+//! Computational storage in the kernel: the per-mount program registry,
+//! process-scoped attachments (`user.process.csd_*` attributes), the CSD
+//! read and write paths, and the load/unload/run ioctls.
+//!
+//! A run works on a snapshot of the file taken when the request starts:
+//! dirty pages are written back first so the snapshot holds everything
+//! written before, then the core pins the file's blocks; the eBPF kernel
+//! reads through [`KernelSnapshot`], which takes the filesystem mutex per
+//! helper call only, so writers and GC go on meanwhile (GC keeps pinned
+//! blocks). The registry has its own mutex, never held during a run.
+
+use super::sb::{self, with_fs};
+use crate::csd::abi::{self, LoadArgs, RunArgs};
+use crate::csd::registry::{AttachKey, Stream};
+use crate::csd::runner::{self, Request, RunMemory};
+use crate::csd::source::{DeviceGeometry, FileInfo, SnapshotSource};
+use crate::csd::error::{CsdError, CsdResult};
+use crate::fluffle::errno::{Errno, EFAULT, EINTR, EINVAL, ENODATA, ERANGE};
+use crate::fluffle::fs::SnapId;
+use crate::fluffle::mem::FVec;
+use crate::vfs::shim;
+use kernel::bindings;
+use kernel::ffi::{c_ulong, c_void};
+use kernel::prelude::*;
+
+/// Largest output a single run may produce (read or ioctl).
+const MAX_OUTPUT: usize = 16 << 20;
+/// Largest write a write-stream kernel transforms in one call.
+const MAX_WRITE_INPUT: usize = 16 << 20;
+
+/// The attachment key of the calling process for inode `ino`.
+fn key(ino: u64) -> AttachKey {
+    // SAFETY: reading the current task's identity has no preconditions.
+    AttachKey { owner: unsafe { shim::fluffle_current_process_key() }, object: ino }
+}
+
+/// Logs a CSD failure, rate limited, as one line.
+fn log_failure(what: &str, e: &CsdError) {
+    // SAFETY: no preconditions.
+    if unsafe { shim::fluffle_printk_ratelimit() } != 0 {
+        pr_warn!("csd: {}: {}\n", what, e);
+    }
+}
+
+/// A snapshot of a file, read through the core under its mutex per call.
+struct KernelSnapshot {
+    sb: *mut bindings::super_block,
+    snap: SnapId,
+    size: u64,
+    geo: DeviceGeometry,
+}
+
+impl SnapshotSource for KernelSnapshot {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read(&mut self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let snap = self.snap;
+        // SAFETY: `sb` is the mounted super block of the file being read.
+        unsafe { with_fs(self.sb, |fs| fs.snapshot_read(snap, off, buf)) }
+    }
+
+    fn lbas(&mut self, first: u64, out: &mut [u64]) -> Result<usize, Errno> {
+        let snap = self.snap;
+        // SAFETY: as in `read`.
+        unsafe { with_fs(self.sb, |fs| fs.snapshot_lbas(snap, first, out)) }
+    }
+
+    fn read_lba(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let snap = self.snap;
+        // SAFETY: as in `read`.
+        unsafe { with_fs(self.sb, |fs| fs.snapshot_read_lba(snap, lba, buf)) }
+    }
+
+    fn geometry(&self) -> DeviceGeometry {
+        self.geo
+    }
+
+    fn checkpoint(&mut self) -> Result<(), Errno> {
+        // SAFETY: called from the process context of the request.
+        unsafe {
+            shim::fluffle_cond_resched();
+            if shim::fluffle_fatal_signal_pending() {
+                return Err(EINTR);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs program `id` over a fresh snapshot of `inode` for `req`, writing
+/// its output into `out`; returns the bytes emitted.
+///
+/// # Safety
+///
+/// `inode` must be a regular-file inode of a mounted FluffleFS and `parent`
+/// its parent's inode number (0 if unknown).
+unsafe fn run(inode: *mut bindings::inode, parent: u64, id: u32, req: &Request<'_>, out: &mut [u8]) -> CsdResult<usize> {
+    // SAFETY: guaranteed by the caller.
+    let (sbp, ino, mapping) = unsafe { ((*inode).i_sb, (*inode).i_ino as u64, &mut (*inode).i_data as *mut _) };
+    // SAFETY: as above.
+    let info = unsafe { sb::info(sbp) };
+    // A copy, so an unload during the run cannot pull the code away.
+    let prog = info.csd.lock().get(id)?.try_clone()?;
+    let program = prog.program()?;
+    // Everything written before the request is part of the snapshot.
+    // SAFETY: `mapping` is the inode's own page cache.
+    let rc = unsafe { shim::filemap_write_and_wait_range(mapping, 0, i64::MAX) };
+    if rc != 0 {
+        return Err(Errno(-rc).into());
+    }
+    // SAFETY: `sbp` is mounted.
+    let (snap, size, mode, geo) = unsafe {
+        with_fs(sbp, |fs| {
+            let a = fs.getattr(ino)?;
+            let g = fs.geometry();
+            let snap = fs.snapshot(ino)?;
+            let size = fs.snapshot_size(snap)?;
+            Ok((snap, size, a.mode, g))
+        })
+    }?;
+    let geo = DeviceGeometry {
+        sector_size: 4096,
+        zone_size: geo.zone_size,
+        zone_cap: geo.zone_cap,
+        zone_count: geo.zone_count,
+    };
+    let mut src = KernelSnapshot { sb: sbp, snap, size, geo };
+    let file = FileInfo { ino, parent, mode };
+    let budget = runner::budget_for(size.saturating_add(req.len));
+    let result = RunMemory::new()
+        .map_err(CsdError::from)
+        .and_then(|mut mem| runner::run_program(&program, &mut src, &file, req, &mut mem, out, budget));
+    // SAFETY: `sbp` is mounted; the snapshot is ours to release.
+    let _ = unsafe { with_fs(sbp, |fs| fs.release_snapshot(snap)) };
+    result.map(|o| o.emitted)
+}
+
+/// The parent directory's inode number of an open file.
+///
+/// # Safety
+///
+/// `file` must be an open file.
+unsafe fn parent_ino(file: *mut bindings::file) -> u64 {
+    // SAFETY: an open file pins its dentry, whose parent pointer is valid;
+    // a racing rename may make the answer stale, which is harmless here.
+    unsafe {
+        let d = (*file).f_path.dentry;
+        let p = (*d).d_parent;
+        if p.is_null() || (*p).d_inode.is_null() {
+            0
+        } else {
+            (*(*p).d_inode).i_ino as u64
+        }
+    }
+}
+
+/// `read_iter`: the kernel's output for a process with a read-stream
+/// kernel attached, the file's bytes for everyone else.
+pub(crate) unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
+    // SAFETY: the VFS passes a valid kiocb of an open file of ours and the
+    // destination iterator.
+    unsafe {
+        let file = (*iocb).ki_filp;
+        let inode = shim::fluffle_file_inode(file);
+        let ino = (*inode).i_ino as u64;
+        let id = sb::info((*inode).i_sb).csd.lock().attachment(key(ino)).read;
+        if id == 0 {
+            return bindings::generic_file_read_iter(iocb, to);
+        }
+        let count = core::cmp::min(shim::fluffle_iov_iter_count(to), MAX_OUTPUT);
+        if count == 0 {
+            return 0;
+        }
+        let pos = (*iocb).ki_pos.max(0) as u64;
+        let mut out = match FVec::try_from_elem(0u8, count) {
+            Ok(o) => o,
+            Err(e) => return -(e.0 as isize),
+        };
+        match run(inode, parent_ino(file), id, &Request::read(pos, count as u64), &mut out) {
+            Ok(n) => {
+                let n = core::cmp::min(n, out.len());
+                let copied = bindings::_copy_to_iter(out.as_ptr().cast(), n, to);
+                (*iocb).ki_pos += copied as i64;
+                if copied == 0 && n > 0 {
+                    -(EFAULT.0 as isize)
+                } else {
+                    copied as isize
+                }
+            }
+            Err(e) => {
+                log_failure("read-stream kernel failed", &e);
+                -(e.errno.0 as isize)
+            }
+        }
+    }
+}
+
+/// `write_iter`: data written by a process with a write-stream kernel
+/// attached goes through the kernel, which decides what is stored.
+pub(crate) unsafe extern "C" fn write_iter(iocb: *mut bindings::kiocb, from: *mut bindings::iov_iter) -> isize {
+    // SAFETY: the VFS passes a valid kiocb of an open file of ours and the
+    // source iterator.
+    unsafe {
+        let file = (*iocb).ki_filp;
+        let inode = shim::fluffle_file_inode(file);
+        let ino = (*inode).i_ino as u64;
+        let id = sb::info((*inode).i_sb).csd.lock().attachment(key(ino)).write;
+        if id == 0 {
+            return bindings::generic_file_write_iter(iocb, from);
+        }
+        let len = shim::fluffle_iov_iter_count(from);
+        if len > MAX_WRITE_INPUT {
+            return -(ERANGE.0 as isize);
+        }
+        match write_stream(file, inode, id, (*iocb).ki_pos.max(0) as u64, len, from) {
+            Ok(()) => {
+                (*iocb).ki_pos += len as i64;
+                len as isize
+            }
+            Err(e) => {
+                log_failure("write-stream kernel failed", &e);
+                -(e.errno.0 as isize)
+            }
+        }
+    }
+}
+
+/// Runs the write-stream kernel over the `len` bytes of `from` and stores
+/// its output at `pos`, keeping the page cache coherent.
+///
+/// # Safety
+///
+/// The arguments of a `write_iter` call on a regular file of ours.
+unsafe fn write_stream(
+    file: *mut bindings::file,
+    inode: *mut bindings::inode,
+    id: u32,
+    pos: u64,
+    len: usize,
+    from: *mut bindings::iov_iter,
+) -> CsdResult<()> {
+    let mut input = FVec::try_from_elem(0u8, len)?;
+    // SAFETY: `input` has room for `len` bytes; `from` is the caller's iterator.
+    if unsafe { bindings::_copy_from_iter(input.as_mut_ptr().cast(), len, from) } != len {
+        return Err(EFAULT.into());
+    }
+    // Room for the kernel to grow the data (e.g. a trailer).
+    let cap = core::cmp::min(len.saturating_mul(2).saturating_add(4096), MAX_OUTPUT);
+    let mut out = FVec::try_from_elem(0u8, cap)?;
+    // SAFETY: forwarded from the caller.
+    let n = unsafe { run(inode, parent_ino(file), id, &Request::write(pos, &input), &mut out)? };
+    let stored = out.get(..n).ok_or(EINVAL)?;
+    // SAFETY: `inode` is ours and locked by the VFS for the write; the page
+    // cache was written back by `run`, so dropping the range loses nothing.
+    unsafe {
+        let ino = (*inode).i_ino as u64;
+        with_fs((*inode).i_sb, |fs| fs.write(ino, pos, stored))?;
+        let end = pos.saturating_add(n as u64);
+        if end as i64 > shim::fluffle_i_size_read(inode) {
+            shim::fluffle_i_size_write(inode, end as i64);
+        }
+        let page = kernel::page::PAGE_SIZE as u64;
+        shim::invalidate_inode_pages2_range(&mut (*inode).i_data, (pos / page) as usize, (end / page) as usize);
+    }
+    Ok(())
+}
+
+/// `release`: a process closing the file ends its attachments to it.
+pub(crate) unsafe extern "C" fn release(inode: *mut bindings::inode, _file: *mut bindings::file) -> kernel::ffi::c_int {
+    // SAFETY: the VFS passes the inode of the file being released.
+    unsafe {
+        let ino = (*inode).i_ino as u64;
+        sb::info((*inode).i_sb).csd.lock().detach_key(key(ino));
+    }
+    0
+}
+
+/// `getxattr` of `user.process.<name>`: the caller's own attachment id.
+///
+/// # Safety
+///
+/// `inode` must be an inode of a mounted FluffleFS.
+pub(crate) unsafe fn get_attr(inode: *mut bindings::inode, name: &[u8], buf: &mut [u8]) -> Result<usize, Errno> {
+    let stream = stream_of(name)?;
+    // SAFETY: guaranteed by the caller.
+    let (ino, info) = unsafe { ((*inode).i_ino as u64, sb::info((*inode).i_sb)) };
+    let a = info.csd.lock().attachment(key(ino));
+    let id = match stream {
+        Stream::Read => a.read,
+        Stream::Write => a.write,
+    };
+    if id == 0 {
+        return Err(ENODATA);
+    }
+    let mut text = [0u8; 10];
+    let digits = format_u32(id, &mut text);
+    if buf.is_empty() {
+        return Ok(digits.len());
+    }
+    buf.get_mut(..digits.len()).ok_or(ERANGE)?.copy_from_slice(digits);
+    Ok(digits.len())
+}
+
+/// `setxattr`/`removexattr` of `user.process.<name>` (`value` None: detach).
+///
+/// # Safety
+///
+/// `inode` must be an inode of a mounted FluffleFS.
+pub(crate) unsafe fn set_attr(inode: *mut bindings::inode, name: &[u8], value: Option<&[u8]>) -> Result<(), Errno> {
+    let stream = stream_of(name)?;
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        if (*inode).i_mode as u32 & bindings::S_IFMT != bindings::S_IFREG {
+            return Err(EINVAL);
+        }
+        // Attaching runs code over the file's content: the caller must be
+        // able to read it (the VFS already checked write access for user.*).
+        let rc = bindings::inode_permission(core::ptr::addr_of_mut!(bindings::nop_mnt_idmap), inode, bindings::MAY_READ as _);
+        if rc != 0 {
+            return Err(Errno(-rc));
+        }
+    }
+    // SAFETY: guaranteed by the caller.
+    let (ino, info) = unsafe { ((*inode).i_ino as u64, sb::info((*inode).i_sb)) };
+    let mut reg = info.csd.lock();
+    match value {
+        None => reg.detach(key(ino), stream).map_err(|e| e.errno),
+        Some(v) => {
+            let id = parse_u32(v).ok_or(EINVAL)?;
+            reg.attach(key(ino), stream, id).map_err(|e| e.errno)
+        }
+    }
+}
+
+fn stream_of(name: &[u8]) -> Result<Stream, Errno> {
+    match name {
+        b"csd_read_stream" => Ok(Stream::Read),
+        b"csd_write_stream" => Ok(Stream::Write),
+        _ => Err(ENODATA),
+    }
+}
+
+/// Parses a decimal id, allowing a trailing newline or NUL (as `setfattr`
+/// and `echo` produce).
+fn parse_u32(v: &[u8]) -> Option<u32> {
+    let v = v.strip_suffix(b"\0").unwrap_or(v);
+    let v = v.strip_suffix(b"\n").unwrap_or(v);
+    if v.is_empty() || v.len() > 10 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &c in v {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add((c - b'0') as u32)?;
+    }
+    Some(n)
+}
+
+fn format_u32(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// Copies `N` bytes of an ioctl argument from user space.
+///
+/// # Safety
+///
+/// User context of the ioctl caller.
+unsafe fn copy_in<const N: usize>(arg: c_ulong) -> Result<[u8; N], Errno> {
+    let mut b = [0u8; N];
+    // SAFETY: `_copy_from_user` checks the user range and writes at most N bytes.
+    let left = unsafe { bindings::_copy_from_user(b.as_mut_ptr().cast(), arg as *const c_void, N as _) };
+    if left != 0 {
+        return Err(EFAULT);
+    }
+    Ok(b)
+}
+
+/// Copies bytes to user space.
+///
+/// # Safety
+///
+/// User context of the ioctl caller.
+unsafe fn copy_out(dst: u64, src: &[u8]) -> Result<(), Errno> {
+    // SAFETY: `_copy_to_user` checks the user range and reads `src` only.
+    let left = unsafe { bindings::_copy_to_user(dst as *mut c_void, src.as_ptr().cast(), src.len() as _) };
+    if left != 0 {
+        return Err(EFAULT);
+    }
+    Ok(())
+}
+
+/// `FLUFFLE_IOC_CSD_LOAD`: verifies and stores a program, returns its id.
+///
+/// # Safety
+///
+/// `file` is an open file of ours; user context.
+pub(crate) unsafe fn ioctl_load(file: *mut bindings::file, arg: c_ulong) -> Result<(), Errno> {
+    // SAFETY: user context, per the contract.
+    let mut args = LoadArgs::from_bytes(&unsafe { copy_in::<{ abi::LOAD_ARGS_SIZE }>(arg) }?);
+    let len = args.prog_len as usize;
+    if len == 0 || len > abi::MAX_PROG_BYTES as usize {
+        log_failure("load refused", &CsdError::msg(crate::fluffle::errno::E2BIG, "program size out of range"));
+        return Err(if len == 0 { EINVAL } else { crate::fluffle::errno::E2BIG });
+    }
+    let mut code = FVec::try_from_elem(0u8, len)?;
+    // SAFETY: `code` has `len` bytes of room; the user range is checked.
+    let left = unsafe { bindings::_copy_from_user(code.as_mut_ptr().cast(), args.prog_ptr as *const c_void, len as _) };
+    if left != 0 {
+        return Err(EFAULT);
+    }
+    // SAFETY: `file` is ours.
+    let info = unsafe { sb::info((*shim::fluffle_file_inode(file)).i_sb) };
+    let id = info.csd.lock().load(&code, args.entry as usize).map_err(|e| {
+        log_failure("load refused", &e);
+        e.errno
+    })?;
+    args.id_out = id;
+    // SAFETY: user context.
+    unsafe { copy_out(arg as u64, &args.to_bytes()) }
+}
+
+/// `FLUFFLE_IOC_CSD_UNLOAD`.
+///
+/// # Safety
+///
+/// `file` is an open file of ours; user context.
+pub(crate) unsafe fn ioctl_unload(file: *mut bindings::file, arg: c_ulong) -> Result<(), Errno> {
+    // SAFETY: user context, per the contract.
+    let id = u32::from_le_bytes(unsafe { copy_in::<4>(arg) }?);
+    // SAFETY: `file` is ours.
+    let info = unsafe { sb::info((*shim::fluffle_file_inode(file)).i_sb) };
+    let r = info.csd.lock().unload(id).map_err(|e| e.errno);
+    r
+}
+
+/// `FLUFFLE_IOC_CSD_RUN`: runs a program over a byte range of the file
+/// into a user buffer.
+///
+/// # Safety
+///
+/// `file` is an open file of ours; user context.
+pub(crate) unsafe fn ioctl_run(file: *mut bindings::file, arg: c_ulong) -> Result<(), Errno> {
+    // SAFETY: user context, per the contract.
+    let mut args = RunArgs::from_bytes(&unsafe { copy_in::<{ abi::RUN_ARGS_SIZE }>(arg) }?);
+    // SAFETY: `file` is open.
+    let inode = unsafe { shim::fluffle_file_inode(file) };
+    // SAFETY: as above.
+    if unsafe { (*inode).i_mode } as u32 & bindings::S_IFMT != bindings::S_IFREG {
+        return Err(EINVAL);
+    }
+    let cap = core::cmp::min(args.out_len, MAX_OUTPUT as u64) as usize;
+    let mut out = FVec::try_from_elem(0u8, cap)?;
+    // SAFETY: `inode` is a regular file of ours.
+    let n = unsafe { run(inode, parent_ino(file), args.id, &Request::read(args.offset, args.len), &mut out) }
+        .map_err(|e| {
+            log_failure("run failed", &e);
+            e.errno
+        })?;
+    let n = core::cmp::min(n, out.len());
+    // SAFETY: user context.
+    unsafe { copy_out(args.out_ptr, out.get(..n).unwrap_or(&[]))? };
+    args.result_len = n as u64;
+    // SAFETY: user context.
+    unsafe { copy_out(arg as u64, &args.to_bytes()) }
+}
