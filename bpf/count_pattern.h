@@ -27,7 +27,7 @@
 #define CSD_PACK7(a, b, c, d, e, f, g) ((CSD_PACK6(a, b, c, d, e, f) << 8) | CSD_PACK1(g))
 #define CSD_PACK8(a, b, c, d, e, f, g, h) ((CSD_PACK7(a, b, c, d, e, f, g) << 8) | CSD_PACK1(h))
 
-static __attribute__((always_inline)) int count_pattern_run(const struct fluffle_csd_ctx *ctx,
+static inline __attribute__((always_inline)) int count_pattern_run(const struct fluffle_csd_ctx *ctx,
 							    fluffle_u64 pattern, fluffle_u64 len)
 {
 	fluffle_u8 *buf = csd_scratch();

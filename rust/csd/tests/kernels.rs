@@ -30,6 +30,36 @@ fn trailer_kernel() -> &'static Kernel {
     K.get_or_init(|| kernel("bpf/checksum_trailer.c", "checksum_trailer"))
 }
 
+fn grep_kernel() -> &'static Kernel {
+    static K: OnceLock<Kernel> = OnceLock::new();
+    K.get_or_init(|| kernel("bpf/grep.c", "grep"))
+}
+
+/// `grep fluffle`: matching lines with their newline.
+fn expected_grep(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        if line.windows(7).any(|w| w == b"fluffle") {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+/// Reads the read stream like `cat` with a `piece`-byte buffer: one run
+/// per read at the growing offset until a run emits nothing.
+fn read_stream(k: &Kernel, src: &mut MemSource, piece: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let got = run_src(k, src, &Request::read(out.len() as u64, piece as u64), piece).unwrap();
+        if got.is_empty() {
+            return out;
+        }
+        assert!(got.len() <= piece);
+        out.extend_from_slice(&got);
+    }
+}
+
 fn expected_average(data: &[u8]) -> (i64, u64, i64) {
     let ints: Vec<i64> = data.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap()) as i64).collect();
     let sum: i64 = ints.iter().sum();
@@ -148,6 +178,36 @@ fn count_pattern_and_lines_over_memory_snapshots() {
 }
 
 #[test]
+fn grep_filters_lines_for_any_read_size() {
+    let k = grep_kernel();
+    for &size in SIZES {
+        let data = pattern_data(size);
+        let want = expected_grep(&data);
+        let mut src = MemSource::new(data.clone());
+        assert_eq!(read_stream(k, &mut src, 1 << 20), want, "size {size}");
+        if size < 100_000 {
+            // Small reads: each run skips what earlier reads returned.
+            assert_eq!(read_stream(k, &mut src, 100), want, "size {size}, 100-byte reads");
+        }
+    }
+    // Long lines spanning the 32 KiB scan chunks, a match right at a chunk
+    // boundary, and a last line without a newline.
+    let mut data = vec![b'a'; 100_000];
+    data[32768 - 3..32768 + 4].copy_from_slice(b"fluffle");
+    data[50_000] = b'\n';
+    data[70_000..70_007].copy_from_slice(b"fluffle");
+    data.extend_from_slice(b"\nno match\nfluffle at the end");
+    let want = expected_grep(&data);
+    assert_eq!(want.len(), 50_001 + 50_000 + "fluffle at the end".len());
+    let mut src = MemSource::new(data);
+    assert_eq!(read_stream(k, &mut src, 1 << 20), want);
+    assert_eq!(read_stream(k, &mut src, 40_000), want);
+    // "flufflefluffle" and a pattern split by a newline.
+    let mut src = MemSource::new(b"fluff\nle\nxflufflefluffle\n".to_vec());
+    assert_eq!(read_stream(k, &mut src, 64), b"xflufflefluffle\n");
+}
+
+#[test]
 fn aggregate_kernels_read_as_eof_past_offset_zero() {
     let data = bytes(1, 5000);
     for k in [avg_kernel(), entropy_kernel(), pattern_kernel()] {
@@ -196,6 +256,7 @@ fn kernels_over_fluffle_snapshots() {
     let avg = reg.load(&avg_kernel().code, avg_kernel().entry).unwrap();
     let ent = reg.load(&entropy_kernel().code, entropy_kernel().entry).unwrap();
     let pat = reg.load(&pattern_kernel().code, pattern_kernel().entry).unwrap();
+    let grep = reg.load(&grep_kernel().code, grep_kernel().entry).unwrap();
     for (i, &size) in SIZES.iter().enumerate() {
         let data = pattern_data(size);
         let ino = create_file(&mut fs, &format!("f{i}"), &data);
@@ -203,6 +264,8 @@ fn kernels_over_fluffle_snapshots() {
         check_entropy(&run_fs(&mut fs, &reg, ent, ino, &Request::read(0, 4096), 4096).unwrap(), &data);
         let out = run_fs(&mut fs, &reg, pat, ino, &Request::read(0, 8), 8).unwrap();
         assert_eq!(u64_at(&out, 0), count_overlapping(&data, b"fluffle"));
+        let out = run_fs(&mut fs, &reg, grep, ino, &Request::read(0, 8 << 20), 8 << 20).unwrap();
+        assert_eq!(out, expected_grep(&data));
     }
     assert_eq!(fs.snapshot_count(), 0);
 }
