@@ -763,7 +763,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// Filesystem statistics.
     pub fn statfs(&mut self) -> Result<StatFs> {
         let blocks = self.zones.usable_blocks();
-        let used = self.zones.live_blocks().saturating_add(self.fresh_pages);
+        let used = self.zones.live_blocks().saturating_add(self.fresh_pages).saturating_add(self.nodeless);
         let free = blocks.saturating_sub(used);
         let files = core::cmp::min(self.max_inodes(), blocks);
         Ok(StatFs {

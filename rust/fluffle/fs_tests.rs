@@ -273,3 +273,52 @@ fn many_creates_then_sync_never_enospc() {
     fs.sync().unwrap();
     assert_eq!(fs.check().unwrap().problems(), 0);
 }
+
+#[test]
+fn space_fill_overwrite_delete_refill() {
+    let d = dev(16, 224);
+    let mut fs = mount(d);
+    let usable = fs.statfs().unwrap().blocks;
+    const FB: u64 = 16; // blocks per file
+    let mut files: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut seed = 1u64;
+    // Fill to 95 % counting one node block per file.
+    while (files.len() as u64 + 1) * (FB + 1) <= usable * 95 / 100 {
+        let name = std::format!("f{}", files.len());
+        let ino = fs.create(1, name.as_bytes(), 0o644, 0, 0).unwrap().ino;
+        let data = pattern(seed, (FB * 4096) as usize);
+        seed += 1;
+        fs.write(ino, 0, &data).unwrap_or_else(|e| panic!("fill {}: {e:?} {:?}", files.len(), fs.statfs()));
+        files.push((ino, data));
+    }
+    let mut x = 7u64;
+    let total = 2 * 16 * 224;
+    let mut written = 0u64;
+    let mut n = 0u64;
+    while written < total {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let i = (x % files.len() as u64) as usize;
+        let off = (x >> 20) % (FB * 4096 - 5000);
+        let len = 1 + (x >> 40) % 5000;
+        let data = pattern(x, len as usize);
+        fs.write(files[i].0, off, &data).unwrap_or_else(|e| panic!("overwrite {n}: {e:?} {:?}", fs.statfs()));
+        files[i].1[off as usize..(off + len) as usize].copy_from_slice(&data);
+        written += len.div_ceil(4096);
+        n += 1;
+        if n % 500 == 0 {
+            fs.fsync(files[i].0, false).unwrap();
+        }
+        if n % 1500 == 0 {
+            fs = mount(fs.unmount().unwrap());
+        }
+        if n % 700 == 0 {
+            fs.gc_step().unwrap();
+        }
+    }
+    for (ino, want) in files.iter() {
+        assert_eq!(&read_all(&mut fs, *ino), want);
+    }
+    assert_eq!(fs.check().unwrap().problems(), 0);
+}

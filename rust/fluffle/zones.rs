@@ -110,15 +110,16 @@ impl Zones {
         // slack over `n` log zones it gains a zone once r >= n/s - 1, so
         // the reserve grows like sqrt(n) (see `usable_blocks`).
         let log = geo.zone_count.saturating_sub(CKPT_ZONES);
-        let reserve = core::cmp::max(4, isqrt(log) + 1);
+        let reserve = core::cmp::max(3, isqrt(log));
         Ok(Self { geo, z, rmap, heads: [None; NHEADS], reserve, wseq: 1, cursor: CKPT_ZONES })
     }
 
     /// Blocks that may hold live data and nodes: the log zones minus the
-    /// GC reserve, the open heads and one zone of slack.
+    /// GC reserve and the open heads (so that when only the reserve is
+    /// free, at least `NHEADS` zones' worth of dead blocks exist for GC).
     pub fn usable_blocks(&self) -> u64 {
         let log = self.geo.zone_count.saturating_sub(CKPT_ZONES) as u64;
-        let keep = self.reserve as u64 + NHEADS as u64 + 1;
+        let keep = self.reserve as u64 + NHEADS as u64;
         log.saturating_sub(keep).saturating_mul(self.geo.zone_cap)
     }
 
