@@ -116,6 +116,90 @@ fn copy_chunks(r: &mut impl Read, w: &mut impl Write, chunk: usize) -> std::io::
     }
 }
 
+/// `fluffle compute FILE --kernel average|entropy|count_pattern|count_lines
+/// [--format F]`: computes in userland, from plain reads of FILE, the
+/// output the bundled kernel of that name would produce (same bytes, same
+/// formats as `fluffle run`): the reference for checks and the baseline of
+/// the CSD benchmark. Prints the bytes read from the file on stderr.
+pub fn run_compute(args: &[String]) -> Result<(), String> {
+    let o = parse(args)?;
+    o.only(&["kernel", "format"])?;
+    let [file] = o.rest.as_slice() else {
+        return Err("usage: fluffle compute FILE --kernel average|entropy|count_pattern|count_lines [--format FMT]".into());
+    };
+    let kernel = o.get("kernel").ok_or("--kernel is required")?;
+    let mut f = File::open(file).map_err(|e| format!("{file}: {e}"))?;
+    let (out, read) = compute(&mut f, kernel).map_err(|e| format!("{file}: {e}"))?;
+    eprintln!("{file}: {read} bytes read");
+    let default = match kernel {
+        "average" => "average",
+        "entropy" => "entropy",
+        _ => "u64",
+    };
+    print_output(&out, o.get("format").unwrap_or(default))
+}
+
+/// What kernel `kernel` outputs for the content of `r`, and the bytes read.
+pub fn compute(r: &mut impl Read, kernel: &str) -> Result<(Vec<u8>, u64), String> {
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut total = 0u64;
+    let (mut sum, mut count) = (0i64, 0u64);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut hist = [0u64; 256];
+    let mut window = 0u64;
+    let mut matches = 0u64;
+    let pattern = u64::from_be_bytes([0, b'f', b'l', b'u', b'f', b'f', b'l', b'e']);
+    if !matches!(kernel, "average" | "entropy" | "count_pattern" | "count_lines") {
+        return Err(format!("no host computation for kernel {kernel}"));
+    }
+    loop {
+        let n = r.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        let data = &buf[..n];
+        match kernel {
+            "average" => {
+                carry.extend_from_slice(data);
+                let whole = carry.len() / 4 * 4;
+                for c in carry[..whole].chunks_exact(4) {
+                    sum += i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64;
+                    count += 1;
+                }
+                carry.drain(..whole);
+            }
+            "entropy" => data.iter().for_each(|&b| hist[b as usize] += 1),
+            "count_pattern" => {
+                for (i, &b) in data.iter().enumerate() {
+                    window = ((window << 8) | b as u64) & 0x00ff_ffff_ffff_ffff;
+                    if window == pattern && total + i as u64 + 1 >= 7 {
+                        matches += 1;
+                    }
+                }
+            }
+            _ => matches += data.iter().filter(|&&b| b == b'\n').count() as u64,
+        }
+        total += n as u64;
+    }
+    let mut out = Vec::new();
+    match kernel {
+        "average" => {
+            let avg = if count == 0 { 0 } else { sum / count as i64 };
+            out.extend_from_slice(&sum.to_le_bytes());
+            out.extend_from_slice(&count.to_le_bytes());
+            out.extend_from_slice(&avg.to_le_bytes());
+        }
+        "entropy" => {
+            hist.iter().for_each(|&c| out.extend_from_slice(&(c as u32).to_le_bytes()));
+            out.extend_from_slice(&total.to_le_bytes());
+            let q16 = (entropy_of(&hist) * 65536.0).round() as u64;
+            out.extend_from_slice(&q16.to_le_bytes());
+        }
+        _ => out.extend_from_slice(&matches.to_le_bytes()),
+    }
+    Ok((out, total))
+}
+
 /// Bytes asked for per read(): the kernel runs once per read and the glue
 /// allocates an output buffer of the request's size, so keep it moderate.
 const READ_CHUNK: usize = 1 << 20;
@@ -245,6 +329,29 @@ mod tests {
         let mut w = Calls(Vec::new());
         assert_eq!(copy_chunks(&mut &data[..0], &mut w, 10).unwrap(), 0);
         assert!(w.0.is_empty());
+    }
+
+    #[test]
+    fn host_computations() {
+        let ints: Vec<u8> = [-7i32, 2, 2].iter().flat_map(|v| v.to_le_bytes()).chain([9u8]).collect();
+        let (out, n) = compute(&mut &ints[..], "average").unwrap();
+        assert_eq!(n, 13);
+        assert_eq!(format_output(&out, "average").unwrap(), "sum -3\ncount 3\naverage -1\n");
+        let text = b"fluffleflufflefluffle\nfluff\nle\n";
+        let (out, _) = compute(&mut &text[..], "count_pattern").unwrap();
+        assert_eq!(u64::from_le_bytes(out[..8].try_into().unwrap()), 3);
+        let (out, _) = compute(&mut &text[..], "count_lines").unwrap();
+        assert_eq!(u64::from_le_bytes(out[..8].try_into().unwrap()), 3);
+        let uniform: Vec<u8> = (0..512).map(|i| i as u8).collect();
+        let (out, _) = compute(&mut &uniform[..], "entropy").unwrap();
+        assert_eq!(out.len(), 1040);
+        assert_eq!(u64::from_le_bytes(out[1032..].try_into().unwrap()), 8 << 16);
+        assert!(compute(&mut &text[..], "grep").is_err());
+        // A pattern straddling the 1 MiB read chunks is found.
+        let mut big = vec![b'x'; READ_CHUNK + 10];
+        big[READ_CHUNK - 3..READ_CHUNK + 4].copy_from_slice(b"fluffle");
+        let (out, _) = compute(&mut &big[..], "count_pattern").unwrap();
+        assert_eq!(out, 1u64.to_le_bytes());
     }
 
     #[test]
