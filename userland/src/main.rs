@@ -2,12 +2,23 @@
 
 mod blkzoned;
 mod cmd_attach;
+mod cmd_dump;
+mod cmd_fsck;
 mod cmd_load;
+mod cmd_mkfs;
 mod cmd_run;
 mod cmd_zones;
+mod image_dev;
+mod target_dev;
+mod zoned_blockdev;
 
 const USAGE: &str = "usage: fluffle COMMAND [ARGS]
 commands:
+  mkfs DEV|IMAGE      create a FluffleFS (also as mkfs.flufflefs / mkfs -t flufflefs)
+  fsck DEV|IMAGE      check a FluffleFS read-only; exit 4 on damage (also fsck.flufflefs)
+  dump DEV|IMAGE      print zones, space and the inode tree
+                      (IMAGE: a zoned image file; mkfs makes one with
+                      --zones N --zone-size MiB --zone-cap MiB)
   zones DEVICE        print the zone report of a zoned block device
   load PROG.o         load a CSD kernel (clang -target bpf object), print its id
                       [--mount DIR] [--function NAME] [--section NAME]
@@ -45,6 +56,9 @@ fn main() {
     };
     let result = match cmd.as_str() {
         "zones" => cmd_zones::run(rest),
+        "mkfs" => cmd_mkfs::run(rest),
+        "fsck" => cmd_fsck::run(rest),
+        "dump" => cmd_dump::run(rest),
         "load" => cmd_load::run_load(rest),
         "unload" => cmd_load::run_unload(rest),
         "exec" => cmd_load::run_exec(rest),
