@@ -274,7 +274,7 @@ mod tests {
         assert!(st.success());
         let path = obj.to_str().unwrap();
         let p = extract(path, &Opts::default()).unwrap();
-        assert!(p.code.len() > 64 && p.code.len() % 8 == 0);
+        assert!(p.code.len() > 64 && p.code.len().is_multiple_of(8));
         assert_eq!(p.entry, 0);
         let by_name = extract(path, &Opts { function: Some("average".into()), ..Default::default() }).unwrap();
         assert_eq!(by_name.code, p.code);

@@ -322,7 +322,7 @@ mod tests {
 
     #[test]
     fn writes_one_call_per_chunk() {
-        let data = vec![7u8; 25];
+        let data = [7u8; 25];
         let mut w = Calls(Vec::new());
         assert_eq!(copy_chunks(&mut &data[..], &mut w, 10).unwrap(), 25);
         assert_eq!(w.0, [10, 10, 5]);
