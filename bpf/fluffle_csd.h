@@ -6,10 +6,13 @@
  * This header mirrors rust/csd/abi.rs; rust/csd/tests/abi_sync.rs parses it
  * and fails when the two disagree. Change both together.
  *
- * A kernel is one function `int f(const struct fluffle_csd_ctx *ctx)` in a
- * section of its own (e.g. `__attribute__((section("csd")))`). It returns 0
- * on success or a negative errno to fail the read/write with that errno;
- * its result is what it passed to csd_emit(). Rules for kernels:
+ * A kernel is one function `int f(const struct fluffle_csd_ctx *ctx)` in an
+ * executable section (CSD_KERNEL puts it in "csd"; `fluffle load` takes the
+ * first executable section, or --function/--section). The loader verifies
+ * and keeps that whole section, so helper functions must be `static inline`
+ * or live in the same section. It returns 0 on success or a negative errno
+ * to fail the read/write with that errno; its result is what it passed to
+ * csd_emit(). Rules for kernels:
  *  - no global or static data (the loader refuses relocations): keep
  *    constants in code or on the stack;
  *  - the eBPF stack is 512 bytes per frame: big buffers go in the scratch
@@ -21,7 +24,8 @@
  * ioctl): a read of req_len bytes at req_offset returns what the kernel
  * emits (at most out_cap bytes; 0 bytes emitted reads as end of file).
  * Kernels that compute one result over the file emit it for
- * req_offset == 0 only, so `cat` stops after it.
+ * req_offset == 0 only, so `cat` stops after it; stream filters treat
+ * req_offset as the position in their output (see grep.c).
  * Write streams (user.process.csd_write_stream = id): a write() of
  * input_len bytes (csd_input()) stores what the kernel emits instead (at
  * most input_len + FLUFFLE_CSD_WRITE_SLACK bytes) at the write position.
