@@ -15,6 +15,20 @@
 //! - [`source`]: the [`SnapshotSource`](source::SnapshotSource) trait the
 //!   helpers read through, and [`FsSnapshot`](source::FsSnapshot) for the core.
 //! - [`runner`]: one run of a kernel for one request.
+//! - [`error`]: [`CsdError`](error::CsdError) = errno + detail (the
+//!   verifier's instruction index and reason, the run error, the kernel's
+//!   own negative return) whose `Display` is the one-line dmesg message.
+//!
+//! Errnos: `EINVAL` verifier rejection or bad argument, `E2BIG` program
+//! over [`abi::MAX_PROG_BYTES`], `ENOENT` unknown id, `EBUSY` unload while
+//! attached, `ENOSPC` registry full, `ETIME` instruction budget exhausted,
+//! `EFAULT` memory access outside the kernel's regions, `ENOMEM`, storage
+//! errors as they come (`EIO`, `EINTR` from the glue's checkpoint), and a
+//! kernel's own `return -E...;`.
+//!
+//! The C kernels are in `bpf/`: average.c, entropy.c, count_pattern.c,
+//! count_lines.c, grep.c (read streams), checksum_trailer.c (write stream);
+//! `tests/` runs each against host-computed results.
 //!
 //! Typical use by the kernel glue (under its registry mutex / fs lock):
 //! ```
