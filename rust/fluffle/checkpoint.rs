@@ -89,7 +89,7 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
     let node_version = d.u64()?;
     let sec = d.i64()?;
     let nsec = d.u32()?;
-    if nsec >= 1_000_000_000 || next_ino < 2 || next_ino > u32::MAX as u64 {
+    if nsec >= 1_000_000_000 || next_ino < 2 || next_ino > u32::MAX as u64 || node_version >= 1 << 62 || seq >= 1 << 62 {
         return Err(EUCLEAN);
     }
     let mut heads = [(u32::MAX, 0u64); NHEADS];
@@ -209,7 +209,7 @@ impl<D: ZonedDevice> Fs<D> {
             i += 1;
         }
         self.flush()?;
-        let seq = self.cp_seq + 1;
+        let seq = self.cp_seq.checked_add(1).ok_or(EUCLEAN)?;
         let mut buf: FVec<u8> = FVec::new();
         buf.try_resize(CKPT_HDR, 0)?;
         {

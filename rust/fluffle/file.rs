@@ -323,7 +323,7 @@ impl<D: ZonedDevice> Fs<D> {
         let mut buf = FVec::try_from_elem(0u8, count as usize * BLOCK_SIZE)?;
         let ino = self.inodes[i].ino;
         let version = self.node_version;
-        self.node_version += 1;
+        self.node_version = self.node_version.saturating_add(1);
         for k in 0..count as usize {
             let from = k * NODE_PAYLOAD;
             let to = core::cmp::min(payload.len(), from + NODE_PAYLOAD);

@@ -116,7 +116,7 @@ impl<D: ZonedDevice> Fs<D> {
         let target = self.zones.reserve + 1;
         // Each round ends with a checkpoint (it rewrites the nodes of every
         // file GC touched); aim past the target so rounds are few.
-        let round_target = target + core::cmp::max(1, self.zones.reserve / 2);
+        let round_target = target + core::cmp::max(1, self.zones.reserve);
         for _ in 0..self.geo.zone_count.saturating_mul(2) {
             if self.zones.free_zones() >= target {
                 return Ok(());

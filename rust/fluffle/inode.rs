@@ -4,14 +4,15 @@
 //! `kind u8, 3 pad, mode u32, uid u32, gid u32, nlink u32, size u64,
 //! atime/mtime/ctime (i64 sec, u32 nsec), parent u64, next_cookie u64,
 //! n_extents u32, n_entries u32, n_xattrs u32, target_len u32`, then the
-//! extents (`fblk u64, lba u64, len u32`), the directory entries
+//! extents (varints: gap from the previous extent's end, zigzag delta of
+//! the LBA from the previous extent's end LBA, length), the directory entries
 //! (`cookie u64, ino u64, kind u8, name_len u8, name`), the xattrs
 //! (`name_len u8, value_len u32, name, value`) and the symlink target.
 
 use super::dir::DirEntry;
 use super::errno::{Result, EUCLEAN};
 use super::extent::{Extent, ExtentMap};
-use super::layout::{Dec, Enc};
+use super::layout::{unzigzag, uvar_len, zigzag, Dec, Enc};
 use super::mem::FVec;
 use super::types::*;
 
@@ -84,8 +85,8 @@ pub struct Inode {
 
 /// Fixed payload bytes before the arrays.
 pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 3 * 12 + 8 + 8 + 4 * 4;
-/// Payload bytes per extent.
-pub const EXTENT_BYTES: usize = 20;
+/// Fewest payload bytes an extent takes (three one-byte varints).
+pub const EXTENT_MIN_BYTES: usize = 3;
 /// Payload bytes per directory entry besides the name.
 pub const DENTRY_FIXED: usize = 18;
 /// Payload bytes per xattr besides name and value.
@@ -172,7 +173,13 @@ impl Inode {
 
     /// Bytes of the encoded payload.
     pub fn encoded_len(&self) -> usize {
-        let mut n = INODE_FIXED + self.map.v.len() * EXTENT_BYTES + self.target.len();
+        let mut n = INODE_FIXED + self.target.len();
+        let (mut pf, mut pl) = (0u64, 0u64);
+        for x in self.map.v.iter() {
+            n += uvar_len(x.fblk.wrapping_sub(pf)) + uvar_len(zigzag(x.lba.wrapping_sub(pl) as i64)) + uvar_len(x.len as u64);
+            pf = x.end();
+            pl = x.lba.wrapping_add(x.len as u64);
+        }
         for e in self.entries.iter() {
             n += DENTRY_FIXED + e.name.len();
         }
@@ -202,10 +209,13 @@ impl Inode {
         e.u32(self.entries.len() as u32)?;
         e.u32(self.xattrs.len() as u32)?;
         e.u32(self.target.len() as u32)?;
+        let (mut pf, mut pl) = (0u64, 0u64);
         for x in self.map.v.iter() {
-            e.u64(x.fblk)?;
-            e.u64(x.lba)?;
-            e.u32(x.len)?;
+            e.uvar(x.fblk.wrapping_sub(pf))?;
+            e.uvar(zigzag(x.lba.wrapping_sub(pl) as i64))?;
+            e.uvar(x.len as u64)?;
+            pf = x.end();
+            pl = x.lba.wrapping_add(x.len as u64);
         }
         for d in self.entries.iter() {
             e.u64(d.cookie)?;
@@ -255,15 +265,21 @@ impl Inode {
         ino_.dirty = false;
         ino_.needs_cp = false;
         // Bound every count by the bytes that remain before allocating.
-        if n_ext > d.remaining() / EXTENT_BYTES {
+        if n_ext > d.remaining() / EXTENT_MIN_BYTES {
             return Err(EUCLEAN);
         }
         ino_.map.v.try_reserve(n_ext)?;
+        let (mut pf, mut pl) = (0u64, 0u64);
         for _ in 0..n_ext {
-            let fblk = d.u64()?;
-            let lba = d.u64()?;
-            let len = d.u32()?;
+            // Gaps and lengths are checked (validate() bounds the result);
+            // the LBA delta wraps like the encoder.
+            let fblk = pf.checked_add(d.uvar()?).ok_or(EUCLEAN)?;
+            let lba = pl.wrapping_add(unzigzag(d.uvar()?) as u64);
+            let len = u32::try_from(d.uvar()?).map_err(|_| EUCLEAN)?;
+            let end = fblk.checked_add(len as u64).ok_or(EUCLEAN)?;
             ino_.map.v.try_push(Extent { fblk, lba, len })?;
+            pf = end;
+            pl = lba.wrapping_add(len as u64);
         }
         if n_ent > d.remaining() / DENTRY_FIXED {
             return Err(EUCLEAN);

@@ -75,6 +75,37 @@ impl<'a> Enc<'a> {
     pub fn i64(&mut self, v: i64) -> Result<()> {
         self.bytes(&v.to_le_bytes())
     }
+    /// Appends an unsigned LEB128 varint (1..=10 bytes).
+    pub fn uvar(&mut self, mut v: u64) -> Result<()> {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                return self.u8(b);
+            }
+            self.u8(b | 0x80)?;
+        }
+    }
+}
+
+/// Bytes [`Enc::uvar`] uses for `v`.
+pub fn uvar_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// Zigzag-encodes a signed delta.
+pub fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// Inverse of [`zigzag`].
+pub fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 /// Reads little-endian values from untrusted bytes; every read is bounds
@@ -125,6 +156,22 @@ impl<'a> Dec<'a> {
     /// An i64.
     pub fn i64(&mut self) -> Result<i64> {
         Ok(i64::from_le_bytes(self.arr()?))
+    }
+    /// An unsigned LEB128 varint (at most 10 bytes, no overflow).
+    pub fn uvar(&mut self) -> Result<u64> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.u8()?;
+            let part = (b & 0x7f) as u64;
+            if i == 9 && part > 1 {
+                return Err(EUCLEAN);
+            }
+            v |= part << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(EUCLEAN)
     }
 }
 
@@ -248,6 +295,27 @@ mod tests {
         assert_eq!(open_node(&b, 43), Err(EUCLEAN));
         b[100] ^= 1;
         assert_eq!(open_node(&b, 42), Err(EUCLEAN));
+    }
+
+    #[test]
+    fn varints_roundtrip() {
+        let mut out = FVec::new();
+        let vals = [0u64, 1, 127, 128, 300, u32::MAX as u64, u64::MAX];
+        {
+            let mut e = Enc { out: &mut out };
+            for v in vals {
+                e.uvar(v).unwrap();
+            }
+        }
+        assert_eq!(out.len(), vals.iter().map(|&v| uvar_len(v)).sum::<usize>());
+        let mut d = Dec::new(&out);
+        for v in vals {
+            assert_eq!(d.uvar(), Ok(v));
+        }
+        assert_eq!(Dec::new(&[0xff; 11]).uvar(), Err(EUCLEAN));
+        for v in [0i64, 1, -1, i64::MIN, i64::MAX] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
     }
 
     #[test]

@@ -197,7 +197,7 @@ impl<D: ZonedDevice> Fs<D> {
                 continue;
             }
             if version >= self.node_version {
-                self.node_version = version + 1;
+                self.node_version = version.saturating_add(1);
             }
             let old = &self.inodes[i];
             n.nlink = old.nlink;

@@ -39,7 +39,7 @@ fn mbs(bytes: usize, secs: f64) -> f64 {
 fn main() {
     let total_mib: usize = std::env::var("BENCH_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
     // 1 MiB zones with 896 KiB capacity, sized for the data set.
-    let zones = (total_mib * 2 + 16) as u32;
+    let zones = (total_mib * 2 + 80) as u32;
     let mut fs = device(zones, 256, 224);
     let buf: Vec<u8> = (0..MIB).map(|i| (i * 7 + 3) as u8).collect();
     let f = fs.create(1, b"seq", 0o644, 0, 0).unwrap().ino;
@@ -85,15 +85,15 @@ fn main() {
     println!("| file creates                   | {creates:>9.0} /s   |");
 
     for pct in [50u64, 80, 95] {
-        let (wa, gc) = write_amp(pct);
-        println!("| write amplification at {pct:>2} %    | {wa:>14.2} | (GC moved {gc} blocks)");
+        let (wa, detail) = write_amp(pct);
+        println!("| write amplification at {pct:>2} %    | {wa:>14.2} | {detail}");
     }
 }
 
 /// Fills a 64 MiB-class device to `pct` % of its usable space with 1 MiB
 /// files, overwrites random 4 KiB blocks for 4x the data size (the first
 /// 1x as warm-up), and returns device blocks / user blocks over the rest.
-fn write_amp(pct: u64) -> (f64, u64) {
+fn write_amp(pct: u64) -> (f64, String) {
     let mut fs = device(96, 256, 224);
     let st = fs.statfs().unwrap();
     let files = (st.blocks * pct / 100) / 256;
@@ -118,10 +118,20 @@ fn write_amp(pct: u64) -> (f64, u64) {
     overwrite(&mut fs, total_blocks);
     fs.sync().unwrap();
     let dev0 = fs.device().stats().blocks_written;
-    let gc0 = fs.stats.gc_blocks;
+    let s0 = fs.stats;
     let count = 3 * total_blocks;
     overwrite(&mut fs, count);
     fs.sync().unwrap();
     let dev = fs.device().stats().blocks_written - dev0;
-    (dev as f64 / count as f64, fs.stats.gc_blocks - gc0)
+    let s = fs.stats;
+    let per = |a: u64, b: u64| (a - b) as f64 / count as f64;
+    let detail = format!(
+        "data {:.2} + gc {:.2} + nodes {:.2} + checkpoints {:.2} ({} ckpts)",
+        per(s.data_blocks, s0.data_blocks),
+        per(s.gc_blocks, s0.gc_blocks),
+        per(s.node_blocks, s0.node_blocks),
+        per(s.ckpt_blocks, s0.ckpt_blocks),
+        s.checkpoints - s0.checkpoints
+    );
+    (dev as f64 / count as f64, detail)
 }

@@ -33,7 +33,6 @@ fn mutations(seed: u64) -> Vec<Mutation> {
 }
 
 #[test]
-#[ignore = "core: format/mount not implemented yet"]
 fn mutated_images_never_panic() {
     let cases: u64 = std::env::var("FLUFFLE_CORRUPT_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let image = sample_image();

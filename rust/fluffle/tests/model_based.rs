@@ -16,7 +16,10 @@
 //! ```text
 //! FLUFFLE_MODEL_SEED=17 FLUFFLE_MODEL_OPS=2000 cargo test -p fluffle --test model_based
 //! ```
-//! `FLUFFLE_MODEL_FIRST_SEED` shifts the seed range (default 1).
+//! `FLUFFLE_MODEL_FIRST_SEED` shifts the seed range (default 1);
+//! `FLUFFLE_MODEL_SNAPS=0` leaves snapshots out; `FLUFFLE_MODEL_TRACE=1`
+//! prints every operation before it runs; `FLUFFLE_MODEL_DUMP=1` writes the
+//! op list of every sequence (not only failing ones) to /tmp.
 
 mod model;
 
@@ -83,7 +86,9 @@ fn run_seeds(setup: Setup, parity: u64) {
         }
         ran += 1;
         let fs = CoreTarget::new(setup.zones, setup.zone_size, setup.zone_cap).expect("format + mount");
-        if let Err(report) = run_sequence(fs, seed, ops, &setup.cfg) {
+        let mut cfg = setup.cfg;
+        cfg.snap_slots = env_u64("FLUFFLE_MODEL_SNAPS", cfg.snap_slots as u64) as usize;
+        if let Err(report) = run_sequence(fs, seed, ops, &cfg) {
             eprintln!("[{}] {report}", setup.name);
             failures.push(seed);
         }
@@ -93,13 +98,11 @@ fn run_seeds(setup: Setup, parity: u64) {
 }
 
 #[test]
-#[ignore = "core: format/mount not implemented yet"]
 fn random_sequences_roomy_device() {
     run_seeds(ROOMY, 0);
 }
 
 #[test]
-#[ignore = "core: format/mount not implemented yet"]
 fn random_sequences_small_device() {
     run_seeds(SMALL, 1);
 }

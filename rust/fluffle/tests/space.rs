@@ -94,7 +94,6 @@ impl World {
 }
 
 #[test]
-#[ignore = "core: format/mount not implemented yet"]
 fn fill_overwrite_delete_refill() {
     let dev = formatted(ZONES, ZONE_SIZE, ZONE_CAP);
     let device_bytes = ZONES as u64 * ZONE_CAP * BLOCK;

@@ -164,10 +164,23 @@ pub fn walk<D: ZonedDevice>(fs: &mut Fs<D>) -> Result<BTreeMap<String, Found>> {
     Ok(out)
 }
 
-/// The core's consistency check of a mounted filesystem.
-pub fn fsck<D: ZonedDevice>(fs: &mut Fs<D>) -> Result<()> {
-    // TODO(core): call the core's fsck once it exists.
-    let _ = fs;
+/// The core's consistency check of a mounted filesystem: an error or any
+/// problem found is an `Err` describing it.
+pub fn fsck<D: ZonedDevice>(fs: &mut Fs<D>) -> std::result::Result<(), String> {
+    let r = fs.check().map_err(|e| format!("fsck failed: {e:?}"))?;
+    if r.problems() > 0 {
+        return Err(format!("fsck found {} problems: {:?}", r.problems(), r.list));
+    }
+    Ok(())
+}
+
+/// fsck of an unmounted device (read-only mount + check), as the
+/// `fluffle fsck` tool does it.
+pub fn fsck_device<D: ZonedDevice>(dev: D) -> std::result::Result<(), String> {
+    let r = fluffle::fsck::fsck(dev).map_err(|e| format!("read-only mount for fsck failed: {e:?}"))?;
+    if r.problems() > 0 {
+        return Err(format!("fsck found {} problems: {:?}", r.problems(), r.list));
+    }
     Ok(())
 }
 

@@ -191,7 +191,11 @@ impl Target for CoreTarget {
         self.f()?.release_snapshot(snap)
     }
     fn fsck(&mut self) -> Result<()> {
-        // TODO(core): call the core's fsck once it exists (Fs::check).
+        let r = self.f()?.check()?;
+        if r.problems() > 0 {
+            eprintln!("fsck problems: {:?}", r.list);
+            return Err(fluffle::errno::EUCLEAN);
+        }
         Ok(())
     }
 }

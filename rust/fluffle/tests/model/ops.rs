@@ -366,6 +366,7 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
             }
             965..=969 => Op::CheckAll,
             970..=979 => Op::GcStep,
+            980..=999 if cfg.snap_slots == 0 => continue,
             980..=986 => {
                 let Some(ino) = pick_file(m, r) else { continue };
                 Op::SnapCreate { ino, slot: r.below(cfg.snap_slots as u64) as usize }
