@@ -43,7 +43,7 @@ fn memory_outside_the_regions_faults() {
     for f in ["load_outside", "store_ctx", "read_to_bad_pointer", "read_too_long", "emit_bad_pointer", "smash_stack"] {
         let k = kernel(PROBE, f);
         let mut src = MemSource::new(vec![1; 100]);
-        let e = run_src(&k, &mut src, &Request::read(0, 8), 8).unwrap_err();
+        let e = run_src(&k, &mut src, &Request::read(0, 8), 8).map(|o| o.len()).expect_err(f);
         assert_eq!(e.errno.0, 14, "{f}: EFAULT, got {e}");
         let line = e.to_string();
         assert!(line.contains("insn"), "{f}: one-line reason names the instruction: {line}");

@@ -17,7 +17,7 @@ fn fnv(data: &[u8]) -> u64 {
 }
 
 fn load(reg: &mut Registry, f: &str) -> u32 {
-    let k = kernel(PROBE, f);
+    let k = if f == "lba_hash" { kernel("bpf/lba_hash.c", f) } else { kernel(PROBE, f) };
     reg.load(&k.code, k.entry).unwrap()
 }
 
@@ -66,16 +66,16 @@ fn context_describes_file_request_and_device() {
 fn walk_by_lba_equals_the_file_content() {
     let mut fs = new_fs();
     let mut reg = Registry::new();
-    let id = load(&mut reg, "lba_walk");
+    let id = load(&mut reg, "lba_hash");
     for (i, &size) in SIZES.iter().enumerate() {
         let data = bytes(i as u64, size);
         let ino = create_file(&mut fs, &format!("f{i}"), &data);
         let out = run_fs(&mut fs, &reg, id, ino, &Request::read(0, 32), 32).unwrap();
         let sum: u64 = data.iter().map(|&b| b as u64).sum();
-        assert_eq!(u64_at(&out, 0), sum, "size {size}");
-        assert_eq!(u64_at(&out, 8), (size as u64).div_ceil(4096), "blocks read");
-        assert_eq!(u64_at(&out, 16), 0, "holes");
-        assert_eq!(u64_at(&out, 24), fnv(&data));
+        assert_eq!(u64_at(&out, 0), fnv(&data), "size {size}");
+        assert_eq!(u64_at(&out, 8), sum, "size {size}");
+        assert_eq!(u64_at(&out, 16), (size as u64).div_ceil(4096), "blocks read");
+        assert_eq!(u64_at(&out, 24), 0, "holes");
     }
 }
 
@@ -83,7 +83,7 @@ fn walk_by_lba_equals_the_file_content() {
 fn walk_by_lba_with_holes() {
     let mut fs = new_fs();
     let mut reg = Registry::new();
-    let id = load(&mut reg, "lba_walk");
+    let id = load(&mut reg, "lba_hash");
     let ino = create_file(&mut fs, "sparse", &bytes(3, 4096));
     let tail = bytes(4, 5000);
     fs.write(ino, 3 * 4096 + 100, &tail).unwrap();
@@ -91,19 +91,21 @@ fn walk_by_lba_with_holes() {
     expect.resize(3 * 4096 + 100, 0);
     expect.extend_from_slice(&tail);
     let out = run_fs(&mut fs, &reg, id, ino, &Request::read(0, 32), 32).unwrap();
-    assert_eq!(u64_at(&out, 24), fnv(&expect));
-    assert_eq!(u64_at(&out, 16), 2, "blocks 1 and 2 are holes");
-    assert_eq!(u64_at(&out, 8), 3);
+    assert_eq!(u64_at(&out, 0), fnv(&expect));
+    assert_eq!(u64_at(&out, 24), 2, "blocks 1 and 2 are holes");
+    assert_eq!(u64_at(&out, 16), 3);
     // The same over an in-memory source with holes.
     let mut src = MemSource::new(expect.clone());
     src.holes = vec![1, 2];
     for b in [1, 2] {
         src.data[b * 4096..(b + 1) * 4096].fill(0);
     }
-    let k = kernel(PROBE, "lba_walk");
+    let k = kernel("bpf/lba_hash.c", "lba_hash");
     let out = run_src(&k, &mut src, &Request::read(0, 32), 32).unwrap();
-    assert_eq!(u64_at(&out, 24), fnv(&expect));
-    assert_eq!(u64_at(&out, 16), 2);
+    assert_eq!(u64_at(&out, 0), fnv(&expect));
+    assert_eq!(u64_at(&out, 24), 2);
+    // Past offset 0 it reads as end of file.
+    assert!(run_src(&k, &mut src, &Request::read(32, 32), 32).unwrap().is_empty());
 }
 
 #[test]

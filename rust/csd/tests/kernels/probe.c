@@ -8,50 +8,6 @@ CSD_KERNEL int emit_ctx(const struct fluffle_csd_ctx *ctx)
 	return csd_emit(ctx, sizeof(*ctx)) == sizeof(*ctx) ? 0 : -5;
 }
 
-/*
- * Walks the LBA list in batches and reads every block by LBA; emits
- * { u64 byte_sum (bytes below the file size), u64 blocks_read, u64 holes,
- *   u64 fnv1a hash of the file content }.
- */
-CSD_KERNEL int lba_walk(const struct fluffle_csd_ctx *ctx)
-{
-	fluffle_u8 *blk = csd_scratch();
-	fluffle_u64 lbas[16];
-	fluffle_u64 res[4] = { 0, 0, 0, 0xcbf29ce484222325ULL };
-	fluffle_u64 n = csd_lba_count(), first = 0, size = ctx->size;
-
-	if (n != ctx->lba_count)
-		return -22;
-	while (first < n) {
-		long got = csd_lbas(first, lbas, 16), i;
-
-		if (got <= 0)
-			return -5;
-		for (i = 0; i < got; i++) {
-			fluffle_u64 base = (first + i) * FLUFFLE_CSD_BLOCK_SIZE, j, lim;
-			long r;
-
-			lim = size - base < FLUFFLE_CSD_BLOCK_SIZE ? size - base : FLUFFLE_CSD_BLOCK_SIZE;
-			if (lbas[i] == FLUFFLE_CSD_LBA_HOLE) {
-				res[2]++;
-				for (j = 0; j < lim; j++)
-					res[3] = res[3] * 0x100000001b3ULL;
-				continue;
-			}
-			r = csd_read_lba(lbas[i], blk);
-			if (r != FLUFFLE_CSD_BLOCK_SIZE)
-				return r < 0 ? (int)r : -5;
-			res[1]++;
-			for (j = 0; j < lim; j++) {
-				res[0] += blk[j];
-				res[3] = (res[3] ^ blk[j]) * 0x100000001b3ULL;
-			}
-		}
-		first += got;
-	}
-	return csd_emit(res, sizeof(res)) == sizeof(res) ? 0 : -5;
-}
-
 /* Reads LBA req_offset and emits the helper's result (s64) and, on success,
  * the block's first 8 bytes. */
 CSD_KERNEL int lba_probe(const struct fluffle_csd_ctx *ctx)
@@ -84,10 +40,12 @@ CSD_KERNEL int spin(const struct fluffle_csd_ctx *ctx)
 	return 0;
 }
 
-/* Loads far past the end of the context. */
+/* Loads far past the end of the context. (Regions are host buffers at
+ * host addresses: a small overrun may land in another region of the same
+ * run, which is allowed; 1 TiB away cannot.) */
 CSD_KERNEL int load_outside(const struct fluffle_csd_ctx *ctx)
 {
-	return *((volatile const char *)ctx + 1000000);
+	return *((volatile const char *)ctx + (1ULL << 40));
 }
 
 /* Writes to the read-only context. */
@@ -129,11 +87,11 @@ __attribute__((section("csd_bad"), used)) int unknown_helper(const struct fluffl
 	return no_such_helper();
 }
 
-/* Writes past the end of its stack frame. */
+/* Writes far past the end of its stack. */
 CSD_KERNEL int smash_stack(const struct fluffle_csd_ctx *ctx)
 {
 	volatile char buf[16];
-	volatile long i = 8192;
+	volatile long i = 1L << 40;
 
 	buf[i] = 1;
 	return buf[0];
