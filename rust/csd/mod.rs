@@ -27,7 +27,8 @@
 //! kernel's own `return -E...;`.
 //!
 //! The C kernels are in `bpf/`: average.c, entropy.c, count_pattern.c,
-//! count_lines.c, grep.c (read streams), checksum_trailer.c (write stream);
+//! count_lines.c, grep.c, lba_hash.c (read streams; lba_hash reads by LBA),
+//! checksum_trailer.c (write stream);
 //! `tests/` runs each against host-computed results.
 //!
 //! Typical use by the kernel glue (under its registry mutex / fs lock):
