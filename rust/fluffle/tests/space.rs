@@ -2,7 +2,8 @@
 //! 896 KiB capacity each) so garbage collection works hard:
 //! fill to 95 % of the usable blocks (`statfs.blocks`, which the core
 //! documents as device capacity minus metadata zones and the GC reserve)
-//! with files, overwrite at random for 3x the device size (with syncs,
+//! with files (each file costs its data blocks plus one inode node block,
+//! as in f2fs, and the root directory's entry blocks), overwrite at random for 3x the device size (with syncs,
 //! fsyncs, background GC steps and remounts mixed in), delete half and
 //! refill, then fill until ENOSPC. Every byte is verified against an
 //! in-memory copy; ENOSPC before the usable space is used up is a failure,
@@ -41,6 +42,14 @@ impl World {
         self.files.iter().flatten().map(|f| f.2.len() as u64).sum()
     }
 
+    /// Blocks the live files need: data, one node block per inode (and the
+    /// root's), the root directory's entries (~40 bytes each).
+    fn live_blocks(&self) -> u64 {
+        let n = self.files.iter().flatten().count() as u64;
+        let data: u64 = self.files.iter().flatten().map(|f| (f.2.len() as u64).div_ceil(BLOCK)).sum();
+        data + n + 1 + (n * 40).div_ceil(BLOCK)
+    }
+
     fn usable_bytes(&mut self) -> u64 {
         self.fs().statfs().expect("statfs").blocks * BLOCK
     }
@@ -49,7 +58,7 @@ impl World {
         let live = self.live_bytes();
         let st = self.fs().statfs();
         let dev = self.fs().device().stats();
-        format!("live data {} KiB in {} files; statfs {st:?}; device {dev:?}", live / 1024, self.files.iter().flatten().count())
+        format!("live data {} KiB in {} files ({} blocks with metadata); statfs {st:?}; device {dev:?}", live / 1024, self.files.iter().flatten().count(), self.live_blocks())
     }
 
     /// Creates one file of `FILE_SIZE` bytes; `Err` carries the errno.
@@ -99,20 +108,24 @@ fn fill_overwrite_delete_refill() {
     let device_bytes = ZONES as u64 * ZONE_CAP * BLOCK;
     let mut w = World { fs: Some(mount(dev).expect("mount")), files: Vec::new(), rng: Rng::new(42), next_name: 0 };
     let usable = w.usable_bytes();
+    let usable_blocks = usable / BLOCK;
+    let per_file = FILE_SIZE as u64 / BLOCK + 1;
     assert!(usable <= device_bytes, "statfs claims more blocks than the device has");
     assert!(usable >= device_bytes / 2, "reserve eats more than half the device: {usable} of {device_bytes}");
 
     // 1. Fill to 95 %.
-    let target = usable * 95 / 100;
-    while w.live_bytes() + FILE_SIZE as u64 <= target {
+    let target = usable_blocks * 95 / 100;
+    while w.live_blocks() + per_file + 1 <= target {
         if let Err(e) = w.add_file() {
             let ctx = w.context();
-            panic!("fill: {e:?} at {} of {} usable bytes; {ctx}", w.live_bytes(), usable);
+            panic!("fill: {e:?} at {} of {usable_blocks} usable blocks; {ctx}", w.live_blocks());
         }
     }
     w.verify_all("after fill");
+    // statfs is honest: free space is what the live files leave (within 2 %).
     let st = w.fs().statfs().expect("statfs");
-    assert!(st.bfree * BLOCK <= usable - w.live_bytes() + usable / 50, "statfs free {} too high for {} live bytes", st.bfree * BLOCK, w.live_bytes());
+    let expect_free = usable_blocks - w.live_blocks();
+    assert!(st.bfree.abs_diff(expect_free) <= usable_blocks / 50 + 2, "statfs free {} blocks, expected ~{expect_free}; {}", st.bfree, w.context());
 
     // 2. Random overwrites for 3x the device size.
     let mut written = 0u64;
@@ -161,10 +174,10 @@ fn fill_overwrite_delete_refill() {
         }
     }
     w.verify_all("after deleting half");
-    while w.live_bytes() + FILE_SIZE as u64 <= target {
+    while w.live_blocks() + per_file + 1 <= target {
         if let Err(e) = w.add_file() {
             let ctx = w.context();
-            panic!("refill: {e:?} at {} of {} usable bytes; {ctx}", w.live_bytes(), usable);
+            panic!("refill: {e:?} at {} of {usable_blocks} usable blocks; {ctx}", w.live_blocks());
         }
     }
     w.verify_all("after refill");
@@ -172,8 +185,7 @@ fn fill_overwrite_delete_refill() {
     w.verify_all("after refill + remount");
 
     // 4. Fill until ENOSPC: it must come, and not before the usable space
-    // is (nearly) used up. Metadata of the files counts against the same
-    // blocks, so allow 2 % of slack.
+    // is used up (2 % slack for metadata this test does not model).
     let mut hit = None;
     for _ in 0..(usable / FILE_SIZE as u64 + 10) {
         if let Err(e) = w.add_file() {
@@ -181,15 +193,15 @@ fn fill_overwrite_delete_refill() {
             break;
         }
     }
-    let live = w.live_bytes();
+    let live = w.live_blocks();
     match hit {
         Some(e) if e == ENOSPC => {
-            assert!(live >= usable * 98 / 100, "ENOSPC with only {live} of {usable} usable bytes live; {}", w.context());
+            assert!(live + per_file >= usable_blocks * 98 / 100, "ENOSPC with only {live} of {usable_blocks} usable blocks live; {}", w.context());
         }
         Some(e) => panic!("filling up failed with {e:?} instead of ENOSPC; {}", w.context()),
-        None => panic!("never got ENOSPC: {live} bytes live, {usable} usable"),
+        None => panic!("never got ENOSPC: {live} blocks live, {usable_blocks} usable"),
     }
-    assert!(live <= usable, "more live data ({live}) than usable space ({usable})");
+    assert!(w.live_bytes() <= usable, "more live data ({}) than usable space ({usable})", w.live_bytes());
     w.verify_all("when full");
     // Full is not broken: delete frees space for new data, and the whole
     // thing survives a remount.
