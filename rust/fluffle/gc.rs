@@ -13,7 +13,7 @@ use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::Fs;
 use super::mem::FVec;
-use super::zones::{owner_data, ZState, H_GC, OWNER_NODE};
+use super::zones::{owner_data, ZState, H_GC, H_NODE, OWNER_NODE};
 
 /// Largest run GC reads and writes at once (blocks).
 const GC_RUN: u64 = 64;
@@ -100,6 +100,24 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
+    /// Live data and node blocks in `zone`.
+    fn victim_blocks(&self, zone: u32) -> (u64, u64) {
+        let start = self.geo.zone_start(zone);
+        let (mut data, mut nodes) = (0, 0);
+        for p in 0..self.zones.z[zone as usize].wp {
+            let o = self.zones.owner(start + p);
+            if o == 0 {
+                continue;
+            }
+            if o & OWNER_NODE != 0 {
+                nodes += 1;
+            } else {
+                data += 1;
+            }
+        }
+        (data, nodes)
+    }
+
     /// Foreground GC: frees zones until more than the reserve is free.
     pub(super) fn gc_foreground(&mut self) -> Result<()> {
         if self.in_gc {
@@ -118,6 +136,7 @@ impl<D: ZonedDevice> Fs<D> {
         // file GC touched); aim past the target so rounds are few.
         let round_target = target + core::cmp::max(1, self.zones.reserve);
         for _ in 0..self.geo.zone_count.saturating_mul(2) {
+            super::trace!("gc round: free {} reclaimable {} live {} usable {} dirty nodes {}", self.zones.free_zones(), self.zones.reclaimable(), self.zones.live_blocks(), self.zones.usable_blocks(), self.dirty_node_blocks());
             if self.zones.free_zones() >= target {
                 return Ok(());
             }
@@ -132,9 +151,14 @@ impl<D: ZonedDevice> Fs<D> {
                     Some(v) => v,
                     None => break,
                 };
-                // Keep a zone for the nodes the round's checkpoint writes.
-                let room = self.zones.free_zones().saturating_sub(1) as u64 * self.geo.zone_cap + self.zones.head_room(H_GC);
-                if room < self.zones.z[v as usize].valid as u64 {
+                // The round's checkpoint rewrites every dirty node plus the
+                // nodes found in victims: keep room for them beside the
+                // moved data (one zone of slack for contiguous nodes).
+                let (data, nodes) = self.victim_blocks(v);
+                let cap = self.geo.zone_cap;
+                let room = self.zones.free_zones() as u64 * cap + self.zones.head_room(H_GC) + self.zones.head_room(H_NODE);
+                let need = data + nodes + self.dirty_node_blocks() + cap;
+                if room < need {
                     break;
                 }
                 self.evacuate(v)?;
