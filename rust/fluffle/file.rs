@@ -139,7 +139,7 @@ impl<D: ZonedDevice> Fs<D> {
                 }
             }
         }
-        let used = self.zones.live_blocks() + self.fresh_pages + self.nodeless;
+        let used = self.used_blocks();
         if used + new > self.zones.usable_blocks() {
         super::trace!("ENOSPC at file.rs:144");
             return Err(ENOSPC);

@@ -236,6 +236,23 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
+    /// Blocks counted against `usable_blocks`: live blocks, dirty pages of
+    /// unmapped blocks, one block per never-written node, and the dead
+    /// blocks of zones pinned by snapshots (GC cannot reclaim those until
+    /// the snapshots go away, so admitting writes into them would turn
+    /// into an ENOSPC at writeback).
+    pub(super) fn used_blocks(&self) -> u64 {
+        let mut used = self.zones.live_blocks() + self.fresh_pages + self.nodeless;
+        if !self.snaps.is_empty() {
+            for z in self.zones.z.iter() {
+                if z.pins > 0 {
+                    used += z.wp.saturating_sub(z.valid as u64);
+                }
+            }
+        }
+        used
+    }
+
     /// Node blocks the next checkpoint will write.
     pub(super) fn dirty_node_blocks(&self) -> u64 {
         self.inodes
@@ -338,7 +355,7 @@ impl<D: ZonedDevice> Fs<D> {
             return Err(ENOSPC);
         }
         // Every inode needs at least one node block.
-        let used = self.zones.live_blocks() + self.fresh_pages + self.nodeless;
+        let used = self.used_blocks();
         if used + 1 > self.zones.usable_blocks() {
             return Err(ENOSPC);
         }
@@ -564,8 +581,8 @@ impl<D: ZonedDevice> Fs<D> {
         let od = self.dir_index(olddir)?;
         let nd = self.dir_index(newdir)?;
         check_name(oldname)?;
-        check_name(newname)?;
         let se = self.inodes[od].find_entry(oldname).ok_or(ENOENT)?;
+        check_name(newname)?;
         let src = self.inodes[od].entries[se].ino;
         let stype = self.inodes[od].entries[se].ftype;
         let de = self.inodes[nd].find_entry(newname);
@@ -763,7 +780,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// Filesystem statistics.
     pub fn statfs(&mut self) -> Result<StatFs> {
         let blocks = self.zones.usable_blocks();
-        let used = self.zones.live_blocks().saturating_add(self.fresh_pages).saturating_add(self.nodeless);
+        let used = self.used_blocks();
         let free = blocks.saturating_sub(used);
         let files = core::cmp::min(self.max_inodes(), blocks);
         Ok(StatFs {
