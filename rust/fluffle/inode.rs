@@ -110,12 +110,12 @@ pub fn kind_from(b: u8) -> Result<FileType> {
     }
 }
 
-fn enc_time(e: &mut Enc, t: Timespec) -> Result<()> {
+fn enc_time(e: &mut Enc<'_>, t: Timespec) -> Result<()> {
     e.i64(t.sec)?;
     e.u32(t.nsec)
 }
 
-fn dec_time(d: &mut Dec) -> Result<Timespec> {
+fn dec_time(d: &mut Dec<'_>) -> Result<Timespec> {
     let sec = d.i64()?;
     let nsec = d.u32()?;
     if nsec >= 1_000_000_000 {

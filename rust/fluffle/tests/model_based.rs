@@ -57,15 +57,12 @@ const ROOMY: Setup = Setup {
 };
 
 /// 16 zones of 256 KiB with 192 KiB capacity: GC runs constantly.
-/// No snapshots here for now: live pins make sync fail with ENOSPC at
-/// ~50 % free (core bug, /work/notes/core-bugs.md 00:15); set
-/// FLUFFLE_MODEL_SNAPS=2 to run them anyway.
 const SMALL: Setup = Setup {
     name: "small",
     zones: 16,
     zone_size: 64,
     zone_cap: 48,
-    cfg: GenConfig { data_budget: 640 << 10, max_file: 256 << 10, snap_slots: 0 },
+    cfg: GenConfig { data_budget: 640 << 10, max_file: 256 << 10, snap_slots: 2 },
 };
 
 fn run_seeds(setup: Setup, parity: u64) {
@@ -106,7 +103,6 @@ fn random_sequences_roomy_device() {
 }
 
 #[test]
-#[ignore = "core bug: unmount/sync ENOSPC at ~37 % free on the small device (notes/core-bugs.md 00:20)"]
 fn random_sequences_small_device() {
     run_seeds(SMALL, 1);
 }
