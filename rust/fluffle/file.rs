@@ -288,7 +288,11 @@ impl<D: ZonedDevice> Fs<D> {
                 }
             })?;
             for k in 0..got {
-                zones.claim(lba + k, owner_data(ino, first + k))?;
+                if let Err(e) = zones.claim(lba + k, owner_data(ino, first + k)) {
+                    // The maps and the reverse map disagree: stop writing.
+                    self.broken = true;
+                    return Err(e);
+                }
             }
             let mut fresh = 0;
             for _ in 0..got {
@@ -354,7 +358,10 @@ impl<D: ZonedDevice> Fs<D> {
             self.zones.release(n.node_lba + k);
         }
         for k in 0..count {
-            self.zones.claim(lba + k, owner_node(ino, k))?;
+            if let Err(e) = self.zones.claim(lba + k, owner_node(ino, k)) {
+                self.broken = true;
+                return Err(e);
+            }
         }
         n.node_lba = lba;
         n.node_blocks = count as u32;

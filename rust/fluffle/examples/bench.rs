@@ -85,15 +85,19 @@ fn main() {
     println!("| file creates                   | {creates:>9.0} /s   |");
 
     for pct in [50u64, 80, 95] {
-        let (wa, detail) = write_amp(pct);
-        println!("| write amplification at {pct:>2} %    | {wa:>14.2} | {detail}");
+        let (wa, detail) = write_amp(pct, false);
+        println!("| write amplification at {pct:>2} %    | {wa:>14.2} | uniform: {detail}");
     }
+    let (wa, detail) = write_amp(80, true);
+    println!("| WA at 80 %, 90/10 hot/cold     | {wa:>14.2} | 90 % of writes to 10 % of the data: {detail}");
 }
 
-/// Fills a 64 MiB-class device to `pct` % of its usable space with 1 MiB
+/// Fills an 84 MiB device to `pct` % of its usable space with 1 MiB
 /// files, overwrites random 4 KiB blocks for 4x the data size (the first
-/// 1x as warm-up), and returns device blocks / user blocks over the rest.
-fn write_amp(pct: u64) -> (f64, String) {
+/// 1x as warm-up; uniform, or with `skew` 90 % of the writes to the first
+/// 10 % of the data), and returns device blocks / user blocks over the rest
+/// and where they went.
+fn write_amp(pct: u64, skew: bool) -> (f64, String) {
     let mut fs = device(96, 256, 224);
     let st = fs.statfs().unwrap();
     let files = (st.blocks * pct / 100) / 256;
@@ -110,7 +114,8 @@ fn write_amp(pct: u64) -> (f64, String) {
     let page = [0xa5u8; 4096];
     let mut overwrite = |fs: &mut Fs<MemDevice>, count: u64| {
         for _ in 0..count {
-            let b = rng.next() % total_blocks;
+            let r = rng.next();
+            let b = if skew && r % 10 != 0 { (r >> 8) % (total_blocks / 10) } else { (r >> 8) % total_blocks };
             let ino = inos[(b / 256) as usize];
             fs.write(ino, (b % 256) * 4096, &page).unwrap();
         }
