@@ -15,6 +15,12 @@ pub const ZONES: u32 = 12;
 /// then more data fsynced after it (so mount has to roll forward), and
 /// finally left without unmount (as after a crash).
 pub fn sample_image() -> MemDevice {
+    sample_variant(true, true)
+}
+
+/// The sample image with or without each of the two operations fsynced
+/// after the checkpoint.
+pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
     let mut dev = formatted(ZONES, 64, 48);
     {
         let mut fs = mount(&mut dev).expect("mount sample");
@@ -32,15 +38,35 @@ pub fn sample_image() -> MemDevice {
         }
         fs.symlink(d.ino, b"link", b"../file0", 0, 0).expect("symlink");
         fs.sync().expect("sync");
-        let f = fs.create(sub.ino, b"after-checkpoint", 0o600, 0, 0).expect("create");
-        fs.write(f.ino, 0, &vec![0x5a; 9000]).expect("write");
-        fs.fsync(f.ino, false).expect("fsync");
-        let f0 = fs.lookup(ROOT, b"file0").expect("lookup").ino;
-        fs.write(f0, 100_000, b"tail").expect("write");
-        fs.fsync(f0, true).expect("fdatasync");
+        if fsync_new {
+            let f = fs.create(sub.ino, b"after-checkpoint", 0o600, 0, 0).expect("create");
+            fs.write(f.ino, 0, &vec![0x5a; 9000]).expect("write");
+            fs.fsync(f.ino, false).expect("fsync");
+        }
+        if fdatasync_tail {
+            let f0 = fs.lookup(ROOT, b"file0").expect("lookup").ino;
+            fs.write(f0, 100_000, b"tail").expect("write");
+            fs.fsync(f0, true).expect("fdatasync");
+        }
         // Dropped without unmount.
     }
     dev.after_power_loss()
+}
+
+/// The trees a mutated sample may legitimately mount as: a damaged
+/// newest checkpoint makes mount fall back to an older one (the empty
+/// filesystem of format/first mount), and a damaged node in the log tail
+/// ends roll-forward early, so any subset of the two fsynced operations
+/// may be missing. (File data is not compared: data blocks carry no CRC.)
+pub fn legit_states() -> Vec<BTreeMap<String, Found>> {
+    let mut out = Vec::new();
+    let mut empty = mount(formatted(ZONES, 64, 48)).expect("mount");
+    out.push(walk(&mut empty).expect("walk"));
+    for (a, b) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mut fs = mount(sample_variant(a, b)).expect("mount variant");
+        out.push(walk(&mut fs).expect("walk variant"));
+    }
+    out
 }
 
 /// One mutation: in zone `zone`'s written data at `offset` (modulo its
@@ -112,14 +138,27 @@ pub enum Verdict {
     Refused,
     /// Mounted; reading everything gave a clean error somewhere.
     MountedWithErrors,
-    /// Mounted and fully readable.
+    /// Mounted and fully readable, everything as before the mutation.
     Mounted,
+    /// Mounted and fully readable, but some file data differs from the
+    /// unmutated image: data blocks are raw content without checksums
+    /// (layout.rs documents this, as ext4 without data checksums), so a
+    /// flipped data byte reads back flipped. Metadata (nodes, checkpoints)
+    /// is CRC-protected: an undetected metadata change is a failure.
+    MountedDataChanged,
 }
 
 /// Mounts a mutated image, walks everything, runs fsck and a few writes,
 /// unmounts and remounts. Any panic is the caller's failure; an errno
 /// other than EUCLEAN/EINVAL/EIO from mount or from reading is an `Err`.
 pub fn exercise(dev: MemDevice) -> std::result::Result<Verdict, String> {
+    exercise_against(dev, None)
+}
+
+/// [`exercise`], also checking the readable tree against `legit` (see
+/// [`legit_states`]; the first one with the same metadata decides whether
+/// data changed).
+pub fn exercise_against(dev: MemDevice, legit: Option<&[BTreeMap<String, Found>]>) -> std::result::Result<Verdict, String> {
     let mut fs = match mount(dev) {
         Ok(fs) => fs,
         Err(e) if clean(e) => return Ok(Verdict::Refused),
@@ -127,7 +166,18 @@ pub fn exercise(dev: MemDevice) -> std::result::Result<Verdict, String> {
     };
     let mut verdict = Verdict::Mounted;
     match walk(&mut fs) {
-        Ok(_) => {}
+        Ok(tree) => {
+            if let Some(states) = legit {
+                match states.iter().find(|s| same_metadata(s, &tree)) {
+                    None => {
+                        let paths: Vec<&String> = tree.keys().collect();
+                        return Err(format!("mounted with metadata that no legitimate state has (undetected damage); paths {paths:?}"));
+                    }
+                    Some(s) if !same_data(s, &tree) => verdict = Verdict::MountedDataChanged,
+                    Some(_) => {}
+                }
+            }
+        }
         Err(e) if clean(e) => verdict = Verdict::MountedWithErrors,
         Err(e) => return Err(format!("reading the mounted image failed with {e:?}")),
     }
@@ -149,4 +199,26 @@ pub fn exercise(dev: MemDevice) -> std::result::Result<Verdict, String> {
         }
     }
     Ok(verdict)
+}
+
+/// Same file contents (trees with the same paths).
+fn same_data(a: &BTreeMap<String, Found>, b: &BTreeMap<String, Found>) -> bool {
+    a.iter().zip(b.iter()).all(|((_, fa), (_, fb))| fa.data == fb.data)
+}
+
+/// Equal namespace and metadata: paths, inode numbers, attributes (not
+/// times), xattrs, symlink targets.
+fn same_metadata(a: &BTreeMap<String, Found>, b: &BTreeMap<String, Found>) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b.iter()).all(|((pa, fa), (pb, fb))| {
+            pa == pb
+                && (fa.attr.ftype != fluffle::fs::FileType::Symlink || fa.data == fb.data)
+                && fa.xattrs == fb.xattrs
+                && fa.attr.ino == fb.attr.ino
+                && fa.attr.mode == fb.attr.mode
+                && fa.attr.nlink == fb.attr.nlink
+                && fa.attr.size == fb.attr.size
+                && fa.attr.uid == fb.attr.uid
+                && fa.attr.gid == fb.attr.gid
+        })
 }
