@@ -4,7 +4,7 @@
 use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::Fs;
-use super::inode::Page;
+use super::inode::{Page, INLINE_MAX};
 use super::layout::{seal_node, NodeHdr, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
 use super::types::*;
@@ -44,6 +44,11 @@ impl<D: ZonedDevice> Fs<D> {
             return Ok(0);
         }
         let n = core::cmp::min(buf.len() as u64, size - off) as usize;
+        if let Some(d) = &self.inodes[i].inline {
+            let src = d.get(off as usize..off as usize + n).ok_or(EIO)?;
+            buf[..n].copy_from_slice(src);
+            return Ok(n);
+        }
         let mut done = 0usize;
         let mut tmp: FVec<u8> = FVec::new();
         while done < n {
@@ -129,6 +134,23 @@ impl<D: ZonedDevice> Fs<D> {
         if end > MAX_FILE_SIZE {
             return Err(EFBIG);
         }
+        if let Some(d) = self.inodes[i].inline.as_mut() {
+            if end as usize <= INLINE_MAX {
+                if d.len() < end as usize {
+                    d.try_resize(end as usize, 0)?;
+                }
+                d[off as usize..end as usize].copy_from_slice(data);
+                let now = self.now;
+                let n = &mut self.inodes[i];
+                n.size = core::cmp::max(n.size, end);
+                n.mtime = now;
+                n.ctime = now;
+                n.dirty = true;
+                self.stats.user_bytes += data.len() as u64;
+                return Ok(data.len());
+            }
+            self.uninline(i)?;
+        }
         // Space: count the blocks this write adds.
         let mut new = 0u64;
         {
@@ -178,8 +200,40 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(data.len())
     }
 
+    /// Moves the inline content of inode index `i` into a dirty page of
+    /// block 0: the file becomes block-mapped.
+    pub(super) fn uninline(&mut self, i: usize) -> Result<()> {
+        let d = match self.inodes[i].inline.take() {
+            Some(d) => d,
+            None => return Ok(()),
+        };
+        if !d.is_empty() {
+            let p = match self.page(i, 0, false) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.inodes[i].inline = Some(d);
+                    return Err(e);
+                }
+            };
+            self.inodes[i].pages[p].data[..d.len()].copy_from_slice(&d);
+        }
+        self.inodes[i].dirty = true;
+        Ok(())
+    }
+
     /// Sets the size of inode index `i` (a regular file).
     pub(super) fn truncate(&mut self, i: usize, size: u64) -> Result<()> {
+        if let Some(d) = self.inodes[i].inline.as_mut() {
+            if size as usize <= INLINE_MAX {
+                d.try_resize(size as usize, 0)?;
+                let n = &mut self.inodes[i];
+                n.size = size;
+                n.ctime = self.now;
+                n.dirty = true;
+                return Ok(());
+            }
+            self.uninline(i)?;
+        }
         let old = self.inodes[i].size;
         if size < old {
             let keep = size.div_ceil(BS);

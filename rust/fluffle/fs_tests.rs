@@ -399,3 +399,44 @@ fn crash_during_gc_workload() {
         cut += step;
     }
 }
+
+#[test]
+fn small_files_live_inline_and_convert() {
+    let mut fs = mount(dev(16, 64));
+    let f = fs.create(1, b"s", 0o644, 0, 0).unwrap().ino;
+    fs.write(f, 10, b"hello").unwrap();
+    fs.sync().unwrap();
+    let live = fs.statfs().unwrap().bfree;
+    let mut fs = mount(fs.unmount().unwrap());
+    let got = read_all(&mut fs, f);
+    assert_eq!(&got[..10], &[0u8; 10]);
+    assert_eq!(&got[10..], b"hello");
+    assert_eq!(fs.getattr(f).unwrap().blocks, 0, "inline data takes no data block");
+    // Grow past the inline limit: becomes block-mapped, content kept.
+    let big = pattern(4, 10000);
+    fs.write(f, 100, &big).unwrap();
+    let mut want = got.clone();
+    want.resize(100, 0);
+    want.extend_from_slice(&big);
+    assert_eq!(read_all(&mut fs, f), want);
+    let snap = fs.snapshot(f).unwrap();
+    fs.setattr(f, &SetAttr { size: Some(3), ..Default::default() }).unwrap();
+    let mut sb = vec![0u8; 20000];
+    assert_eq!(fs.snapshot_read(snap, 0, &mut sb).unwrap(), want.len());
+    assert_eq!(&sb[..want.len()], &want[..]);
+    fs.release_snapshot(snap).unwrap();
+    let mut fs = mount(fs.unmount().unwrap());
+    assert_eq!(read_all(&mut fs, f), &want[..3]);
+    assert!(fs.statfs().unwrap().bfree >= live - 2);
+    // A fresh small file snapshot gets real blocks.
+    let g = fs.create(1, b"g", 0o644, 0, 0).unwrap().ino;
+    fs.write(g, 0, b"abc").unwrap();
+    let s2 = fs.snapshot(g).unwrap();
+    let mut l = [0u64; 2];
+    assert_eq!(fs.snapshot_lbas(s2, 0, &mut l).unwrap(), 1);
+    let mut blk = vec![0u8; 4096];
+    fs.snapshot_read_lba(s2, l[0], &mut blk).unwrap();
+    assert_eq!(&blk[..3], b"abc");
+    assert_eq!(fs.snapshot_read_lba(s2, l[0] + 1, &mut blk), Err(EACCES));
+    assert_eq!(fs.check().unwrap().problems(), 0);
+}

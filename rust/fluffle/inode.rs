@@ -3,11 +3,13 @@
 //! Node payload (little endian), written by [`Inode::encode`]:
 //! `kind u8, 3 pad, mode u32, uid u32, gid u32, nlink u32, size u64,
 //! atime/mtime/ctime (i64 sec, u32 nsec), parent u64, next_cookie u64,
-//! n_extents u32, n_entries u32, n_xattrs u32, target_len u32`, then the
+//! n_extents u32, n_entries u32, n_xattrs u32, target_len u32, inline_len
+//! u32 (`u32::MAX`: not inline)`, then the
 //! extents (varints: gap from the previous extent's end, zigzag delta of
 //! the LBA from the previous extent's end LBA, length), the directory entries
 //! (`cookie u64, ino u64, kind u8, name_len u8, name`), the xattrs
-//! (`name_len u8, value_len u32, name, value`) and the symlink target.
+//! (`name_len u8, value_len u32, name, value`), the symlink target and the
+//! inline data of a small regular file.
 
 use super::dir::DirEntry;
 use super::errno::{Result, EUCLEAN};
@@ -69,6 +71,10 @@ pub struct Inode {
     pub xattrs: FVec<Xattr>,
     /// Symlink target.
     pub target: FVec<u8>,
+    /// Content of a small regular file kept in its node (f2fs-style inline
+    /// data): `Some` with exactly `size` bytes, or `None` for a block-mapped
+    /// file.
+    pub inline: Option<FVec<u8>>,
     /// Dirty data pages sorted by `fblk`.
     pub pages: FVec<Page>,
     /// Location of the current node on disk (0 = never written).
@@ -84,7 +90,9 @@ pub struct Inode {
 }
 
 /// Fixed payload bytes before the arrays.
-pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 3 * 12 + 8 + 8 + 4 * 4;
+pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 3 * 12 + 8 + 8 + 5 * 4;
+/// Largest regular file kept inline in its node.
+pub const INLINE_MAX: usize = 3072;
 /// Fewest payload bytes an extent takes (three one-byte varints).
 pub const EXTENT_MIN_BYTES: usize = 3;
 /// Payload bytes per directory entry besides the name.
@@ -144,6 +152,7 @@ impl Inode {
             entries: FVec::new(),
             xattrs: FVec::new(),
             target: FVec::new(),
+            inline: if ftype == FileType::Regular { Some(FVec::new()) } else { None },
             pages: FVec::new(),
             node_lba: 0,
             node_blocks: 0,
@@ -173,7 +182,7 @@ impl Inode {
 
     /// Bytes of the encoded payload.
     pub fn encoded_len(&self) -> usize {
-        let mut n = INODE_FIXED + self.target.len();
+        let mut n = INODE_FIXED + self.target.len() + self.inline.as_ref().map_or(0, |d| d.len());
         let (mut pf, mut pl) = (0u64, 0u64);
         for x in self.map.v.iter() {
             n += uvar_len(x.fblk.wrapping_sub(pf)) + uvar_len(zigzag(x.lba.wrapping_sub(pl) as i64)) + uvar_len(x.len as u64);
@@ -209,6 +218,7 @@ impl Inode {
         e.u32(self.entries.len() as u32)?;
         e.u32(self.xattrs.len() as u32)?;
         e.u32(self.target.len() as u32)?;
+        e.u32(self.inline.as_ref().map_or(u32::MAX, |d| d.len() as u32))?;
         let (mut pf, mut pl) = (0u64, 0u64);
         for x in self.map.v.iter() {
             e.uvar(x.fblk.wrapping_sub(pf))?;
@@ -230,7 +240,11 @@ impl Inode {
             e.bytes(&x.name)?;
             e.bytes(&x.value)?;
         }
-        e.bytes(&self.target)
+        e.bytes(&self.target)?;
+        if let Some(d) = &self.inline {
+            e.bytes(d)?;
+        }
+        Ok(())
     }
 
     /// Decodes and validates a node payload for inode `ino`.
@@ -252,6 +266,7 @@ impl Inode {
         let n_ent = d.u32()? as usize;
         let n_x = d.u32()? as usize;
         let tlen = d.u32()? as usize;
+        let ilen = d.u32()?;
         if mode & !0o7777 != 0 || nlink > LINK_MAX + 2 {
             return Err(EUCLEAN);
         }
@@ -320,6 +335,16 @@ impl Inode {
         }
         let t = d.bytes(tlen)?;
         ino_.target.try_extend_from_slice(t)?;
+        ino_.inline = None;
+        if ilen != u32::MAX {
+            let data = d.bytes(ilen as usize)?;
+            if ftype != FileType::Regular || n_ext != 0 || ilen as usize > INLINE_MAX || size != ilen as u64 {
+                return Err(EUCLEAN);
+            }
+            let mut v = FVec::new();
+            v.try_extend_from_slice(data)?;
+            ino_.inline = Some(v);
+        }
         if d.remaining() != 0 {
             return Err(EUCLEAN);
         }

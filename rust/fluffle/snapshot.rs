@@ -38,6 +38,11 @@ impl<D: ZonedDevice> Fs<D> {
             FileType::Directory => return Err(EISDIR),
             FileType::Symlink => return Err(EINVAL),
         }
+        if self.inodes[i].inline.is_some() && self.inodes[i].size > 0 {
+            // A snapshot hands out device blocks: give the content some.
+            self.writable()?;
+            self.uninline(i)?;
+        }
         if !self.inodes[i].pages.is_empty() {
             self.writable()?;
             self.writeback_inode(i)?;

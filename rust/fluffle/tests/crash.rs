@@ -489,8 +489,40 @@ fn w_xattrs() -> Workload {
     Workload { name: "xattrs", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
 }
 
+/// Overwrites on a tiny device so foreground GC moves live blocks and
+/// resets zones in the middle of the workload: the cut lands inside GC.
+fn w_gc_pressure() -> Workload {
+    let mut st = Vec::new();
+    for i in 0..3u64 {
+        let p = format!("g{i}");
+        st.push(Create(p.clone()));
+        st.push(Write(p.clone(), 0, 40960, i));
+    }
+    st.push(Sync);
+    for k in 0..90u64 {
+        let p = format!("g{}", k % 3);
+        st.push(Write(p.clone(), (k * 4096 * 7) % 36864, 4096, 100 + k));
+        if k % 2 == 1 {
+            st.push(Fsync(p));
+        }
+        if k % 30 == 29 {
+            st.push(Sync);
+        }
+    }
+    Workload { name: "gc pressure", zones: 12, zone_size: 16, zone_cap: 16, steps: st }
+}
+
 fn workloads() -> Vec<Workload> {
-    vec![w_create_write_fsync(), w_overwrite(), w_rename(), w_delete(), w_many_small(), w_large_growth(), w_xattrs()]
+    vec![
+        w_create_write_fsync(),
+        w_overwrite(),
+        w_rename(),
+        w_delete(),
+        w_many_small(),
+        w_large_growth(),
+        w_xattrs(),
+        w_gc_pressure(),
+    ]
 }
 
 /// How a run is disturbed.
@@ -589,6 +621,7 @@ fn measure(w: &Workload, base: &MemDevice) -> (u64, u64) {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done, w.steps.len());
     fs.unmount().expect("unmount");
+    eprintln!("{}: {} zone resets, {} writes", w.name, dev.stats().resets - base.stats().resets, dev.write_count() - base.write_count());
     (dev.write_count() - base.write_count(), dev.stats().flushes - base.stats().flushes)
 }
 
