@@ -853,6 +853,19 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
+    /// FS_IOC_SHUTDOWN (no log flush): from now on every modifying call
+    /// fails with `EIO` and nothing more reaches the device; reads keep
+    /// working. What the last checkpoint and fsyncs made durable is what a
+    /// remount will see.
+    pub fn shutdown(&mut self) {
+        self.broken = true;
+    }
+
+    /// True after [`Fs::shutdown`] or a failed device write.
+    pub fn is_shut_down(&self) -> bool {
+        self.broken
+    }
+
     /// Geometry of the device.
     pub fn geometry(&self) -> Geometry {
         self.geo
