@@ -178,9 +178,11 @@ impl<D: ZonedDevice> Fs<D> {
         })
     }
 
-    /// Writes a checkpoint and returns the device.
+    /// Writes a checkpoint and returns the device. After [`Fs::shutdown`]
+    /// (or a failed device write, already reported to that call) nothing
+    /// is written and the device is returned as it is.
     pub fn unmount(mut self) -> Result<D> {
-        if !self.ro {
+        if !self.ro && !self.broken {
             self.sync()?;
         }
         Ok(self.dev)
@@ -864,6 +866,12 @@ impl<D: ZonedDevice> Fs<D> {
     /// True after [`Fs::shutdown`] or a failed device write.
     pub fn is_shut_down(&self) -> bool {
         self.broken
+    }
+
+    /// Drops the in-memory state without writing anything (a crash, as far
+    /// as the device is concerned) and returns the device.
+    pub fn into_device(self) -> D {
+        self.dev
     }
 
     /// Geometry of the device.

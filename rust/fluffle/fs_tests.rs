@@ -440,3 +440,23 @@ fn small_files_live_inline_and_convert() {
     assert_eq!(fs.snapshot_read_lba(s2, l[0] + 1, &mut blk), Err(EACCES));
     assert_eq!(fs.check().unwrap().problems(), 0);
 }
+
+#[test]
+fn shutdown_stops_writes_and_keeps_synced_state() {
+    let mut fs = mount(dev(16, 64));
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    fs.write(f, 0, b"durable").unwrap();
+    fs.fsync(f, false).unwrap();
+    fs.write(f, 0, b"lost!!!").unwrap();
+    fs.shutdown();
+    assert_eq!(fs.write(f, 0, b"x"), Err(EIO));
+    assert_eq!(fs.create(1, b"g", 0o644, 0, 0), Err(EIO));
+    let mut b = [0u8; 7];
+    fs.read(f, 0, &mut b).unwrap();
+    let writes = fs.device().write_count();
+    let d = fs.unmount().unwrap();
+    assert_eq!(d.write_count(), writes);
+    let mut fs = mount(d);
+    fs.read(f, 0, &mut b).unwrap();
+    assert_eq!(&b, b"durable");
+}
