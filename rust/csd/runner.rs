@@ -140,7 +140,9 @@ pub fn run_program(
     let scratch: &mut [u8] = &mut mem.scratch;
     scratch.fill(0);
     let ctx_bytes = context(src, info, req, scratch.len(), out.len()).to_bytes();
-    let mut vm = Memory::new(&mut mem.stack);
+    // Virtual addresses: a program (and so its output, which reaches user
+    // space) never sees where the kernel's buffers really are.
+    let mut vm = Memory::with_virtual_addresses(&mut mem.stack);
     let r1 = vm.add_readonly(&ctx_bytes).map_err(region_error)?;
     let scratch_addr = vm.add_writable(scratch).map_err(region_error)?;
     let input_addr = match req.input {

@@ -215,8 +215,10 @@ pub(crate) unsafe extern "C" fn write_iter(iocb: *mut bindings::kiocb, from: *mu
             return -(ERANGE.0 as isize);
         }
         match write_stream(file, inode, id, (*iocb).ki_pos.max(0) as u64, len, from) {
-            Ok(()) => {
-                (*iocb).ki_pos += len as i64;
+            Ok(stored) => {
+                // The file position follows what was stored (a kernel may
+                // add a trailer); the caller is told its whole write went in.
+                (*iocb).ki_pos += stored as i64;
                 len as isize
             }
             Err(e) => {
@@ -228,7 +230,8 @@ pub(crate) unsafe extern "C" fn write_iter(iocb: *mut bindings::kiocb, from: *mu
 }
 
 /// Runs the write-stream kernel over the `len` bytes of `from` and stores
-/// its output at `pos`, keeping the page cache coherent.
+/// its output at `pos`, keeping the page cache coherent; returns the number
+/// of bytes stored.
 ///
 /// # Safety
 ///
@@ -240,7 +243,7 @@ unsafe fn write_stream(
     pos: u64,
     len: usize,
     from: *mut bindings::iov_iter,
-) -> CsdResult<()> {
+) -> CsdResult<usize> {
     let mut input = FVec::try_from_elem(0u8, len)?;
     // SAFETY: `input` has room for `len` bytes; `from` is the caller's iterator.
     if unsafe { bindings::_copy_from_iter(input.as_mut_ptr().cast(), len, from) } != len {
@@ -264,7 +267,7 @@ unsafe fn write_stream(
         let page = kernel::page::PAGE_SIZE as u64;
         shim::invalidate_inode_pages2_range(&mut (*inode).i_data, (pos / page) as usize, (end / page) as usize);
     }
-    Ok(())
+    Ok(n)
 }
 
 /// `release`: a process closing the file ends its attachments to it.

@@ -257,8 +257,18 @@ static SUPER_OPS: VTable<bindings::super_operations> = VTable(bindings::super_op
 /// As for [`info`].
 pub(crate) unsafe fn shutdown(sb: *mut bindings::super_block, flush: bool) -> core::result::Result<(), Errno> {
     if flush {
-        // SAFETY: forwarded contract.
-        unsafe { with_fs(sb, |fs| fs.sync())? };
+        // Dirty pages and inodes first, then the checkpoint (sync_fs);
+        // `sync_filesystem` wants `s_umount` held.
+        // SAFETY: forwarded contract; the ioctl's open file keeps `sb` alive.
+        let rc = unsafe {
+            bindings::down_read(&mut (*sb).s_umount);
+            let rc = bindings::sync_filesystem(sb);
+            bindings::up_read(&mut (*sb).s_umount);
+            rc
+        };
+        if rc != 0 {
+            return Err(Errno(-rc));
+        }
     }
     // SAFETY: forwarded contract.
     let info = unsafe { info(sb) };
