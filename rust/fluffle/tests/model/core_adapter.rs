@@ -21,7 +21,7 @@ fn kind(t: FileType) -> Kind {
 }
 
 fn attr(a: fs::Attr) -> Attr {
-    Attr { ino: a.ino, kind: kind(a.ftype), size: a.size, nlink: a.nlink, perm: a.mode & 0o7777, uid: a.uid, gid: a.gid }
+    Attr { ino: a.ino, kind: kind(a.ftype), size: a.size, nlink: a.nlink, perm: a.mode & 0o7777, uid: a.uid, gid: a.gid, blocks: a.blocks }
 }
 
 impl CoreTarget {

@@ -27,7 +27,8 @@ impl SelfTarget {
     }
     fn attr(&self, ino: Ino) -> Result<Attr> {
         let n = self.m.node(ino)?;
-        Ok(Attr { ino: ino + OFFSET, kind: n.kind(), size: n.size(), nlink: n.nlink, perm: n.perm, uid: n.uid, gid: n.gid })
+        let blocks = self.m.file(ino).map(|d| d.chunks(4096).filter(|c| c.iter().any(|b| *b != 0)).count() as u64 * 8).unwrap_or(0);
+        Ok(Attr { ino: ino + OFFSET, kind: n.kind(), size: n.size(), nlink: n.nlink, perm: n.perm, uid: n.uid, gid: n.gid, blocks })
     }
     fn cookie(&mut self, name: &[u8]) -> u64 {
         let n = self.cookies.len() as u64 + 3;
@@ -111,7 +112,7 @@ impl Target for SelfTarget {
         Ok(())
     }
     fn statfs(&mut self) -> Result<Statfs> {
-        Ok(Statfs { bsize: 4096, blocks: 1000, bfree: 500, bavail: 500, files: 100000, ffree: 100000 - self.m.nodes.len() as u64, namelen: 255 })
+        Ok(Statfs { bsize: 4096, blocks: 1000, bfree: 1000, bavail: 1000, files: 100000, ffree: 100000 - self.m.nodes.len() as u64, namelen: 255 })
     }
     fn setxattr(&mut self, ino: u64, name: &[u8], value: &[u8], flags: u32) -> Result<()> {
         self.m.setxattr(Self::i(ino), name, value, flags)

@@ -17,6 +17,8 @@ pub struct Attr {
     pub perm: u32,
     pub uid: u32,
     pub gid: u32,
+    /// `st_blocks`: allocated space in 512-byte units.
+    pub blocks: u64,
 }
 
 /// One directory entry: name, inode, kind, and the cookie that resumes the
