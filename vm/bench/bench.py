@@ -70,7 +70,8 @@ def sh(cmd, timeout=120):
         raise Failed(f"`{cmd}` timed out after {timeout}s")
     if p.returncode != 0:
         lines = (p.stderr + p.stdout).strip().splitlines() or [f"exit {p.returncode}"]
-        raise Failed(f"`{cmd.split()[0]}`: {lines[-1].strip()}")
+        why = next((l for l in lines if re.search(r"error|fail|invalid|wrong", l, re.I)), lines[-1])
+        raise Failed(f"`{cmd.split()[0]}`: {why.strip()}")
     return p.stdout
 
 
@@ -221,14 +222,22 @@ def fresh_fs(fs):
 
 
 def write_file(path, total, chunk, buf):
+    """Writes and fsyncs a file; returns the seconds of both phases."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
+        t0 = time.monotonic()
         for _ in range(total // chunk):
             if os.write(fd, buf) != chunk:
                 raise Failed("short write")
+        t1 = time.monotonic()
         os.fsync(fd)
+        return t1 - t0, time.monotonic() - t1
     finally:
         os.close(fd)
+
+
+# Where the time of the last measurement went, shown in the progress lines.
+DETAIL = {}
 
 
 def fs_workload(fs, wl):
@@ -236,11 +245,10 @@ def fs_workload(fs, wl):
     path = f"{MNT}/bench.dat"
     buf = aligned_buffer(MIB)
     if wl in ("seqwrite", "seqread"):
-        t0 = time.monotonic()
-        write_file(path, SEQ_MB * MIB, MIB, buf)
-        secs = time.monotonic() - t0
+        w, f = write_file(path, SEQ_MB * MIB, MIB, buf)
         if wl == "seqwrite":
-            return SEQ_MB / secs
+            DETAIL["detail"] = f"write {w:.1f}s + fsync {f:.1f}s"
+            return SEQ_MB / (w + f)
         drop_caches()
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -269,8 +277,10 @@ def fs_workload(fs, wl):
             for off in offsets:
                 if os.pwrite(fd, small, off) != 4096:
                     raise Failed("short write")
+            t1 = time.monotonic()
             os.fsync(fd)
             secs = time.monotonic() - t0
+            DETAIL["detail"] = f"pwrite {t1 - t0:.1f}s + fsync {secs - (t1 - t0):.1f}s"
         finally:
             os.close(fd)
         return RAND_OPS / secs
@@ -283,8 +293,10 @@ def fs_workload(fs, wl):
             fd = os.open(f"{d}/f{i:05d}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             os.write(fd, small)
             os.close(fd)
+        t1 = time.monotonic()
         os.sync()
         secs = time.monotonic() - t0
+        DETAIL["detail"] = f"create {t1 - t0:.1f}s + sync {secs - (t1 - t0):.1f}s"
         if len(os.listdir(d)) != FILES:
             raise Failed("directory does not list every file")
         return FILES / secs
@@ -295,7 +307,7 @@ def run_one(fs, wl):
     """Child process: one measurement, printed as JSON."""
     try:
         value = raw_workload(wl) if fs == "raw" else fs_workload(fs, wl)
-        print(json.dumps({"value": value}))
+        print(json.dumps(dict(DETAIL, value=value)))
     except (Failed, OSError) as e:
         print(json.dumps({"error": str(e)}))
     finally:
@@ -305,18 +317,18 @@ def run_one(fs, wl):
 
 def measure(fs, wl):
     """Runs one workload in a child (a hung filesystem must not stop the
-    others); returns (value, None) or (None, reason)."""
+    others); returns (value, None, detail) or (None, reason, None)."""
     try:
         p = subprocess.run([sys.executable, __file__, "run", fs, wl],
                            capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        return None, f"timed out after {TIMEOUT}s"
+        return None, f"timed out after {TIMEOUT}s", None
     for line in reversed(p.stdout.splitlines()):
         if line.startswith("{"):
             r = json.loads(line)
-            return r.get("value"), r.get("error")
+            return r.get("value"), r.get("error"), r.get("detail")
     tail = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
-    return None, f"crashed: {tail}"
+    return None, f"crashed: {tail}", None
 
 
 def fmt(v, unit):
@@ -332,11 +344,12 @@ def main():
     for fs in FSES:
         for wl in WORKLOADS:
             t0 = time.monotonic()
-            value, err = measure(fs, wl)
+            value, err, detail = measure(fs, wl)
             results[(fs, wl)] = (value, err)
             took = time.monotonic() - t0
             shown = f"{fmt(value, UNITS[wl])} {UNITS[wl]}" if value is not None else f"n/a ({err})"
-            print(f"  {fs:<10} {wl:<10} {shown}  [{took:.0f}s]", flush=True)
+            detail = f" ({detail})" if detail else ""
+            print(f"  {fs:<10} {wl:<10} {shown}{detail}  [{took:.0f}s in all]", flush=True)
             # A filesystem that cannot even be formatted fails every workload
             # the same way: skip the rest of it.
             if err and err.startswith(("`mkfs", "`mount", "`modprobe")):
