@@ -104,22 +104,29 @@ unsafe fn run(inode: *mut bindings::inode, parent: u64, id: u32, req: &Request<'
     // A copy, so an unload during the run cannot pull the code away.
     let prog = info.csd.lock().get(id)?.try_clone()?;
     let program = prog.program()?;
-    // Everything written before the request is part of the snapshot.
-    // SAFETY: `mapping` is the inode's own page cache.
-    let rc = unsafe { shim::filemap_write_and_wait_range(mapping, 0, i64::MAX) };
-    if rc != 0 {
-        return Err(Errno(-rc).into());
-    }
-    // SAFETY: `sbp` is mounted.
-    let (snap, size, mode, geo) = unsafe {
-        with_fs(sbp, |fs| {
-            let a = fs.getattr(ino)?;
-            let g = fs.geometry();
-            let snap = fs.snapshot(ino)?;
-            let size = fs.snapshot_size(snap)?;
-            Ok((snap, size, a.mode, g))
-        })
-    }?;
+    // Everything written before the request is part of the snapshot, and
+    // nothing written during it: holding the inode lock shared excludes
+    // write() calls (which hold it exclusively) while dirty pages go to the
+    // core and the core pins the file, so the snapshot falls between whole
+    // writes.
+    // SAFETY: `inode` is valid; the lock is released below on every path.
+    unsafe { bindings::down_read(&mut (*inode).i_rwsem) };
+    // SAFETY: `mapping` is the inode's own page cache; `sbp` is mounted.
+    let pinned = unsafe {
+        match shim::filemap_write_and_wait_range(mapping, 0, i64::MAX) {
+            0 => with_fs(sbp, |fs| {
+                let a = fs.getattr(ino)?;
+                let g = fs.geometry();
+                let snap = fs.snapshot(ino)?;
+                let size = fs.snapshot_size(snap)?;
+                Ok((snap, size, a.mode, g))
+            }),
+            rc => Err(Errno(-rc)),
+        }
+    };
+    // SAFETY: taken above.
+    unsafe { bindings::up_read(&mut (*inode).i_rwsem) };
+    let (snap, size, mode, geo) = pinned?;
     let geo = DeviceGeometry {
         sector_size: 4096,
         zone_size: geo.zone_size,
@@ -255,18 +262,23 @@ unsafe fn write_stream(
     // SAFETY: forwarded from the caller.
     let n = unsafe { run(inode, parent_ino(file), id, &Request::write(pos, &input), &mut out)? };
     let stored = out.get(..n).ok_or(EINVAL)?;
-    // SAFETY: `inode` is ours and locked by the VFS for the write; the page
-    // cache was written back by `run`, so dropping the range loses nothing.
-    unsafe {
+    // SAFETY: `inode` is ours; holding its lock exclusively makes the store
+    // one write() as other writers and CSD snapshots see it. `run` wrote the
+    // page cache back, so dropping the range afterwards loses nothing.
+    let stored_ok = unsafe {
+        bindings::down_write(&mut (*inode).i_rwsem);
         let ino = (*inode).i_ino as u64;
-        with_fs((*inode).i_sb, |fs| fs.write(ino, pos, stored))?;
+        let r = with_fs((*inode).i_sb, |fs| fs.write(ino, pos, stored));
         let end = pos.saturating_add(n as u64);
-        if end as i64 > shim::fluffle_i_size_read(inode) {
+        if r.is_ok() && end as i64 > shim::fluffle_i_size_read(inode) {
             shim::fluffle_i_size_write(inode, end as i64);
         }
         let page = kernel::page::PAGE_SIZE as u64;
         shim::invalidate_inode_pages2_range(&mut (*inode).i_data, (pos / page) as usize, (end / page) as usize);
-    }
+        bindings::up_write(&mut (*inode).i_rwsem);
+        r
+    };
+    stored_ok?;
     Ok(n)
 }
 
