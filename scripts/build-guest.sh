@@ -44,7 +44,7 @@ rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 
 step "making ext4 image $img"
 size_mb=$(( $(du -sm "$root" | cut -f1) * 2 + 256 ))
-mkfs.ext4 -q -F -L fluffle-root -d "$root" "$img" "${size_mb}M" || die "mkfs.ext4 -d failed"
+mkfs.ext4 -q -F -L fluffle-root -d "$root" "$img" "${size_mb}M" >&2 || die "mkfs.ext4 -d failed"
 rm -rf "$root"
 touch "$dir/.done"
 ok "guest image ready"

@@ -14,6 +14,9 @@ mkdir -p "$top/build"
 kdir=$("$here/build-kernel.sh")
 guest=$("$here/build-guest.sh")
 ko=$("$here/build-module.sh" "$kdir")
+[ -f "$kdir/arch/x86/boot/bzImage" ] || die "no kernel image in '$kdir'"
+[ -f "$guest" ] || die "no guest image at '$guest'"
+[ -f "$ko" ] || die "no module at '$ko'"
 step "building the static fluffle tool"
 (cd "$top/userland" && RUSTFLAGS="-C target-feature=+crt-static" \
   cargo build -q --release --target x86_64-unknown-linux-gnu --bin fluffle) \
