@@ -1,12 +1,52 @@
-# The `make run` demo, run inside the guest by vm/run --script.
-# It shows what FluffleFS can do today; each step prints what it does.
+# The `make run` demo, run inside the guest by vm/run --script: FluffleFS
+# as a computational storage device, step by step.
 set -e
-echo "== FluffleFS demo =="
-echo "-- kernel $(uname -r); module:"
-lsmod | grep -w flufflefs
+say() { printf '\n== %s\n' "$*"; }
+BPF=/fluffle/bpf
+
+say "kernel $(uname -r): the flufflefs module is loaded"
 grep -w flufflefs /proc/filesystems
-echo "-- the emulated ZNS disk, as FluffleFS sees it:"
-fluffle zones /dev/nvme0n1 | head -n 6
-echo "   ..."
-echo "-- CSD kernels compiled from bpf/:"
-ls -l /fluffle/bpf/
+
+say "the emulated ZNS disk"
+fluffle zones /dev/nvme0n1 | head -n 4
+
+say "mkfs -t flufflefs /dev/nvme0n1 && mount -t flufflefs /dev/nvme0n1 /mnt"
+mkfs -t flufflefs /dev/nvme0n1
+mount -t flufflefs /dev/nvme0n1 /mnt
+df -h /mnt
+
+say "writing /mnt/data: 16 MiB of little-endian int32 samples"
+python3 - <<'PY'
+import random, struct
+rng = random.Random(42)
+vals = [int(rng.gauss(1000, 300)) for _ in range(4 << 20)]
+with open("/mnt/data", "wb") as f:
+    f.write(struct.pack(f"<{len(vals)}i", *vals))
+PY
+ls -l /mnt/data
+
+say "host side (a normal program reads all 16 MiB and computes):"
+fluffle compute /mnt/data --kernel average --format average
+fluffle compute /mnt/data --kernel entropy --format entropy
+
+say "CSD side (the eBPF kernel runs next to the data; only the result is copied):"
+fluffle run $BPF/average.o /mnt/data --format average
+fluffle run $BPF/entropy.o /mnt/data --format entropy
+
+say "plain cat, after attaching the average kernel for cat's own process"
+ID=$(fluffle load $BPF/average.o --mount /mnt)
+echo "loaded average.o as kernel $ID"
+echo "\$ fluffle attach /mnt/data --read $ID -- cat /mnt/data | od -A d -t d8"
+fluffle attach /mnt/data --read $ID -- cat /mnt/data | od -A d -t d8
+echo "(sum, count, average: 24 bytes instead of 16 MiB)"
+echo "\$ python3: setxattr('/mnt/data', 'user.process.csd_read_stream', '$ID'); exec cat"
+python3 -c "import os; os.setxattr('/mnt/data', 'user.process.csd_read_stream', b'$ID'); os.execvp('cat', ['cat', '/mnt/data'])" | od -A d -t d8
+
+say "meanwhile every other process still reads the plain bytes"
+head -c 16 /mnt/data | od -A d -t d4
+getfattr -d /mnt/data 2>/dev/null || true
+echo "(no csd attribute is visible to this shell)"
+
+fluffle unload $ID --mount /mnt
+umount /mnt
+say "done: unmounted cleanly"
