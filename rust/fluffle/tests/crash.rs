@@ -533,6 +533,8 @@ enum Fault {
     /// Write N lands only its first `.1` blocks, then the power goes.
     Tear(u64, usize),
     FailFlush(u64),
+    /// Write N fails with EIO (nothing lands) but the device keeps working.
+    FailWrite(u64),
 }
 
 /// Runs workload `w` from the formatted `base` with `fault`, crashes, then
@@ -545,6 +547,7 @@ fn run_once(w: &Workload, base: &MemDevice, fault: Fault) -> std::result::Result
         Fault::CutAfter(n) => dev.power_cut_after(w0 + n),
         Fault::Tear(n, k) => dev.tear_write(w0 + n, k),
         Fault::FailFlush(n) => dev.fail_flush(f0 + n),
+        Fault::FailWrite(n) => dev.fail_write(w0 + n),
     }
     let failing_flush = match fault {
         Fault::FailFlush(n) => Some(f0 + n),
@@ -674,6 +677,14 @@ fn power_cut_after_every_write_without_cache() {
 fn torn_write_at_every_write() {
     crash_every_write(true, 1, |n| Fault::Tear(n, 1), "torn after 1 block");
     crash_every_write(false, 1, |n| Fault::Tear(n, 3), "torn after 3 blocks");
+}
+
+/// A single failed write (EIO, device still alive): the operation that hit
+/// it must fail or the filesystem must work around it; nothing it reports
+/// durable may be lost, and the image stays consistent.
+#[test]
+fn failed_write_at_every_write() {
+    crash_every_write(true, 1, Fault::FailWrite, "failed write");
 }
 
 /// The checker itself: recovering to an empty filesystem after fsyncs, or
