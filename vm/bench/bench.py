@@ -318,16 +318,22 @@ def run_one(fs, wl):
 def measure(fs, wl):
     """Runs one workload in a child (a hung filesystem must not stop the
     others); returns (value, None, detail) or (None, reason, None)."""
+    p = subprocess.Popen([sys.executable, __file__, "run", fs, wl],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        p = subprocess.run([sys.executable, __file__, "run", fs, wl],
-                           capture_output=True, text=True, timeout=TIMEOUT)
+        out, err = p.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
+        p.kill()
+        try:
+            p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass  # stuck in the kernel (D state): leave it, go on
         return None, f"timed out after {TIMEOUT}s", None
-    for line in reversed(p.stdout.splitlines()):
+    for line in reversed(out.splitlines()):
         if line.startswith("{"):
             r = json.loads(line)
             return r.get("value"), r.get("error"), r.get("detail")
-    tail = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+    tail = (err.strip().splitlines() or [f"exit {p.returncode}"])[-1]
     return None, f"crashed: {tail}", None
 
 
