@@ -251,7 +251,6 @@ impl<D: ZonedDevice> Fs<D> {
         let nblocks = buf.len().div_ceil(BLOCK_SIZE) as u64;
         buf.try_resize(nblocks as usize * BLOCK_SIZE, 0)?;
         if nblocks > self.geo.zone_cap {
-        super::trace!("ENOSPC at checkpoint.rs:253");
             return Err(ENOSPC);
         }
         put(&mut buf, 0, &CKPT_MAGIC.to_le_bytes());

@@ -163,7 +163,14 @@ impl<D: ZonedDevice> Fs<D> {
         }
         let used = self.used_blocks();
         if used + new > self.zones.usable_blocks() {
-        super::trace!("ENOSPC at file.rs:144");
+            return Err(ENOSPC);
+        }
+        // A node must fit in one zone: refuse writes that could fragment
+        // the block map past half of that (the other half is headroom for
+        // GC, which may split extents when it moves blocks).
+        let nblocks = end.div_ceil(BS) - off / BS;
+        let grow = (nblocks as usize).saturating_mul(12);
+        if self.inodes[i].encoded_len().saturating_add(grow) > self.max_node_bytes() / 2 && self.inodes[i].map.v.len() > 1 {
             return Err(ENOSPC);
         }
         let mut done = 0usize;
@@ -301,7 +308,6 @@ impl<D: ZonedDevice> Fs<D> {
                 other => return other,
             }
         }
-        super::trace!("ENOSPC at file.rs:249");
         Err(ENOSPC)
     }
 
@@ -369,7 +375,6 @@ impl<D: ZonedDevice> Fs<D> {
         self.inodes[i].encode(&mut payload)?;
         let count = core::cmp::max(1, payload.len().div_ceil(NODE_PAYLOAD)) as u64;
         if count > self.geo.zone_cap || count > u16::MAX as u64 {
-        super::trace!("ENOSPC at file.rs:312");
             return Err(ENOSPC);
         }
         let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, count, true, 0).map_err(|e| {

@@ -121,7 +121,6 @@ impl<D: ZonedDevice> Fs<D> {
     /// Foreground GC: frees zones until more than the reserve is free.
     pub(super) fn gc_foreground(&mut self) -> Result<()> {
         if self.in_gc {
-        super::trace!("ENOSPC at gc.rs:106");
             return Err(ENOSPC);
         }
         self.in_gc = true;
@@ -171,14 +170,12 @@ impl<D: ZonedDevice> Fs<D> {
             let before = self.zones.free_zones();
             self.checkpoint()?;
             if !moved && self.zones.free_zones() <= before {
-        super::trace!("ENOSPC at gc.rs:148");
                 return Err(ENOSPC);
             }
         }
         if self.zones.free_zones() > 0 {
             Ok(())
         } else {
-        super::trace!("ENOSPC at gc.rs:154");
             Err(ENOSPC)
         }
     }

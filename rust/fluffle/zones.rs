@@ -228,7 +228,6 @@ impl Zones {
         keep_free: u32,
     ) -> Result<(u64, u64)> {
         if want == 0 || (contiguous && want > self.geo.zone_cap) {
-        super::trace!("ENOSPC at zones.rs:230");
             return Err(ENOSPC);
         }
         let want = core::cmp::min(want, self.geo.zone_cap);
@@ -244,7 +243,6 @@ impl Zones {
                 self.z[zone as usize].state = ZState::Used;
             }
             if self.free_zones() <= keep_free {
-        super::trace!("ENOSPC at zones.rs:245");
                 return Err(ENOSPC);
             }
 
