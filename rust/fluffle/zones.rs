@@ -245,7 +245,6 @@ impl Zones {
             if self.free_zones() <= keep_free {
                 return Err(ENOSPC);
             }
-
             let zone = self.pick_free().ok_or(ENOSPC)?;
             if self.z[zone as usize].wp != 0 {
                 dev.reset(zone)?;
