@@ -43,7 +43,16 @@
 //!   directory. [`Fs::sync`] writes a checkpoint.
 //! - Space: [`Fs::statfs`]; foreground GC runs inside writes when free
 //!   zones run short; [`Fs::gc_step`] is one background GC step.
-//! - Checking: [`super::fsck::fsck`] and [`Fs::check`].
+//! - Checking: [`super::fsck::fsck`] and [`Fs::check`]; [`Fs::dump`] prints
+//!   the state.
+//! - Shutdown (`FS_IOC_SHUTDOWN`): [`Fs::shutdown`] makes every later change
+//!   fail with `EIO` and [`Fs::unmount`] write nothing.
+//! - Space: every inode takes a 4 KiB node block (regular files up to 3 KiB
+//!   keep their data inline in it); `statfs` counts nodes as used.
+//!
+//! Times: `write` sets mtime+ctime; `setattr` sets ctime (and mtime on a
+//! size change) unless given; link/unlink/rename/xattr changes set the
+//! inode's ctime and the parents' mtime+ctime; reads never touch atime.
 
 use super::device::ZonedDevice;
 use super::errno::*;
