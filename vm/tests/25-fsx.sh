@@ -55,6 +55,12 @@ posix_fallocate = 0
 punch_hole = 0
 TOML
 
+# fsx must notice a wrong result: skipping step 3 of this seed (its hidden
+# --inject option) makes a later read differ from the model.
+if fsx -N 10 -S 10 --inject 3 /tmp/fsx-selfcheck >/dev/null 2>&1; then
+  fail "fsx did not detect an injected lost write: it is not checking reads"
+fi
+
 mkdir -p "$art"
 start=$(date +%s)
 if ! fsx -N "$ops" -S "$seed" -f /tmp/fsx.toml -P "$art" "$file" > /tmp/fsx.log 2>&1; then
