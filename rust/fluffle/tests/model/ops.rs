@@ -273,6 +273,11 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                 let ino = if r.chance(2) { pick_ino(m, r, Kind::Dir, 0) } else { ino };
                 let len = gen_len(r);
                 let off = gen_offset(m, r, ino, cfg.max_file);
+                if r.chance(1) {
+                    // Beyond the largest file size: EFBIG, nothing written.
+                    let off = super::reference::MAX_FILE_SIZE + r.below(3) * 4096;
+                    return Op::Write { ino, off, len, seed: r.next_u64() };
+                }
                 let new_end = off + len as u64;
                 let cur = m.node(ino).map(|n| n.size()).unwrap_or(0);
                 if new_end > cfg.max_file
@@ -288,12 +293,15 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                 let Some(ino) = pick_file(m, r) else { continue };
                 let ino = if r.chance(2) { pick_ino(m, r, Kind::Dir, 0) } else { ino };
                 let size = m.node(ino).map(|n| n.size()).unwrap_or(0);
-                let off = if r.chance(10) { size + r.below(10000) } else { r.below(size + 1) };
+                let off = if r.chance(1) { u64::MAX - r.below(5000) } else if r.chance(10) { size + r.below(10000) } else { r.below(size + 1) };
                 Op::Read { ino, off, len: gen_len(r) }
             }
             660..=699 => {
                 let Some(ino) = pick_file(m, r) else { continue };
                 let cur = m.node(ino).map(|n| n.size()).unwrap_or(0);
+                if r.chance(1) {
+                    return Op::Truncate { ino, size: super::reference::MAX_FILE_SIZE + 1 + r.below(5000) };
+                }
                 let size = match r.below(5) {
                     0 => 0,
                     1 => r.below(cur + 1),

@@ -19,6 +19,8 @@ pub const NAME_MAX: usize = 255;
 pub const XATTR_NAME_MAX: usize = 255;
 /// Longest xattr value (XATTR_SIZE_MAX).
 pub const XATTR_SIZE_MAX: usize = 65536;
+/// Largest file size (the core's `MAX_FILE_SIZE`, 2^31 blocks of 4 KiB).
+pub const MAX_FILE_SIZE: u64 = (1u64 << 31) * 4096;
 /// `setxattr` flag: fail with EEXIST if the attribute exists.
 pub const XATTR_CREATE: u32 = 1;
 /// `setxattr` flag: fail with ENODATA if the attribute does not exist.
@@ -373,6 +375,9 @@ impl Model {
 
     pub fn write(&mut self, ino: Ino, off: u64, data: &[u8]) -> Result<usize> {
         let f = self.file_mut(ino)?;
+        if !data.is_empty() && off >= MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
         let off = off as usize;
         let end = off + data.len();
         if data.is_empty() {
@@ -387,13 +392,17 @@ impl Model {
 
     pub fn read(&self, ino: Ino, off: u64, len: usize) -> Result<Vec<u8>> {
         let f = self.file(ino)?;
-        let off = (off as usize).min(f.len());
+        let off = off.min(f.len() as u64) as usize;
         let end = (off + len).min(f.len());
         Ok(f[off..end].to_vec())
     }
 
     pub fn truncate(&mut self, ino: Ino, size: u64) -> Result<()> {
-        self.file_mut(ino)?.resize(size as usize, 0);
+        let f = self.file_mut(ino)?;
+        if size > MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
+        f.resize(size as usize, 0);
         Ok(())
     }
 
