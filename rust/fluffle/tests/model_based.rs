@@ -53,7 +53,7 @@ const ROOMY: Setup = Setup {
     zones: 32,
     zone_size: 256,
     zone_cap: 224,
-    cfg: GenConfig { data_budget: 3 << 20, max_file: 1 << 20, snap_slots: 3 },
+    cfg: GenConfig { data_budget: 3 << 20, max_file: 1 << 20, snap_slots: 3, max_inodes: 1000 },
 };
 
 /// 16 zones of 256 KiB with 192 KiB capacity: GC runs constantly.
@@ -62,7 +62,7 @@ const SMALL: Setup = Setup {
     zones: 16,
     zone_size: 64,
     zone_cap: 48,
-    cfg: GenConfig { data_budget: 640 << 10, max_file: 256 << 10, snap_slots: 2 },
+    cfg: GenConfig { data_budget: 640 << 10, max_file: 256 << 10, snap_slots: 2, max_inodes: 120 },
 };
 
 fn run_seeds(setup: Setup, parity: u64) {

@@ -15,7 +15,7 @@ use model::core_adapter::CoreTarget;
 use model::driver::run_bytes;
 use model::ops::GenConfig;
 
-const CFG: GenConfig = GenConfig { data_budget: 400 << 10, max_file: 128 << 10, snap_slots: 2 };
+const CFG: GenConfig = GenConfig { data_budget: 400 << 10, max_file: 128 << 10, snap_slots: 2, max_inodes: 60 };
 
 fuzz_target!(|data: &[u8]| {
     let fs = CoreTarget::new(12, 64, 48).expect("format + mount");

@@ -78,6 +78,9 @@ pub struct GenConfig {
     pub max_file: u64,
     /// Snapshot slots.
     pub snap_slots: usize,
+    /// Live inodes stay under this: every inode costs the core a 4 KiB
+    /// node block, so inodes are space too (ENOSPC is not modelled).
+    pub max_inodes: usize,
 }
 
 const SHORT_NAMES: &[&[u8]] = &[
@@ -382,6 +385,9 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
             987..=995 => Op::SnapRead { slot: r.below(cfg.snap_slots as u64) as usize, off: r.below(cfg.max_file / 2), len: gen_len(r) },
             _ => Op::SnapRelease { slot: r.below(cfg.snap_slots as u64) as usize },
         };
+        if matches!(op, Op::Create { .. } | Op::Mkdir { .. } | Op::Symlink { .. }) && m.nodes.len() >= cfg.max_inodes {
+            continue;
+        }
         return op;
     }
 }
