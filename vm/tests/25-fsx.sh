@@ -3,9 +3,10 @@
 # eXerciser; built by scripts/build-fsx.sh) on FluffleFS: 20,000 random
 # operations on one file, mmap reads and writes included, each read checked
 # against fsx's in-memory model of the file; then the final file must
-# survive drop_caches and umount/mount byte for byte.
+# survive drop_caches and umount/mount byte for byte, and fsck is clean.
 #   FSX_OPS (20000), FSX_SEED (fixed, so a failure reproduces; fsx prints it)
-#   FSX_FS=tmpfs|ext4 runs the same on another filesystem (harness check).
+#   FSX_FS=tmpfs|ext4 runs the same on another filesystem (harness check;
+#   ext4 goes on /dev/vdc, which vm/run adds with FLUFFLE_EXTRA_DISK_MB).
 . /fluffle/tests-lib.sh
 ops=${FSX_OPS:-20000}
 seed=${FSX_SEED:-20261124}
@@ -82,3 +83,7 @@ if [ "$fs" != tmpfs ]; then
   cmp "$file" /tmp/fsx.final || fail "fsx's file changed after umount/mount"
 fi
 umount /mnt
+if [ "$fs" = flufflefs ]; then
+  rc=0; fsck -t flufflefs "$dev" > /tmp/fsx-fsck.log 2>&1 || rc=$?
+  [ "$rc" = 0 ] || { cat /tmp/fsx-fsck.log; fail "fsck after fsx: exit $rc"; }
+fi
