@@ -4,7 +4,7 @@ CLANG ?= clang-19
 BPF_SRC := $(wildcard bpf/*.c)
 BPF_OBJ := $(patsubst bpf/%.c,build/bpf/%.o,$(BPF_SRC))
 
-.PHONY: all deps build run test test-host test-vm bpf bench-core bench-ebpf fuzz-smoke clean
+.PHONY: all deps build run test test-host test-vm bpf bench bench-core bench-csd bench-ebpf fuzz-smoke clean
 
 all: build
 
@@ -32,8 +32,14 @@ build/bpf/%.o: bpf/%.c $(wildcard bpf/*.h)
 	@mkdir -p build/bpf
 	$(CLANG) -target bpf -O2 -g -Wall -Werror -I bpf -c $< -o $@
 
+bench:
+	scripts/bench.sh
+
 bench-core:
 	scripts/bench-core.sh
+
+bench-csd:
+	scripts/bench-csd.sh
 
 bench-ebpf:
 	scripts/bench-ebpf.sh
