@@ -1,7 +1,7 @@
 //! [`Target`] over the FluffleFS core on an in-memory zoned device.
 
 use fluffle::errno::{Errno, Result, EIO};
-use fluffle::fs::{self, Fs, FileType, FormatOptions, MountOptions, SetAttr, RENAME_NOREPLACE};
+use fluffle::fs::{self, FileType, FormatOptions, Fs, MountOptions, SetAttr, Timespec, RENAME_NOREPLACE};
 use fluffle::memdev::MemDevice;
 
 use super::reference::Kind;
@@ -10,6 +10,7 @@ use super::target::{Attr, Dirent, Statfs, Target};
 /// The core, mounted on a memory device (`None` only inside `remount`).
 pub struct CoreTarget {
     pub fs: Option<Fs<MemDevice>>,
+    now: i64,
 }
 
 fn kind(t: FileType) -> Kind {
@@ -21,7 +22,7 @@ fn kind(t: FileType) -> Kind {
 }
 
 fn attr(a: fs::Attr) -> Attr {
-    Attr { ino: a.ino, kind: kind(a.ftype), size: a.size, nlink: a.nlink, perm: a.mode & 0o7777, uid: a.uid, gid: a.gid, blocks: a.blocks }
+    Attr { ino: a.ino, kind: kind(a.ftype), size: a.size, nlink: a.nlink, perm: a.mode & 0o7777, uid: a.uid, gid: a.gid, blocks: a.blocks, times: [a.atime.sec, a.mtime.sec, a.ctime.sec] }
 }
 
 impl CoreTarget {
@@ -30,7 +31,7 @@ impl CoreTarget {
         let mut dev = MemDevice::with_zones(zones, zone_size, zone_cap)?;
         fs::format(&mut dev, &FormatOptions::default())?;
         let fs = Fs::mount(dev, &MountOptions::default())?;
-        Ok(CoreTarget { fs: Some(fs) })
+        Ok(CoreTarget { fs: Some(fs), now: 0 })
     }
 
     fn f(&mut self) -> Result<&mut Fs<MemDevice>> {
@@ -41,6 +42,12 @@ impl CoreTarget {
 impl Target for CoreTarget {
     fn root(&self) -> u64 {
         Fs::<MemDevice>::ROOT_INO
+    }
+    fn set_time(&mut self, sec: i64) {
+        self.now = sec;
+        if let Some(fs) = self.fs.as_mut() {
+            fs.set_time(Timespec { sec, nsec: 0 });
+        }
     }
     fn lookup(&mut self, dir: u64, name: &[u8]) -> Result<Attr> {
         self.f()?.lookup(dir, name).map(attr)
@@ -127,7 +134,9 @@ impl Target for CoreTarget {
     fn remount(&mut self) -> Result<()> {
         let fs = self.fs.take().ok_or(EIO)?;
         let dev = fs.unmount()?;
-        self.fs = Some(Fs::mount(dev, &MountOptions::default())?);
+        let mut fs = Fs::mount(dev, &MountOptions::default())?;
+        fs.set_time(Timespec { sec: self.now, nsec: 0 });
+        self.fs = Some(fs);
         Ok(())
     }
     fn statfs(&mut self) -> Result<Statfs> {

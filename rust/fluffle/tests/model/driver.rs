@@ -96,6 +96,10 @@ impl<T: Target> Driver<T> {
                 return Err(format!("{what}: st_blocks {} of ino {ino} (size {}) outside {min}..={max}", a.blocks, d.len()));
             }
         }
+        let times = [n.atime, n.mtime, n.ctime];
+        if a.times != times {
+            return Err(format!("{what}: ino {ino} times (a, m, c) core {:?}, model {times:?}", a.times));
+        }
         if a.ino != want_ino || a.kind != n.kind() || !size_ok || a.nlink != n.nlink || a.perm != n.perm || a.uid != n.uid || a.gid != n.gid {
             return Err(format!(
                 "{what}: core attr {a:?}, model ino {ino}->{want_ino} kind {:?} size {} nlink {} perm {:o} uid {} gid {}",
@@ -268,6 +272,10 @@ impl<T: Target> Driver<T> {
     }
 
     fn step_inner(&mut self, op: &Op) -> std::result::Result<String, Mismatch> {
+        // Every operation runs at a new second, on both sides.
+        self.model.now += 1;
+        let now = self.model.now;
+        self.fs.set_time(now);
         match op {
             Op::Sync | Op::Remount => self.clean = true,
             Op::Statfs | Op::Read { .. } | Op::Readdir { .. } | Op::Lookup { .. } | Op::Getattr { .. } | Op::CheckAll => {}

@@ -56,6 +56,10 @@ pub struct Node {
     pub uid: u32,
     pub gid: u32,
     pub xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Times in seconds of the model clock ([`Model::now`]).
+    pub atime: i64,
+    pub mtime: i64,
+    pub ctime: i64,
 }
 
 impl Node {
@@ -83,6 +87,9 @@ pub struct Model {
     pub nodes: BTreeMap<Ino, Node>,
     pub root: Ino,
     next_ino: Ino,
+    /// The clock the next operation stamps (the driver advances it and
+    /// gives the core the same time).
+    pub now: i64,
 }
 
 impl Default for Model {
@@ -124,9 +131,12 @@ impl Model {
                 uid: 0,
                 gid: 0,
                 xattrs: BTreeMap::new(),
+                atime: 0,
+                mtime: 0,
+                ctime: 0,
             },
         );
-        Model { nodes, root, next_ino: 2 }
+        Model { nodes, root, next_ino: 2, now: 0 }
     }
 
     pub fn node(&self, ino: Ino) -> Result<&Node> {
@@ -182,15 +192,35 @@ impl Model {
         let ino = self.next_ino;
         self.next_ino += 1;
         let nlink = if matches!(body, Body::Dir { .. }) { 2 } else { 1 };
+        let t = self.now;
         self.nodes.insert(
             ino,
-            Node { body, nlink, perm: perm & 0o7777, uid: 0, gid: 0, xattrs: BTreeMap::new() },
+            Node { body, nlink, perm: perm & 0o7777, uid: 0, gid: 0, xattrs: BTreeMap::new(), atime: t, mtime: t, ctime: t },
         );
         ino
     }
 
-    /// Drops one link of `ino`; frees it when none is left.
+    /// A content change: mtime and ctime.
+    fn touch_mc(&mut self, ino: Ino) {
+        let t = self.now;
+        if let Some(n) = self.nodes.get_mut(&ino) {
+            n.mtime = t;
+            n.ctime = t;
+        }
+    }
+
+    /// A status change: ctime.
+    fn touch_c(&mut self, ino: Ino) {
+        let t = self.now;
+        if let Some(n) = self.nodes.get_mut(&ino) {
+            n.ctime = t;
+        }
+    }
+
+    /// Drops one link of `ino` (its ctime changes); frees it when none is
+    /// left.
     fn drop_link(&mut self, ino: Ino) {
+        self.touch_c(ino);
         let gone = match self.nodes.get_mut(&ino) {
             Some(n) => {
                 if matches!(n.body, Body::Dir { .. }) {
@@ -227,6 +257,7 @@ impl Model {
         self.check_new(dir, name)?;
         let ino = self.alloc(Body::File(Vec::new()), perm);
         self.entries_mut(dir)?.insert(name.to_vec(), ino);
+        self.touch_mc(dir);
         Ok(ino)
     }
 
@@ -235,6 +266,7 @@ impl Model {
         let ino = self.alloc(Body::Dir { entries: BTreeMap::new(), parent: dir }, perm);
         self.entries_mut(dir)?.insert(name.to_vec(), ino);
         self.node_mut(dir)?.nlink += 1;
+        self.touch_mc(dir);
         Ok(ino)
     }
 
@@ -245,6 +277,7 @@ impl Model {
         }
         let ino = self.alloc(Body::Symlink(target.to_vec()), 0o777);
         self.entries_mut(dir)?.insert(name.to_vec(), ino);
+        self.touch_mc(dir);
         Ok(ino)
     }
 
@@ -264,6 +297,8 @@ impl Model {
         }
         n.nlink += 1;
         self.entries_mut(dir)?.insert(name.to_vec(), ino);
+        self.touch_c(ino);
+        self.touch_mc(dir);
         Ok(())
     }
 
@@ -274,6 +309,7 @@ impl Model {
         }
         self.entries_mut(dir)?.remove(name);
         self.drop_link(ino);
+        self.touch_mc(dir);
         Ok(())
     }
 
@@ -285,6 +321,7 @@ impl Model {
         self.entries_mut(dir)?.remove(name);
         self.node_mut(dir)?.nlink -= 1;
         self.nodes.remove(&ino);
+        self.touch_mc(dir);
         Ok(())
     }
 
@@ -354,6 +391,9 @@ impl Model {
                 *parent = ddir;
             }
         }
+        self.touch_mc(sdir);
+        self.touch_mc(ddir);
+        self.touch_c(src);
         Ok(())
     }
 
@@ -387,6 +427,7 @@ impl Model {
             f.resize(end, 0);
         }
         f[off..end].copy_from_slice(data);
+        self.touch_mc(ino);
         Ok(data.len())
     }
 
@@ -403,11 +444,13 @@ impl Model {
             return Err(EFBIG);
         }
         f.resize(size as usize, 0);
+        self.touch_mc(ino);
         Ok(())
     }
 
     pub fn chmod(&mut self, ino: Ino, perm: u32) -> Result<()> {
         self.node_mut(ino)?.perm = perm & 0o7777;
+        self.touch_c(ino);
         Ok(())
     }
 
@@ -415,6 +458,7 @@ impl Model {
         let n = self.node_mut(ino)?;
         n.uid = uid;
         n.gid = gid;
+        self.touch_c(ino);
         Ok(())
     }
 
@@ -433,6 +477,7 @@ impl Model {
             return Err(ENODATA);
         }
         n.xattrs.insert(name.to_vec(), value.to_vec());
+        self.touch_c(ino);
         Ok(())
     }
 
@@ -458,7 +503,9 @@ impl Model {
 
     pub fn removexattr(&mut self, ino: Ino, name: &[u8]) -> Result<()> {
         check_xattr_name(name)?;
-        self.node_mut(ino)?.xattrs.remove(name).map(|_| ()).ok_or(ENODATA)
+        self.node_mut(ino)?.xattrs.remove(name).ok_or(ENODATA)?;
+        self.touch_c(ino);
+        Ok(())
     }
 
     /// Total bytes of file content (a bound on the data the core stores).

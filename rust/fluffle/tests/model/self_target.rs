@@ -28,7 +28,7 @@ impl SelfTarget {
     fn attr(&self, ino: Ino) -> Result<Attr> {
         let n = self.m.node(ino)?;
         let blocks = self.m.file(ino).map(|d| d.chunks(4096).filter(|c| c.iter().any(|b| *b != 0)).count() as u64 * 8).unwrap_or(0);
-        Ok(Attr { ino: ino + OFFSET, kind: n.kind(), size: n.size(), nlink: n.nlink, perm: n.perm, uid: n.uid, gid: n.gid, blocks })
+        Ok(Attr { ino: ino + OFFSET, kind: n.kind(), size: n.size(), nlink: n.nlink, perm: n.perm, uid: n.uid, gid: n.gid, blocks, times: [n.atime, n.mtime, n.ctime] })
     }
     fn cookie(&mut self, name: &[u8]) -> u64 {
         let n = self.cookies.len() as u64 + 3;
@@ -39,6 +39,9 @@ impl SelfTarget {
 impl Target for SelfTarget {
     fn root(&self) -> u64 {
         self.m.root + OFFSET
+    }
+    fn set_time(&mut self, sec: i64) {
+        self.m.now = sec;
     }
     fn lookup(&mut self, dir: u64, name: &[u8]) -> Result<Attr> {
         let i = self.m.lookup(Self::i(dir), name)?;

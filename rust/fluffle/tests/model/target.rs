@@ -19,6 +19,8 @@ pub struct Attr {
     pub gid: u32,
     /// `st_blocks`: allocated space in 512-byte units.
     pub blocks: u64,
+    /// Seconds of atime, mtime, ctime.
+    pub times: [i64; 3],
 }
 
 /// One directory entry: name, inode, kind, and the cookie that resumes the
@@ -46,6 +48,8 @@ pub struct Statfs {
 /// What the model-based driver needs from a filesystem.
 pub trait Target {
     fn root(&self) -> u64;
+    /// The time the following operations stamp.
+    fn set_time(&mut self, sec: i64);
     fn lookup(&mut self, dir: u64, name: &[u8]) -> Result<Attr>;
     fn getattr(&mut self, ino: u64) -> Result<Attr>;
     fn create(&mut self, dir: u64, name: &[u8], perm: u32) -> Result<Attr>;
