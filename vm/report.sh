@@ -1,11 +1,36 @@
 #!/usr/bin/env bash
-# Reads the guest's results stream (stdin) as it arrives and prints, in
-# tests mode, one PASS/FAIL line per test (with the test's output when it
-# failed), in script mode the script's output. Writes the counts to
-# RUN/counts ("passed failed") and the script's status to RUN/script-rc.
-mode=$1; run=$2
+# Follows the guest's results file (RUN/results.log) while QEMU (PID) runs
+# and prints, in tests mode, one PASS/FAIL line per test (with the test's
+# output when it failed), in script mode the script's output. Writes the
+# counts to RUN/counts ("passed failed") and the script's status to
+# RUN/script-rc.
+mode=$1; run=$2; qemu=$3
 passed=0; failed=0; name=""; out=""
-while IFS= read -r line; do
+
+# Lines of the results file as they are written, until QEMU has exited and
+# everything is read. A line read at end of file may be incomplete: keep
+# it and prepend it to the rest when that arrives.
+exec 4<"$run/results.log"
+partial=""
+next_line() {
+  local chunk
+  while :; do
+    if IFS= read -r chunk <&4; then
+      line=$partial$chunk; partial=""; return 0
+    fi
+    partial+=$chunk
+    if ! kill -0 "$qemu" 2>/dev/null; then
+      # QEMU is gone: one last read for anything written just before.
+      if IFS= read -r chunk <&4; then line=$partial$chunk; partial=""; return 0; fi
+      partial+=$chunk
+      [ -n "$partial" ] && { line=$partial; partial=""; return 0; }
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+while next_line; do
   line=${line%$'\r'}   # the guest's serial port turns \n into \r\n
   case "$line" in
     "@@BEGIN "*)
