@@ -29,7 +29,7 @@ pub struct NatEntry {
     pub ino: u64,
     /// First node block.
     pub lba: u64,
-    /// Node blocks.
+    /// Node blocks (0: a record in the pack block at `lba`).
     pub blocks: u32,
 }
 
@@ -89,7 +89,7 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
     let node_version = d.u64()?;
     let sec = d.i64()?;
     let nsec = d.u32()?;
-    if nsec >= 1_000_000_000 || next_ino < 2 || next_ino > u32::MAX as u64 || node_version >= 1 << 62 || seq >= 1 << 62 {
+    if nsec >= 1_000_000_000 || next_ino < 2 || next_ino > 1 << 31 || node_version >= 1 << 62 || seq >= 1 << 62 {
         return Err(EUCLEAN);
     }
     let mut heads = [(u32::MAX, 0u64); NHEADS];
@@ -123,12 +123,12 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         let ino = d.u64()?;
         let lba = d.u64()?;
         let blocks = d.u32()?;
-        if ino <= last || ino >= next_ino || blocks == 0 || blocks as u64 > cap {
+        if ino <= last || ino >= next_ino || blocks as u64 > cap {
             return Err(EUCLEAN);
         }
         let z = geo.zone_of(lba).ok_or(EUCLEAN)?;
         let rel = lba - geo.zone_start(z);
-        if z < CKPT_ZONES || rel + blocks as u64 > cap {
+        if z < CKPT_ZONES || rel + core::cmp::max(blocks, 1) as u64 > cap {
             return Err(EUCLEAN);
         }
         last = ino;
@@ -202,13 +202,7 @@ impl<D: ZonedDevice> Fs<D> {
                 // GC's own checkpoint already wrote everything.
             }
         }
-        let mut i = 0;
-        while i < self.inodes.len() {
-            if self.inodes[i].dirty || self.inodes[i].node_blocks == 0 {
-                self.write_node(i)?;
-            }
-            i += 1;
-        }
+        self.write_dirty_nodes()?;
         self.flush()?;
         let seq = self.cp_seq.checked_add(1).ok_or(EUCLEAN)?;
         let mut buf: FVec<u8> = FVec::new();
@@ -244,7 +238,8 @@ impl<D: ZonedDevice> Fs<D> {
             for n in self.inodes.iter() {
                 e.u64(n.ino)?;
                 e.u64(n.node_lba)?;
-                e.u32(n.node_blocks)?;
+                // 0 blocks: the node is a record in the pack block at lba.
+                e.u32(if n.packed { 0 } else { n.node_blocks })?;
             }
         }
         let plen = buf.len() - CKPT_HDR;

@@ -5,7 +5,7 @@ use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::Fs;
 use super::inode::{Page, INLINE_MAX};
-use super::layout::{seal_node, NodeHdr, NODE_HDR, NODE_PAYLOAD};
+use super::layout::{seal_node, seal_pack, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD, PACK_MAX, PACK_REC};
 use super::mem::FVec;
 use super::types::*;
 use super::zones::{owner_data, owner_node, H_DATA, H_NODE};
@@ -424,7 +424,85 @@ impl<D: ZonedDevice> Fs<D> {
         }
         n.node_lba = lba;
         n.node_blocks = count as u32;
+        n.packed = false;
         n.dirty = false;
+        Ok(())
+    }
+
+    /// Writes the node of every inode that needs one: nodes up to
+    /// `PACK_MAX` bytes share pack blocks, bigger ones get their own.
+    pub(super) fn write_dirty_nodes(&mut self) -> Result<()> {
+        let mut recs: FVec<u8> = FVec::new();
+        let mut members: FVec<usize> = FVec::new();
+        let mut tmp: FVec<u8> = FVec::new();
+        let mut i = 0;
+        while i < self.inodes.len() {
+            let n = &self.inodes[i];
+            if n.dirty || n.node_blocks == 0 {
+                tmp.clear();
+                n.encode(&mut tmp)?;
+                if tmp.len() <= PACK_MAX {
+                    if recs.len() + PACK_REC + tmp.len() > NODE_PAYLOAD {
+                        self.flush_pack(&mut recs, &mut members)?;
+                    }
+                    let version = self.node_version;
+                    self.node_version = self.node_version.saturating_add(1);
+                    let ino = self.inodes[i].ino;
+                    let mut e = Enc { out: &mut recs };
+                    e.u64(ino)?;
+                    e.u64(version)?;
+                    e.u32(tmp.len() as u32)?;
+                    e.bytes(&tmp)?;
+                    members.try_push(i)?;
+                } else {
+                    self.write_node(i)?;
+                }
+            }
+            i += 1;
+        }
+        self.flush_pack(&mut recs, &mut members)
+    }
+
+    /// Writes one pack block with `recs` for the inodes at `members`.
+    fn flush_pack(&mut self, recs: &mut FVec<u8>, members: &mut FVec<usize>) -> Result<()> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, 1, true, 0).map_err(|e| {
+            if e != ENOSPC {
+                self.broken = true;
+            }
+            e
+        })?;
+        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        blk[NODE_HDR..NODE_HDR + recs.len()].copy_from_slice(recs);
+        let h = NodeHdr { len: recs.len() as u32, ino: 0, version: 0, cp_seq: self.cp_seq, idx: 0, count: 1 };
+        seal_pack(&mut blk, &h, self.seed);
+        if let Err(e) = self.dev.write(lba, &blk) {
+            self.broken = true;
+            return Err(e);
+        }
+        self.zones.commit_run(H_NODE, lba, 1);
+        self.stats.node_blocks += 1;
+        for &i in members.iter() {
+            let n = &mut self.inodes[i];
+            if n.node_blocks == 0 {
+                self.nodeless = self.nodeless.saturating_sub(1);
+            }
+            for k in 0..n.node_blocks as u64 {
+                self.zones.release(n.node_lba + k);
+            }
+            if let Err(e) = self.zones.claim_pack(lba) {
+                self.broken = true;
+                return Err(e);
+            }
+            n.node_lba = lba;
+            n.node_blocks = 1;
+            n.packed = true;
+            n.dirty = false;
+        }
+        recs.clear();
+        members.clear();
         Ok(())
     }
 }

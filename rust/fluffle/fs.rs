@@ -253,12 +253,14 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// Blocks counted against `usable_blocks`: live blocks, dirty pages of
-    /// unmapped blocks, one block per never-written node, and the dead
+    /// unmapped blocks, an estimate for never-written nodes, and the dead
     /// blocks of zones pinned by snapshots (GC cannot reclaim those until
     /// the snapshots go away, so admitting writes into them would turn
     /// into an ENOSPC at writeback).
     pub(super) fn used_blocks(&self) -> u64 {
-        let mut used = self.zones.live_blocks() + self.fresh_pages + self.nodeless;
+        // New inodes will mostly share pack blocks; a quarter block each is
+        // a conservative estimate until the checkpoint writes them.
+        let mut used = self.zones.live_blocks() + self.fresh_pages + self.nodeless.div_ceil(4);
         if !self.snaps.is_empty() {
             for z in self.zones.z.iter() {
                 if z.pins > 0 {
@@ -271,11 +273,17 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Node blocks the next checkpoint will write.
     pub(super) fn dirty_node_blocks(&self) -> u64 {
-        self.inodes
-            .iter()
-            .filter(|n| n.dirty || n.node_blocks == 0)
-            .map(|n| core::cmp::max(1, n.encoded_len().div_ceil(NODE_PAYLOAD)) as u64)
-            .sum()
+        let (mut blocks, mut packed) = (0u64, 0u64);
+        for n in self.inodes.iter().filter(|n| n.dirty || n.node_blocks == 0) {
+            let len = n.encoded_len();
+            if len <= super::layout::PACK_MAX {
+                packed += (len + super::layout::PACK_REC) as u64;
+            } else {
+                blocks += len.div_ceil(NODE_PAYLOAD) as u64;
+            }
+        }
+        // Packs are filled greedily: allow for the wasted tails.
+        blocks + (packed * 2).div_ceil(NODE_PAYLOAD as u64)
     }
 
     /// Largest node payload: a node must fit in one zone.
@@ -367,7 +375,7 @@ impl<D: ZonedDevice> Fs<D> {
         if self.inodes[d].find_entry(name).is_some() {
             return Err(EEXIST);
         }
-        if self.inodes.len() as u64 >= self.max_inodes() || self.next_ino >= u32::MAX as u64 {
+        if self.inodes.len() as u64 >= self.max_inodes() || self.next_ino >= 1 << 31 {
             return Err(ENOSPC);
         }
         // Every inode needs at least one node block.

@@ -468,3 +468,47 @@ fn shutdown_stops_writes_and_keeps_synced_state() {
     fs.read(f, 0, &mut b).unwrap();
     assert_eq!(&b, b"durable");
 }
+
+#[test]
+fn small_inodes_share_pack_blocks() {
+    let mut fs = mount(dev(16, 48));
+    let blocks = fs.statfs().unwrap().blocks;
+    let d = fs.mkdir(1, b"d", 0o755, 0, 0).unwrap().ino;
+    // Far more small files than there are blocks.
+    let n = blocks * 3;
+    let mut inos = Vec::new();
+    for i in 0..n {
+        let name = std::format!("file-{i}");
+        let a = fs.create(d, name.as_bytes(), 0o644, 7, 8).unwrap_or_else(|e| panic!("create {i}: {e:?} {:?}", fs.statfs()));
+        fs.write(a.ino, 0, name.as_bytes()).unwrap();
+        if i % 5 == 0 {
+            fs.setxattr(a.ino, b"user.i", name.as_bytes(), 0).unwrap();
+        }
+        inos.push(a.ino);
+        if i % 97 == 0 {
+            fs.fsync(a.ino, false).unwrap();
+        }
+    }
+    let mut fs = mount(fs.unmount().unwrap());
+    assert_eq!(fs.check().unwrap().problems(), 0);
+    for (i, ino) in inos.iter().enumerate() {
+        let name = std::format!("file-{i}");
+        assert_eq!(read_all(&mut fs, *ino), name.as_bytes());
+        assert_eq!(fs.lookup(d, name.as_bytes()).unwrap().ino, *ino);
+    }
+    // Delete most, churn, and GC the packs.
+    for i in 0..n {
+        if i % 3 != 0 {
+            fs.unlink(d, std::format!("file-{i}").as_bytes()).unwrap();
+        }
+    }
+    for _ in 0..20 {
+        fs.gc_step().unwrap();
+    }
+    let mut fs = mount(fs.unmount().unwrap());
+    assert_eq!(fs.check().unwrap().problems(), 0);
+    for i in (0..n).step_by(3) {
+        let ino = fs.lookup(d, std::format!("file-{i}").as_bytes()).unwrap().ino;
+        assert_eq!(read_all(&mut fs, ino), std::format!("file-{i}").as_bytes());
+    }
+}

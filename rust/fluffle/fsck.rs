@@ -16,7 +16,7 @@ use super::errno::*;
 use super::fs::Fs;
 use super::mem::FVec;
 use super::types::*;
-use super::zones::{owner_data, owner_node};
+use super::zones::{owner_data, owner_node, OWNER_PACK};
 
 /// Kinds of problems fsck reports.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -164,36 +164,46 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(r)
     }
 
+    /// Records `lba` as used by `owner` in the recount.
+    fn mark(&self, r: &mut FsckReport, rmap: &mut [u64], valid: &mut [u32], lba: u64, owner: u64, ino: u64) {
+        let idx = match self.zones.rindex(lba) {
+            Some(i) => i,
+            None => {
+                r.add(ProblemKind::Unwritten, ino, lba);
+                return;
+            }
+        };
+        if let Some(z) = self.geo.zone_of(lba) {
+            if lba - self.geo.zone_start(z) >= self.zones.z[z as usize].wp {
+                r.add(ProblemKind::Unwritten, ino, lba);
+            }
+            valid[z as usize] += 1;
+        }
+        if rmap[idx] != 0 {
+            r.add(ProblemKind::DoubleUse, ino, lba);
+        }
+        rmap[idx] = owner;
+        r.blocks += 1;
+    }
+
     fn check_blocks(&mut self, r: &mut FsckReport) -> Result<()> {
         let mut rmap = FVec::try_from_elem(0u64, self.zones.rmap.len())?;
         let mut valid = FVec::try_from_elem(0u32, self.zones.z.len())?;
-        let mut mark = |fs: &Self, r: &mut FsckReport, lba: u64, owner: u64, ino: u64| {
-            let idx = match fs.zones.rindex(lba) {
-                Some(i) => i,
-                None => {
-                    r.add(ProblemKind::Unwritten, ino, lba);
-                    return;
-                }
-            };
-            if let Some(z) = fs.geo.zone_of(lba) {
-                if lba - fs.geo.zone_start(z) >= fs.zones.z[z as usize].wp {
-                    r.add(ProblemKind::Unwritten, ino, lba);
-                }
-                valid[z as usize] += 1;
-            }
-            if rmap[idx] != 0 {
-                r.add(ProblemKind::DoubleUse, ino, lba);
-            }
-            rmap[idx] = owner;
-            r.blocks += 1;
-        };
         for x in self.inodes.iter() {
-            for k in 0..x.node_blocks as u64 {
-                mark(self, r, x.node_lba + k, owner_node(x.ino, k), x.ino);
+            if x.packed {
+                // Pack blocks are shared: count the references.
+                match self.zones.rindex(x.node_lba) {
+                    Some(idx) if rmap[idx] & OWNER_PACK != 0 => rmap[idx] += 1,
+                    _ => self.mark(r, &mut rmap, &mut valid, x.node_lba, OWNER_PACK | 1, x.ino),
+                }
+            } else {
+                for k in 0..x.node_blocks as u64 {
+                    self.mark(r, &mut rmap, &mut valid, x.node_lba + k, owner_node(x.ino, k), x.ino);
+                }
             }
             for e in x.map.v.iter() {
                 for k in 0..e.len as u64 {
-                    mark(self, r, e.lba + k, owner_data(x.ino, e.fblk + k), x.ino);
+                    self.mark(r, &mut rmap, &mut valid, e.lba + k, owner_data(x.ino, e.fblk + k), x.ino);
                 }
             }
         }
@@ -220,11 +230,12 @@ impl<D: ZonedDevice> Fs<D> {
                 let x = &self.inodes[i];
                 (x.ino, x.node_lba, x.node_blocks, x.dirty)
             };
+            let _ = blocks;
             if dirty || blocks == 0 {
                 continue;
             }
-            match self.read_node(ino, lba, blocks) {
-                Ok((disk, _, _)) => {
+            match self.read_inode_node(i) {
+                Ok(disk) => {
                     a.clear();
                     b.clear();
                     disk.encode(&mut a)?;

@@ -13,7 +13,8 @@ use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::Fs;
 use super::mem::FVec;
-use super::zones::{owner_data, ZState, H_GC, H_NODE, OWNER_NODE};
+use super::layout::{open_pack, pack_records};
+use super::zones::{owner_data, ZState, H_GC, H_NODE, OWNER_NODE, OWNER_PACK};
 
 /// Largest run GC reads and writes at once (blocks).
 const GC_RUN: u64 = 64;
@@ -53,6 +54,11 @@ impl<D: ZonedDevice> Fs<D> {
                 p += 1;
                 continue;
             }
+            if o & OWNER_PACK != 0 {
+                self.dirty_pack_members(start + p)?;
+                p += 1;
+                continue;
+            }
             if o & OWNER_NODE != 0 {
                 let i = self.find(o >> 32).map_err(|_| EUCLEAN)?;
                 self.inodes[i].dirty = true;
@@ -63,7 +69,7 @@ impl<D: ZonedDevice> Fs<D> {
             let mut n = 1u64;
             while p + n < wp && n < GC_RUN {
                 let o2 = self.zones.owner(start + p + n);
-                if o2 == 0 || o2 & OWNER_NODE != 0 {
+                if o2 == 0 || o2 & (OWNER_NODE | OWNER_PACK) != 0 {
                     break;
                 }
                 n += 1;
@@ -100,6 +106,25 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
+    /// Marks dirty every inode whose node is a record in pack block `lba`
+    /// (the next checkpoint rewrites them elsewhere).
+    fn dirty_pack_members(&mut self, lba: u64) -> Result<()> {
+        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        self.dev.read(lba, &mut blk)?;
+        let h = open_pack(&blk, self.seed)?;
+        let mut inos: FVec<u64> = FVec::new();
+        pack_records(&blk, &h, &mut |ino, _, _| inos.try_push(ino))?;
+        for ino in inos.iter() {
+            if let Ok(i) = self.find(*ino) {
+                let n = &mut self.inodes[i];
+                if n.packed && n.node_lba == lba {
+                    n.dirty = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Live data and node blocks in `zone`.
     fn victim_blocks(&self, zone: u32) -> (u64, u64) {
         let start = self.geo.zone_start(zone);
@@ -109,7 +134,7 @@ impl<D: ZonedDevice> Fs<D> {
             if o == 0 {
                 continue;
             }
-            if o & OWNER_NODE != 0 {
+            if o & (OWNER_NODE | OWNER_PACK) != 0 {
                 nodes += 1;
             } else {
                 data += 1;

@@ -81,6 +81,9 @@ pub struct Inode {
     pub node_lba: u64,
     /// Blocks of the current node.
     pub node_blocks: u32,
+    /// The current node is a record in the pack block at `node_lba`
+    /// (`node_blocks` is then 1).
+    pub packed: bool,
     /// The node on disk is stale.
     pub dirty: bool,
     /// Namespace changed since the last checkpoint (fsync must checkpoint).
@@ -156,6 +159,7 @@ impl Inode {
             pages: FVec::new(),
             node_lba: 0,
             node_blocks: 0,
+            packed: false,
             dirty: true,
             needs_cp: true,
             holds: 0,

@@ -228,6 +228,15 @@ pub struct NodeHdr {
     pub count: u16,
 }
 
+/// Node block kind: one inode's node (or a part of it).
+pub const KIND_NODE: u16 = 1;
+/// Node block kind: a pack of small inode records.
+pub const KIND_PACK: u16 = 2;
+/// Largest node payload stored in a pack instead of its own block.
+pub const PACK_MAX: usize = 1024;
+/// Bytes of a pack record header (`ino u64, version u64, len u32`).
+pub const PACK_REC: usize = 20;
+
 /// CRC seed derived from the filesystem uuid.
 pub fn uuid_seed(uuid: &[u8; 16]) -> u32 {
     crc32c_append(0x464c_5546, uuid)
@@ -236,9 +245,18 @@ pub fn uuid_seed(uuid: &[u8; 16]) -> u32 {
 /// Fills the header of node block `blk` (payload already in place) and its
 /// CRC.
 pub fn seal_node(blk: &mut [u8], h: &NodeHdr, seed: u32) {
+    seal_kind(blk, h, seed, KIND_NODE)
+}
+
+/// Seals a pack block (records already in the payload; `h.ino` is 0).
+pub fn seal_pack(blk: &mut [u8], h: &NodeHdr, seed: u32) {
+    seal_kind(blk, h, seed, KIND_PACK)
+}
+
+fn seal_kind(blk: &mut [u8], h: &NodeHdr, seed: u32, kind: u16) {
     put(blk, 0, &NODE_MAGIC.to_le_bytes());
     put(blk, 4, &FORMAT_VERSION.to_le_bytes());
-    put(blk, 6, &1u16.to_le_bytes());
+    put(blk, 6, &kind.to_le_bytes());
     put(blk, 8, &0u32.to_le_bytes());
     put(blk, 12, &h.len.to_le_bytes());
     put(blk, 16, &h.ino.to_le_bytes());
@@ -254,10 +272,46 @@ pub fn seal_node(blk: &mut [u8], h: &NodeHdr, seed: u32) {
 /// Validates node block `blk` (magic, version, CRC, field ranges) and
 /// returns its header; `EUCLEAN` if anything is off.
 pub fn open_node(blk: &[u8], seed: u32) -> Result<NodeHdr> {
+    let h = open_kind(blk, seed, KIND_NODE)?;
+    if h.ino == 0 {
+        return Err(EUCLEAN);
+    }
+    Ok(h)
+}
+
+/// Validates a pack block and returns its header (records in the payload:
+/// `ino u64, version u64, len u32, payload`, see [`pack_records`]).
+pub fn open_pack(blk: &[u8], seed: u32) -> Result<NodeHdr> {
+    let h = open_kind(blk, seed, KIND_PACK)?;
+    if h.ino != 0 || h.count != 1 {
+        return Err(EUCLEAN);
+    }
+    Ok(h)
+}
+
+/// Calls `f(ino, version, payload)` for each record of a validated pack
+/// block; `EUCLEAN` on a malformed record.
+pub fn pack_records(blk: &[u8], h: &NodeHdr, f: &mut dyn FnMut(u64, u64, &[u8]) -> Result<()>) -> Result<()> {
+    let payload = blk.get(NODE_HDR..NODE_HDR + h.len as usize).ok_or(EUCLEAN)?;
+    let mut d = Dec::new(payload);
+    while d.remaining() > 0 {
+        let ino = d.u64()?;
+        let version = d.u64()?;
+        let len = d.u32()? as usize;
+        let rec = d.bytes(len)?;
+        if ino == 0 || len > PACK_MAX {
+            return Err(EUCLEAN);
+        }
+        f(ino, version, rec)?;
+    }
+    Ok(())
+}
+
+fn open_kind(blk: &[u8], seed: u32, kind: u16) -> Result<NodeHdr> {
     if blk.len() != BLOCK_SIZE || get_u32(blk, 0) != NODE_MAGIC {
         return Err(EUCLEAN);
     }
-    if get_u16(blk, 4) != FORMAT_VERSION || get_u16(blk, 6) != 1 {
+    if get_u16(blk, 4) != FORMAT_VERSION || get_u16(blk, 6) != kind {
         return Err(EUCLEAN);
     }
     let want = get_u32(blk, 8);
@@ -275,7 +329,7 @@ pub fn open_node(blk: &[u8], seed: u32) -> Result<NodeHdr> {
         idx: get_u16(blk, 40),
         count: get_u16(blk, 42),
     };
-    if h.len as usize > NODE_PAYLOAD || h.count == 0 || h.idx >= h.count || h.ino == 0 {
+    if h.len as usize > NODE_PAYLOAD || h.count == 0 || h.idx >= h.count {
         return Err(EUCLEAN);
     }
     Ok(h)

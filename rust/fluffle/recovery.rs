@@ -19,7 +19,7 @@ use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::{check_geometry, Fs};
 use super::inode::Inode;
-use super::layout::{open_node, CKPT_ZONES, NODE_HDR};
+use super::layout::{open_node, open_pack, pack_records, CKPT_ZONES, NODE_HDR};
 use super::mem::{FBox, FVec};
 use super::types::*;
 use super::zones::{owner_data, owner_node, ZState};
@@ -110,12 +110,38 @@ impl<D: ZonedDevice> Fs<D> {
         Ok((n, cp_seq, version))
     }
 
+    /// Reads back the current on-disk node of inode index `i`.
+    pub(super) fn read_inode_node(&mut self, i: usize) -> Result<Inode> {
+        let (ino, lba, blocks, packed) = {
+            let n = &self.inodes[i];
+            (n.ino, n.node_lba, n.node_blocks, n.packed)
+        };
+        if !packed {
+            return Ok(self.read_node(ino, lba, blocks)?.0);
+        }
+        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        self.dev.read(lba, &mut blk)?;
+        let h = open_pack(&blk, self.seed)?;
+        let mut found: Option<Inode> = None;
+        pack_records(&blk, &h, &mut |rino, _, rec| {
+            if rino == ino && found.is_none() {
+                found = Some(Inode::decode(rino, rec)?);
+            }
+            Ok(())
+        })?;
+        found.ok_or(EUCLEAN)
+    }
+
     /// Claims the node and data blocks of inode index `i`.
     fn claim_inode(&mut self, i: usize) -> Result<()> {
         let n = &self.inodes[i];
         let ino = n.ino;
-        for k in 0..n.node_blocks as u64 {
-            self.zones.claim(n.node_lba + k, owner_node(ino, k))?;
+        if n.packed {
+            self.zones.claim_pack(n.node_lba)?;
+        } else {
+            for k in 0..n.node_blocks as u64 {
+                self.zones.claim(n.node_lba + k, owner_node(ino, k))?;
+            }
         }
         for e in n.map.v.iter() {
             for k in 0..e.len as u64 {
@@ -127,13 +153,34 @@ impl<D: ZonedDevice> Fs<D> {
 
     fn load_nodes(&mut self, cp: &Checkpoint) -> Result<()> {
         self.inodes.try_reserve(cp.nat.len())?;
+        // Consecutive inodes usually share a pack block: keep the last one.
+        let mut pack = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        let mut pack_lba = u64::MAX;
         for e in cp.nat.iter() {
-            let (mut n, seq, version) = self.read_node(e.ino, e.lba, e.blocks)?;
+            let (mut n, seq, version) = if e.blocks == 0 {
+                if pack_lba != e.lba {
+                    self.dev.read(e.lba, &mut pack)?;
+                    pack_lba = e.lba;
+                }
+                let h = open_pack(&pack, self.seed)?;
+                let mut found: Option<(Inode, u64)> = None;
+                pack_records(&pack, &h, &mut |ino, version, rec| {
+                    if ino == e.ino && found.is_none() {
+                        found = Some((Inode::decode(ino, rec)?, version));
+                    }
+                    Ok(())
+                })?;
+                let (n, version) = found.ok_or(EUCLEAN)?;
+                (n, h.cp_seq, version)
+            } else {
+                self.read_node(e.ino, e.lba, e.blocks)?
+            };
             if seq > cp.seq || version >= cp.node_version {
                 return Err(EUCLEAN);
             }
             n.node_lba = e.lba;
-            n.node_blocks = e.blocks;
+            n.node_blocks = core::cmp::max(e.blocks, 1);
+            n.packed = e.blocks == 0;
             self.inodes.try_push(FBox::try_new(n)?)?;
             let i = self.inodes.len() - 1;
             self.claim_inode(i)?;

@@ -28,6 +28,11 @@ pub const NHEADS: usize = 3;
 /// Reverse-map tag bit for node blocks (else a data block).
 pub const OWNER_NODE: u64 = 0x8000_0000;
 
+/// Reverse-map tag of a pack block; the low bits count the inodes whose
+/// node is a record in it (inode numbers stay below 2^31, so data and node
+/// owner words never have this bit).
+pub const OWNER_PACK: u64 = 1 << 63;
+
 /// Owner word of a data block.
 pub fn owner_data(ino: u64, fblk: u64) -> u64 {
     (ino << 32) | (fblk + 1)
@@ -160,13 +165,32 @@ impl Zones {
         Ok(())
     }
 
-    /// Marks `lba` dead (no-op if it was not live).
+    /// Adds one inode record reference to pack block `lba`.
+    pub fn claim_pack(&mut self, lba: u64) -> Result<()> {
+        let i = self.rindex(lba).ok_or(EUCLEAN)?;
+        let slot = self.rmap.get(i).copied().ok_or(EUCLEAN)?;
+        if slot == 0 {
+            return self.claim(lba, OWNER_PACK | 1);
+        }
+        if slot & OWNER_PACK == 0 {
+            return Err(EUCLEAN);
+        }
+        self.rmap[i] = slot + 1;
+        Ok(())
+    }
+
+    /// Marks `lba` dead (no-op if it was not live); for a pack block, drops
+    /// one reference and marks it dead with the last.
     pub fn release(&mut self, lba: u64) {
         let i = match self.rindex(lba) {
             Some(i) => i,
             None => return,
         };
         if let Some(slot) = self.rmap.get_mut(i) {
+            if *slot & OWNER_PACK != 0 && (*slot & !OWNER_PACK) > 1 {
+                *slot -= 1;
+                return;
+            }
             if *slot != 0 {
                 *slot = 0;
                 if let Some(zone) = self.geo.zone_of(lba) {

@@ -12,7 +12,6 @@
 //! guided version is the `mount_mutated` fuzz target in `fuzz/`.
 
 mod common;
-#[allow(dead_code)]
 mod model;
 
 use std::sync::mpsc;

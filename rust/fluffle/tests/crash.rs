@@ -16,7 +16,6 @@
 //! `FLUFFLE_CRASH_STRIDE=N` tests every N-th write only (default 1: all).
 
 mod common;
-#[allow(dead_code)]
 mod model;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -237,7 +236,7 @@ impl Tracker {
                     let cands = self.path_history.get(path).ok_or_else(|| format!("file {path} never existed"))?;
                     let st = FileState { data: f.data.clone(), xattrs: f.xattrs.clone() };
                     let empty = FileState { data: Vec::new(), xattrs: BTreeMap::new() };
-                    let ok = cands.iter().any(|i| st == empty || self.states.get(i).map_or(false, |v| v.contains(&st)));
+                    let ok = cands.iter().any(|i| st == empty || self.states.get(i).is_some_and(|v| v.contains(&st)));
                     if !ok {
                         return Err(format!("file {path}: recovered content ({} bytes, {} xattrs) is no state it ever had", f.data.len(), f.xattrs.len()));
                     }
@@ -574,17 +573,14 @@ fn run_once(w: &Workload, base: &MemDevice, fault: Fault) -> std::result::Result
             let fa = fs.device().stats().flushes;
             let r = fs.unmount().map(|_| ());
             let fb = dev.stats().flushes;
-            match r {
-                Ok(_) => {
-                    if let Some(ff) = failing_flush {
-                        if fa < ff && ff <= fb {
-                            return Err(format!("unmount returned Ok although flush #{} failed", ff - f0));
-                        }
+            if r.is_ok() {
+                if let Some(ff) = failing_flush {
+                    if fa < ff && ff <= fb {
+                        return Err(format!("unmount returned Ok although flush #{} failed", ff - f0));
                     }
-                    // A clean unmount makes everything durable.
-                    t.apply(&Sync);
                 }
-                Err(_) => {}
+                // A clean unmount makes everything durable.
+                t.apply(&Sync);
             }
         }
     }
@@ -697,7 +693,7 @@ fn checker_detects_lost_and_torn_data() {
         let mut t = Tracker::new();
         {
             let mut fs = mount(&mut dev).expect("mount");
-            run_steps(&mut fs, &w.steps, &mut t, |_, r, _, _| r.clone().map_err(|e| format!("{e:?}"))).expect("steps");
+            run_steps(&mut fs, &w.steps, &mut t, |_, r, _, _| (*r).map_err(|e| format!("{e:?}"))).expect("steps");
         }
         // Lost: the formatted image.
         let mut empty = mount(base.clone()).expect("mount");

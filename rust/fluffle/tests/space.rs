@@ -10,7 +10,6 @@
 //! and so is never reaching ENOSPC.
 
 mod common;
-#[allow(dead_code)]
 mod model;
 
 use common::*;
@@ -115,7 +114,7 @@ fn fill_overwrite_delete_refill() {
 
     // 1. Fill to 95 %.
     let target = usable_blocks * 95 / 100;
-    while w.live_blocks() + per_file + 1 <= target {
+    while w.live_blocks() + per_file < target {
         if let Err(e) = w.add_file() {
             let ctx = w.context();
             panic!("fill: {e:?} at {} of {usable_blocks} usable blocks; {ctx}", w.live_blocks());
@@ -158,7 +157,7 @@ fn fill_overwrite_delete_refill() {
             303 if ops % (997 * 4) == 303 => w.remount(),
             _ => {}
         }
-        if ops % 50 == 0 {
+        if ops.is_multiple_of(50) {
             let got = read_all(w.fs(), ino).expect("read back");
             assert!(Some(&got) == w.files[i].as_ref().map(|f| &f.2), "overwrite #{ops}: {name} differs after write");
         }
@@ -174,7 +173,7 @@ fn fill_overwrite_delete_refill() {
         }
     }
     w.verify_all("after deleting half");
-    while w.live_blocks() + per_file + 1 <= target {
+    while w.live_blocks() + per_file < target {
         if let Err(e) = w.add_file() {
             let ctx = w.context();
             panic!("refill: {e:?} at {} of {usable_blocks} usable blocks; {ctx}", w.live_blocks());

@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 use fluffle::memdev::MemDevice;
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code)]
 #[path = "../../tests/common/mod.rs"]
 mod common;
 

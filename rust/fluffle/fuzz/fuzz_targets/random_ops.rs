@@ -7,7 +7,6 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code)]
 #[path = "../../tests/model/mod.rs"]
 mod model;
 

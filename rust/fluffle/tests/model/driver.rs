@@ -456,7 +456,7 @@ impl<T: Target> Driver<T> {
             }
             Op::GetXattr { ino, name, size } => {
                 let (a, b) = same_err!("getxattr", self.fs.getxattr(self.c(*ino), &name.0, *size), self.model.getxattr(*ino, &name.0, *size));
-                let ok = if *size == 0 { a.0 == b.len() && a.1.as_ref().map_or(true, |v| *v == b) } else { a == (b.len(), Some(b.clone())) };
+                let ok = if *size == 0 { a.0 == b.len() && a.1.as_ref().is_none_or(|v| *v == b) } else { a == (b.len(), Some(b.clone())) };
                 if !ok {
                     return Err(format!("getxattr size {size}: core {a:?}, model {b:?}"));
                 }
