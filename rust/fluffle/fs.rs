@@ -47,8 +47,9 @@
 //!   the state.
 //! - Shutdown (`FS_IOC_SHUTDOWN`): [`Fs::shutdown`] makes every later change
 //!   fail with `EIO` and [`Fs::unmount`] write nothing.
-//! - Space: every inode takes a 4 KiB node block (regular files up to 3 KiB
-//!   keep their data inline in it); `statfs` counts nodes as used.
+//! - Space: inodes' nodes share pack blocks when small (regular files up to
+//!   3 KiB keep their data inline in the node); `statfs` counts nodes as
+//!   used.
 //!
 //! Times: `write` sets mtime+ctime; `setattr` sets ctime (and mtime on a
 //! size change) unless given; link/unlink/rename/xattr changes set the

@@ -21,6 +21,11 @@
 //! length, inode number, node version, checkpoint sequence it was written
 //! after, index and count) followed by up to `NODE_PAYLOAD` payload bytes.
 //!
+//! A **pack** block (same header, kind 2, inode 0) holds the nodes of
+//! several small inodes as records (`ino u64, version u64, len u32,
+//! payload`); a NAT entry with 0 blocks points at the pack holding its
+//! record. Checkpoints pack every node of at most `PACK_MAX` bytes.
+//!
 //! **Data blocks** are raw file content; the in-memory reverse map rebuilt
 //! at mount from the nodes tells GC which blocks are live.
 
