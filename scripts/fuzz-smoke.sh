@@ -4,7 +4,8 @@
 # one line per target and exits non-zero if any target crashes, hangs
 # (an input taking over FUZZ_TIMEOUT s counts as a crash) or fails to build.
 #
-# Env: FUZZ_SECONDS (per target, default 20), FUZZ_TIMEOUT (per input,
+# Env: FUZZ_SEED (libFuzzer seed, default 1, so a run is repeatable),
+# FUZZ_SECONDS (per target, default 20), FUZZ_TIMEOUT (per input,
 # default 10), FUZZ_ONLY (run only targets whose "crate/target" name
 # contains this string). Only stable rustc is available: RUSTC_BOOTSTRAP=1 lets
 # cargo-fuzz use the nightly flags it needs. AddressSanitizer is used when
@@ -55,7 +56,7 @@ for fuzz_dir in "$top"/rust/*/fuzz; do
     seeds=()
     [ -d "$fuzz_dir/seeds/$t" ] && seeds=("$fuzz_dir/seeds/$t")
     (cd "$crate_dir" && cargo fuzz run --fuzz-dir fuzz "${san[@]}" "$t" "$dir/corpus" "${seeds[@]}" -- \
-      -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" -artifact_prefix="$dir/artifacts/") >"$log" 2>&1
+      -seed="${FUZZ_SEED:-1}" -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" -artifact_prefix="$dir/artifacts/") >"$log" 2>&1
     rc=$?
     runs=$(grep -aoE 'Done [0-9]+ runs' "$log" | tail -1 | grep -oE '[0-9]+')
     sanitizer=${san[1]:-address}
