@@ -200,6 +200,38 @@ impl Tracker {
         }
     }
 
+    /// True if `step` would succeed on the model.
+    fn valid(&self, step: &Step) -> bool {
+        let mut m = self.m.clone();
+        let look = |m: &Model, p: &str| -> Option<Ino> {
+            let mut ino = m.root;
+            for c in p.split('/').filter(|s| !s.is_empty()) {
+                ino = m.lookup(ino, c.as_bytes()).ok()?;
+            }
+            Some(ino)
+        };
+        let parent = |m: &Model, p: &str| -> Option<(Ino, Vec<u8>)> {
+            let (dirs, last) = split(p);
+            Some((look(m, &dirs.join("/"))?, last.as_bytes().to_vec()))
+        };
+        match step {
+            Create(p) => parent(&m, p).is_some_and(|(d, n)| m.create(d, &n, 0o644).is_ok()),
+            Rename(a, b) => match (parent(&m, a), parent(&m, b)) {
+                (Some((sd, sn)), Some((dd, dn))) => m.rename(sd, &sn, dd, &dn, false).is_ok(),
+                _ => false,
+            },
+            Unlink(p) => parent(&m, p).is_some_and(|(d, n)| m.unlink(d, &n).is_ok()),
+            Link(a, b) => match (look(&m, a), parent(&m, b)) {
+                (Some(i), Some((d, n))) => m.link(i, d, &n).is_ok(),
+                _ => false,
+            },
+            RemoveXattr(p, name) => look(&m, p).is_some_and(|i| m.removexattr(i, name.as_bytes()).is_ok()),
+            Write(p, ..) | Truncate(p, _) | Fsync(p) | Fdatasync(p) | SetXattr(p, ..) => look(&m, p).is_some(),
+            Mkdir(p) => parent(&m, p).is_some_and(|(d, n)| m.mkdir(d, &n, 0o755).is_ok()),
+            Sync => true,
+        }
+    }
+
     fn make_durable(&mut self, ino: Ino) {
         if self.m.file(ino).is_err() {
             return;
@@ -511,6 +543,75 @@ fn w_gc_pressure() -> Workload {
     Workload { name: "gc pressure", zones: 12, zone_size: 16, zone_cap: 16, steps: st }
 }
 
+/// A random but valid workload: file/dir creation, writes, truncates,
+/// renames (also replacing), links, unlinks, xattrs, fsync/fdatasync and
+/// the odd sync, over a few names in three directories.
+fn w_random(seed: u64, steps: usize) -> Workload {
+    use model::rng::Rng;
+    let mut r = Rng::new(seed);
+    let mut m = Tracker::new();
+    let dirs = ["", "d1", "d1/d2"];
+    let mut st = vec![Mkdir(s("d1")), Mkdir(s("d1/d2"))];
+    for x in &st {
+        m.apply(x);
+    }
+    let files = |m: &Tracker| -> Vec<String> {
+        m.paths().into_iter().filter(|(_, i)| m.m.file(*i).is_ok()).map(|(p, _)| p.trim_start_matches('/').to_string()).collect()
+    };
+    while st.len() < steps {
+        let name = |r: &mut Rng| format!("{}/{}", r.pick(&dirs), r.pick(&["a", "b", "c", "d"])).trim_start_matches('/').to_string();
+        let fl = files(&m);
+        let any_file = |r: &mut Rng| if fl.is_empty() { None } else { Some(r.pick(&fl).clone()) };
+        let step = match r.below(20) {
+            0..=2 => Create(name(&mut r)),
+            3..=7 => match any_file(&mut r) {
+                Some(f) => Write(f, r.below(30000), r.range(1, 12000) as usize, r.next_u64()),
+                None => continue,
+            },
+            8 => match any_file(&mut r) {
+                Some(f) => Truncate(f, r.below(30000)),
+                None => continue,
+            },
+            9..=11 => match any_file(&mut r) {
+                Some(f) => Fsync(f),
+                None => continue,
+            },
+            12 => match any_file(&mut r) {
+                Some(f) => Fdatasync(f),
+                None => continue,
+            },
+            13 => Sync,
+            14 => match any_file(&mut r) {
+                Some(f) => Rename(f, name(&mut r)),
+                None => continue,
+            },
+            15 => match any_file(&mut r) {
+                Some(f) => Unlink(f),
+                None => continue,
+            },
+            16 => match any_file(&mut r) {
+                Some(f) => Link(f, name(&mut r)),
+                None => continue,
+            },
+            17 | 18 => match any_file(&mut r) {
+                Some(f) => SetXattr(f, format!("user.{}", r.pick(&["x", "y"])), r.range(0, 200) as usize, r.next_u64()),
+                None => continue,
+            },
+            _ => match any_file(&mut r) {
+                Some(f) => RemoveXattr(f, format!("user.{}", r.pick(&["x", "y"]))),
+                None => continue,
+            },
+        };
+        // Keep only steps that succeed (the fault-free run must not fail).
+        if !m.valid(&step) {
+            continue;
+        }
+        m.apply(&step);
+        st.push(step);
+    }
+    Workload { name: "random", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+}
+
 fn workloads() -> Vec<Workload> {
     vec![
         w_create_write_fsync(),
@@ -681,6 +782,30 @@ fn torn_write_at_every_write() {
 #[test]
 fn failed_write_at_every_write() {
     crash_every_write(true, 1, Fault::FailWrite, "failed write");
+}
+
+/// Random valid workloads, power cut after every write (volatile cache).
+/// `FLUFFLE_CRASH_RANDOM_SEEDS=N` (default 8) and `FLUFFLE_CRASH_RANDOM_FIRST`
+/// choose the seeds.
+#[test]
+fn random_workloads_cut_everywhere() {
+    let seeds: u64 = std::env::var("FLUFFLE_CRASH_RANDOM_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let first: u64 = std::env::var("FLUFFLE_CRASH_RANDOM_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let mut failures = Vec::new();
+    for seed in first..first + seeds {
+        let w = w_random(seed, 100);
+        let base = base_for(&w, true);
+        let (writes, _) = measure(&w, &base);
+        let mut n = 0;
+        while n <= writes {
+            if let Err(e) = run_once(&w, &base, Fault::CutAfter(n)) {
+                failures.push(format!("random workload seed {seed}: cut after write {n} of {writes}: {e}\nsteps: {:?}", w.steps));
+                break;
+            }
+            n += stride();
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The checker itself: recovering to an empty filesystem after fsyncs, or
