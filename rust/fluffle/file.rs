@@ -170,7 +170,7 @@ impl<D: ZonedDevice> Fs<D> {
         // GC, which may split extents when it moves blocks).
         let nblocks = end.div_ceil(BS) - off / BS;
         let grow = (nblocks as usize).saturating_mul(12);
-        if self.inodes[i].encoded_len().saturating_add(grow) > self.max_node_bytes() / 2 && self.inodes[i].map.v.len() > 1 {
+        if self.node_len_estimate(i).saturating_add(grow) > self.max_node_bytes() / 2 && self.inodes[i].map.v.len() > 1 {
             return Err(ENOSPC);
         }
         let mut done = 0usize;
@@ -205,6 +205,21 @@ impl<D: ZonedDevice> Fs<D> {
         n.ctime = now;
         n.dirty = true;
         Ok(data.len())
+    }
+
+    /// Node payload size of inode index `i`, recomputed only when its
+    /// extent count moved by 256 since the last time (an extent costs at
+    /// most 20 bytes), so writes to huge fragmented files stay O(log n).
+    fn node_len_estimate(&mut self, i: usize) -> usize {
+        let n = &mut self.inodes[i];
+        let ext = n.map.v.len();
+        let (cached_ext, cached_len) = n.len_cache;
+        if cached_len != 0 && ext.abs_diff(cached_ext) < 256 {
+            return cached_len + ext.saturating_sub(cached_ext) * 20;
+        }
+        let len = n.encoded_len();
+        n.len_cache = (ext, len);
+        len
     }
 
     /// Moves the inline content of inode index `i` into a dirty page of

@@ -90,6 +90,8 @@ pub struct Inode {
     pub needs_cp: bool,
     /// VFS holds (see `Fs::hold`).
     pub holds: u32,
+    /// (extent count, encoded length) when last measured (write admission).
+    pub len_cache: (usize, usize),
 }
 
 /// Fixed payload bytes before the arrays.
@@ -163,6 +165,7 @@ impl Inode {
             dirty: true,
             needs_cp: true,
             holds: 0,
+            len_cache: (0, 0),
         }
     }
 
