@@ -68,11 +68,15 @@ impl<D: ZonedDevice> Fs<D> {
                     done += chunk;
                 }
                 Some((lba, run)) => {
-                    if boff == 0 && n - done >= BLOCK_SIZE && node.pages.is_empty() {
-                        // Whole blocks straight into the caller's buffer,
-                        // as far as the run goes within one zone.
+                    if boff == 0 && n - done >= BLOCK_SIZE {
+                        // Whole blocks straight into the caller's buffer in
+                        // one device read, as far as the run goes within
+                        // one zone and up to the next dirty page.
+                        let np = node.pages.partition_point(|p| p.fblk < fblk);
+                        let dirty_gap = node.pages.get(np).map_or(u64::MAX, |p| p.fblk.saturating_sub(fblk));
                         let zone_end = self.zone_end(lba);
                         let k = core::cmp::min(core::cmp::min(run, ((n - done) / BLOCK_SIZE) as u64), zone_end - lba);
+                        let k = core::cmp::max(1, core::cmp::min(k, dirty_gap));
                         let bytes = k as usize * BLOCK_SIZE;
                         self.read_lba(lba, &mut buf[done..done + bytes])?;
                         done += bytes;
@@ -330,16 +334,37 @@ impl<D: ZonedDevice> Fs<D> {
     pub(super) fn writeback_inode(&mut self, i: usize) -> Result<()> {
         let ino = self.inodes[i].ino;
         let mut buf: FVec<u8> = FVec::new();
+        // Pages `..done` are on the device; they leave the cache at the end
+        // in one move (removing them one by one would be quadratic).
+        let mut done = 0usize;
+        let r = self.writeback_pages(ino, &mut buf, &mut done);
+        if let Ok(i) = self.find(ino) {
+            let n = &mut self.inodes[i];
+            let done = core::cmp::min(done, n.pages.len());
+            let fresh = n.pages[..done].iter().filter(|p| p.fresh).count() as u64;
+            n.pages.as_mut_slice().rotate_left(done);
+            let keep = n.pages.len() - done;
+            n.pages.truncate(keep);
+            self.dirty_pages = self.dirty_pages.saturating_sub(done as u64);
+            self.fresh_pages = self.fresh_pages.saturating_sub(fresh);
+        }
+        r
+    }
+
+    fn writeback_pages(&mut self, ino: u64, buf: &mut FVec<u8>, done: &mut usize) -> Result<()> {
         loop {
             let i = self.find(ino)?;
             let n = &self.inodes[i];
-            let first = match n.pages.first() {
+            let first = match n.pages.get(*done) {
                 Some(p) => p.fblk,
                 None => return Ok(()),
             };
             // A run of consecutive file blocks.
             let mut run = 1u64;
-            while run < MAX_RUN && (run as usize) < n.pages.len() && n.pages[run as usize].fblk == first + run {
+            while run < MAX_RUN
+                && *done + (run as usize) < n.pages.len()
+                && n.pages[*done + run as usize].fblk == first + run
+            {
                 run += 1;
             }
             let (lba, got) = self.data_run(run)?;
@@ -347,9 +372,9 @@ impl<D: ZonedDevice> Fs<D> {
             buf.clear();
             buf.try_reserve(got as usize * BLOCK_SIZE)?;
             for k in 0..got as usize {
-                buf.try_extend_from_slice(&self.inodes[i].pages[k].data)?;
+                buf.try_extend_from_slice(&self.inodes[i].pages[*done + k].data)?;
             }
-            if let Err(e) = self.dev.write(lba, &buf) {
+            if let Err(e) = self.dev.write(lba, buf) {
                 self.broken = true;
                 return Err(e);
             }
@@ -369,17 +394,8 @@ impl<D: ZonedDevice> Fs<D> {
                     return Err(e);
                 }
             }
-            let mut fresh = 0;
-            for _ in 0..got {
-                if let Some(p) = n.pages.remove(0) {
-                    if p.fresh {
-                        fresh += 1;
-                    }
-                }
-            }
             n.dirty = true;
-            self.dirty_pages = self.dirty_pages.saturating_sub(got);
-            self.fresh_pages = self.fresh_pages.saturating_sub(fresh);
+            *done += got as usize;
         }
     }
 

@@ -125,6 +125,12 @@ impl Target for CoreTarget {
         }
         Ok(out)
     }
+    fn hold(&mut self, ino: u64) -> Result<()> {
+        self.f()?.hold(ino)
+    }
+    fn release(&mut self, ino: u64) -> Result<()> {
+        self.f()?.release(ino)
+    }
     fn fsync(&mut self, ino: u64, datasync: bool) -> Result<()> {
         self.f()?.fsync(ino, datasync)
     }

@@ -423,6 +423,21 @@ impl<T: Target> Driver<T> {
                 Ok("ok".into())
             }
             Op::ReaddirMutating { dir, first, mutation } => self.readdir_mutating(*dir, *first, mutation),
+            Op::Hold { ino } => {
+                same_err!("hold", self.fs.hold(self.c(*ino)), self.model.hold(*ino));
+                Ok("ok".into())
+            }
+            Op::Release { ino } => {
+                same_err!("release", self.fs.release(self.c(*ino)), self.model.release(*ino));
+                if !self.model.nodes.contains_key(ino) {
+                    // The orphan is gone: its number no longer answers.
+                    let c = self.c(*ino);
+                    if let Ok(a) = self.fs.getattr(c) {
+                        return Err(format!("released orphan {ino} (core {c}) still has attributes {a:?}"));
+                    }
+                }
+                Ok("ok".into())
+            }
             Op::Fsync { ino, datasync } => {
                 same_err!("fsync", self.fs.fsync(self.c(*ino), *datasync), self.model.node(*ino).map(|_| ()));
                 Ok("ok".into())
@@ -435,7 +450,15 @@ impl<T: Target> Driver<T> {
                 Ok("ok".into())
             }
             Op::Remount => {
+                // Orphans (held, unlinked) must be gone after the remount.
+                let orphans: Vec<u64> = self.model.nodes.iter().filter(|(_, n)| n.nlink == 0).map(|(i, _)| self.c(*i)).collect();
+                self.model.remount();
                 self.fs.remount().map_err(|e| format!("remount: {e:?}"))?;
+                for c in orphans {
+                    if let Ok(a) = self.fs.getattr(c) {
+                        return Err(format!("orphan inode {c} survived a remount: {a:?}"));
+                    }
+                }
                 // Snapshots are in-memory pins; they end with the mount.
                 for s in self.snaps.iter_mut() {
                     *s = None;

@@ -49,6 +49,10 @@ pub enum Op {
     /// Read part of a directory, mutate it with `mutation`, read the rest:
     /// entries untouched by the mutation must appear exactly once.
     ReaddirMutating { dir: Ino, first: usize, mutation: Box<Op> },
+    /// The VFS takes / drops a reference (open file): unlinked files stay
+    /// usable while held.
+    Hold { ino: Ino },
+    Release { ino: Ino },
     Fsync { ino: Ino, datasync: bool },
     Sync,
     Remount,
@@ -226,6 +230,9 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
             230..=244 => Op::Readlink { ino: pick_ino(m, r, Kind::Symlink, 20) },
             245..=284 => {
                 let ino = pick_ino(m, r, Kind::File, 8);
+                if m.node(ino).map(|n| n.nlink == 0).unwrap_or(false) {
+                    continue; // linking an orphan: the VFS refuses it (ENOENT) first
+                }
                 Op::Link { ino, dir: pick_dir(m, r), name: gen_name(r) }
             }
             285..=334 => {
@@ -320,7 +327,18 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
             }
             700..=714 => Op::Chmod { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()), perm: r.below(0o10000) as u32 },
             715..=724 => Op::Chown { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()), uid: r.below(3) as u32 * 1000, gid: r.below(3) as u32 * 100 },
-            725..=764 => Op::Readdir { dir: pick_dir(m, r), chunk: r.range(1, 8) as usize },
+            725..=754 => Op::Readdir { dir: pick_dir(m, r), chunk: r.range(1, 8) as usize },
+            755..=759 => {
+                let Some(ino) = pick_file(m, r) else { continue };
+                Op::Hold { ino }
+            }
+            760..=764 => {
+                let held: Vec<Ino> = m.nodes.iter().filter(|(_, n)| n.holds > 0).map(|(i, _)| *i).collect();
+                if held.is_empty() {
+                    continue;
+                }
+                Op::Release { ino: *r.pick(&held) }
+            }
             765..=779 => {
                 if !allow_nested {
                     continue;

@@ -56,6 +56,9 @@ pub struct Node {
     pub uid: u32,
     pub gid: u32,
     pub xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Holds by the VFS (an open file): a held file survives link count 0
+    /// (an orphan) until the last release.
+    pub holds: u32,
     /// Times in seconds of the model clock ([`Model::now`]).
     pub atime: i64,
     pub mtime: i64,
@@ -131,6 +134,7 @@ impl Model {
                 uid: 0,
                 gid: 0,
                 xattrs: BTreeMap::new(),
+                holds: 0,
                 atime: 0,
                 mtime: 0,
                 ctime: 0,
@@ -195,7 +199,7 @@ impl Model {
         let t = self.now;
         self.nodes.insert(
             ino,
-            Node { body, nlink, perm: perm & 0o7777, uid: 0, gid: 0, xattrs: BTreeMap::new(), atime: t, mtime: t, ctime: t },
+            Node { body, nlink, perm: perm & 0o7777, uid: 0, gid: 0, xattrs: BTreeMap::new(), holds: 0, atime: t, mtime: t, ctime: t },
         );
         ino
     }
@@ -227,7 +231,7 @@ impl Model {
                     true
                 } else {
                     n.nlink -= 1;
-                    n.nlink == 0
+                    n.nlink == 0 && n.holds == 0
                 }
             }
             None => false,
@@ -285,6 +289,30 @@ impl Model {
         match &self.node(ino)?.body {
             Body::Symlink(t) => Ok(t.clone()),
             _ => Err(EINVAL),
+        }
+    }
+
+    /// The VFS holds `ino` (an open file).
+    pub fn hold(&mut self, ino: Ino) -> Result<()> {
+        self.node_mut(ino)?.holds += 1;
+        Ok(())
+    }
+
+    /// Drops a hold; an orphan (link count 0) goes with its last hold.
+    pub fn release(&mut self, ino: Ino) -> Result<()> {
+        let n = self.node_mut(ino)?;
+        n.holds = n.holds.saturating_sub(1);
+        if n.holds == 0 && n.nlink == 0 {
+            self.nodes.remove(&ino);
+        }
+        Ok(())
+    }
+
+    /// Unmount + mount: holds end, orphans are freed.
+    pub fn remount(&mut self) {
+        self.nodes.retain(|_, n| n.nlink > 0);
+        for n in self.nodes.values_mut() {
+            n.holds = 0;
         }
     }
 

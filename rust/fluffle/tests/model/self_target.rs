@@ -104,6 +104,12 @@ impl Target for SelfTarget {
         all.sort_by_key(|d| d.next);
         Ok(all.into_iter().filter(|d| d.next > cookie).take(max).collect())
     }
+    fn hold(&mut self, ino: u64) -> Result<()> {
+        self.m.hold(Self::i(ino))
+    }
+    fn release(&mut self, ino: u64) -> Result<()> {
+        self.m.release(Self::i(ino))
+    }
     fn fsync(&mut self, ino: u64, _datasync: bool) -> Result<()> {
         self.m.node(Self::i(ino)).map(|_| ())
     }
@@ -112,6 +118,7 @@ impl Target for SelfTarget {
     }
     fn remount(&mut self) -> Result<()> {
         self.snaps.clear();
+        self.m.remount();
         Ok(())
     }
     fn statfs(&mut self) -> Result<Statfs> {

@@ -68,6 +68,8 @@ pub trait Target {
     /// Up to `max` entries after `cookie` (0 = from the start), without
     /// "." and "..".
     fn readdir(&mut self, dir: u64, cookie: u64, max: usize) -> Result<Vec<Dirent>>;
+    fn hold(&mut self, ino: u64) -> Result<()>;
+    fn release(&mut self, ino: u64) -> Result<()>;
     fn fsync(&mut self, ino: u64, datasync: bool) -> Result<()>;
     fn sync(&mut self) -> Result<()>;
     /// Unmount and mount again on the same device.
