@@ -300,6 +300,12 @@ impl<D: ZonedDevice> Fs<D> {
         bytes.saturating_sub(fixed) / super::checkpoint::NAT_ENTRY as u64
     }
 
+    /// Inodes the filesystem admits (`statfs.files`): the NAT bound, and
+    /// at most 16 per usable block (small inodes share pack blocks).
+    pub(super) fn inode_limit(&self) -> u64 {
+        core::cmp::min(self.max_inodes(), self.zones.usable_blocks().saturating_mul(16))
+    }
+
     fn dir_index(&self, dir: u64) -> Result<usize> {
         let d = self.find(dir)?;
         if self.inodes[d].ftype != FileType::Directory {
@@ -376,7 +382,7 @@ impl<D: ZonedDevice> Fs<D> {
         if self.inodes[d].find_entry(name).is_some() {
             return Err(EEXIST);
         }
-        if self.inodes.len() as u64 >= self.max_inodes() || self.next_ino >= 1 << 31 {
+        if self.inodes.len() as u64 >= self.inode_limit() || self.next_ino >= 1 << 31 {
             return Err(ENOSPC);
         }
         // Every inode needs at least one node block.
@@ -807,7 +813,7 @@ impl<D: ZonedDevice> Fs<D> {
         let blocks = self.zones.usable_blocks();
         let used = self.used_blocks();
         let free = blocks.saturating_sub(used);
-        let files = core::cmp::min(self.max_inodes(), blocks);
+        let files = self.inode_limit();
         Ok(StatFs {
             bsize: BLOCK_SIZE as u32,
             blocks,

@@ -178,9 +178,7 @@ impl<T: Clone> FVec<T> {
     /// Appends a copy of every element of `s`.
     pub fn try_extend_from_slice(&mut self, s: &[T]) -> Result<(), Errno> {
         self.try_reserve(s.len())?;
-        for v in s {
-            self.push_within_capacity(v.clone());
-        }
+        self.extend_within_capacity(s);
         Ok(())
     }
 
@@ -190,11 +188,35 @@ impl<T: Clone> FVec<T> {
             self.truncate(len);
             return Ok(());
         }
-        self.try_reserve(len - self.len())?;
-        while self.len() < len {
-            self.push_within_capacity(value.clone());
-        }
+        let more = len - self.len();
+        self.try_reserve(more)?;
+        self.fill_within_capacity(more, value);
         Ok(())
+    }
+
+    // The bulk helpers below run after `try_reserve`, so they never
+    // allocate: the std/kernel bulk operations (memcpy/memset speed) are
+    // safe to use and cannot fail.
+
+    #[cfg(not(MODULE))]
+    fn extend_within_capacity(&mut self, s: &[T]) {
+        self.inner.extend_from_slice(s);
+    }
+
+    #[cfg(MODULE)]
+    fn extend_within_capacity(&mut self, s: &[T]) {
+        let _ = self.inner.extend_from_slice(s, kernel::alloc::flags::GFP_KERNEL);
+    }
+
+    #[cfg(not(MODULE))]
+    fn fill_within_capacity(&mut self, n: usize, value: T) {
+        let len = self.inner.len() + n;
+        self.inner.resize(len, value);
+    }
+
+    #[cfg(MODULE)]
+    fn fill_within_capacity(&mut self, n: usize, value: T) {
+        let _ = self.inner.extend_with(n, value, kernel::alloc::flags::GFP_KERNEL);
     }
 
     /// A vector of `n` copies of `value`.

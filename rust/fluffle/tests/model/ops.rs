@@ -327,10 +327,26 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
             }
             700..=714 => Op::Chmod { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()), perm: r.below(0o10000) as u32 },
             715..=724 => Op::Chown { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()), uid: r.below(3) as u32 * 1000, gid: r.below(3) as u32 * 100 },
-            725..=754 => Op::Readdir { dir: pick_dir(m, r), chunk: r.range(1, 8) as usize },
-            755..=759 => {
-                let Some(ino) = pick_file(m, r) else { continue };
-                Op::Hold { ino }
+            725..=744 => Op::Readdir { dir: pick_dir(m, r), chunk: r.range(1, 8) as usize },
+            745..=759 => {
+                // Hold a file, or unlink a name of a held one (orphans).
+                let held: Vec<Ino> = m.nodes.iter().filter(|(_, n)| n.holds > 0 && n.nlink > 0).map(|(i, _)| *i).collect();
+                if !held.is_empty() && r.chance(60) {
+                    let target = *r.pick(&held);
+                    let names: Vec<(Ino, Vec<u8>)> = m
+                        .inos_of(Kind::Dir)
+                        .into_iter()
+                        .flat_map(|d| m.entries(d).map(|e| e.iter().filter(|(_, i)| **i == target).map(|(n, _)| (d, n.clone())).collect::<Vec<_>>()).unwrap_or_default())
+                        .collect();
+                    if names.is_empty() {
+                        continue;
+                    }
+                    let (dir, name) = r.pick(&names).clone();
+                    Op::Unlink { dir, name: Name(name) }
+                } else {
+                    let Some(ino) = pick_file(m, r) else { continue };
+                    Op::Hold { ino }
+                }
             }
             760..=764 => {
                 let held: Vec<Ino> = m.nodes.iter().filter(|(_, n)| n.holds > 0).map(|(i, _)| *i).collect();
