@@ -102,6 +102,28 @@ impl<D: ZonedDevice> Fs<D> {
         }
     }
 
+    /// Sets the dirty page for `fblk` of inode `i` to the whole block
+    /// `src` (no zero-fill, no read).
+    fn put_page(&mut self, i: usize, fblk: u64, src: &[u8]) -> Result<()> {
+        match self.inodes[i].pages.binary_search_by(|p| p.fblk.cmp(&fblk)) {
+            Ok(p) => {
+                self.inodes[i].pages[p].data.copy_from_slice(src);
+                Ok(())
+            }
+            Err(pos) => {
+                let mut data = FVec::try_with_capacity(BLOCK_SIZE)?;
+                data.try_extend_from_slice(src)?;
+                let fresh = self.inodes[i].map.lookup(fblk).is_none();
+                self.inodes[i].pages.try_insert(pos, Page { fblk, data, fresh })?;
+                self.dirty_pages += 1;
+                if fresh {
+                    self.fresh_pages += 1;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Index of the dirty page for `fblk` of inode `i`, creating it (with
     /// the block's current content if `load`) if needed.
     fn page(&mut self, i: usize, fblk: u64, load: bool) -> Result<usize> {
@@ -185,8 +207,12 @@ impl<D: ZonedDevice> Fs<D> {
             let boff = (pos % BS) as usize;
             let chunk = core::cmp::min(BLOCK_SIZE - boff, data.len() - done);
             let partial = chunk < BLOCK_SIZE;
-            let p = self.page(i, fblk, partial)?;
-            self.inodes[i].pages[p].data[boff..boff + chunk].copy_from_slice(&data[done..done + chunk]);
+            if partial {
+                let p = self.page(i, fblk, true)?;
+                self.inodes[i].pages[p].data[boff..boff + chunk].copy_from_slice(&data[done..done + chunk]);
+            } else {
+                self.put_page(i, fblk, &data[done..done + chunk])?;
+            }
             done += chunk;
             let n = &mut self.inodes[i];
             if pos + chunk as u64 > n.size {
