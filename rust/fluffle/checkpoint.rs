@@ -195,7 +195,6 @@ impl<D: ZonedDevice> Fs<D> {
     /// made reclaimable. Does not write back dirty data pages.
     pub(super) fn checkpoint(&mut self) -> Result<()> {
         self.writable()?;
-        super::trace!("ckpt: free {} dirty nodes {} node room {} in_gc {}", self.zones.free_zones(), self.dirty_node_blocks(), self.zones.head_room(super::zones::H_NODE), self.in_gc);
         if !self.in_gc && self.zones.free_zones() <= self.zones.reserve {
             self.gc_foreground()?;
             if self.inodes.iter().all(|n| !n.dirty && n.node_blocks != 0) {

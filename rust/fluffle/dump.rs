@@ -56,7 +56,7 @@ impl<D: ZonedDevice> Fs<D> {
             };
             writeln!(
                 out,
-                "  {:8} {t} {:04o} {:5} {:5} {:5} {:12} node@{}+{} extents {} entries {} xattrs {}",
+                "  {:8} {t} {:04o} {:5} {:5} {:5} {:12} node@{}+{}{} extents {} entries {} xattrs {}{}",
                 n.ino,
                 n.mode,
                 n.nlink,
@@ -65,9 +65,11 @@ impl<D: ZonedDevice> Fs<D> {
                 n.size,
                 n.node_lba,
                 n.node_blocks,
+                if n.packed { " (pack)" } else { "" },
                 n.map.v.len(),
                 n.entries.len(),
-                n.xattrs.len()
+                n.xattrs.len(),
+                if n.inline.is_some() { " inline" } else { "" }
             )?;
             if entries {
                 for e in n.entries.iter() {

@@ -160,7 +160,6 @@ impl<D: ZonedDevice> Fs<D> {
         // file GC touched); aim past the target so rounds are few.
         let round_target = target + core::cmp::max(1, self.zones.reserve);
         for _ in 0..self.geo.zone_count.saturating_mul(2) {
-            super::trace!("gc round: free {} reclaimable {} live {} usable {} dirty nodes {}", self.zones.free_zones(), self.zones.reclaimable(), self.zones.live_blocks(), self.zones.usable_blocks(), self.dirty_node_blocks());
             if self.zones.free_zones() >= target {
                 return Ok(());
             }

@@ -33,20 +33,3 @@ pub mod xattr;
 pub mod zones;
 #[cfg(test)]
 mod fs_tests;
-
-#[cfg(test)]
-extern crate std;
-
-/// Debug trace for host unit tests only (compiled out elsewhere).
-#[cfg(test)]
-#[allow(unused_macros)]
-macro_rules! trace {
-    ($($t:tt)*) => { std::eprintln!($($t)*) };
-}
-#[cfg(not(test))]
-#[allow(unused_macros)]
-macro_rules! trace {
-    ($($t:tt)*) => {};
-}
-#[allow(unused_imports)]
-pub(crate) use trace;

@@ -69,7 +69,6 @@ impl<D: ZonedDevice> Fs<D> {
             let e = &mut fs.zones.z[zi];
             e.state = if e.valid > 0 || e.wp > 0 { ZState::Used } else { ZState::Free };
         }
-        super::trace!("mount: free {} reclaimable {}", fs.zones.free_zones(), fs.zones.reclaimable());
         if !fs.ro {
             for zi in CKPT_ZONES..geo.zone_count {
                 let e = fs.zones.z[zi as usize];
