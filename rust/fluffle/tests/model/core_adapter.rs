@@ -1,7 +1,7 @@
 //! [`Target`] over the FluffleFS core on an in-memory zoned device.
 
 use fluffle::errno::{Errno, Result, EIO};
-use fluffle::fs::{self, FileType, FormatOptions, Fs, MountOptions, SetAttr, Timespec, RENAME_NOREPLACE};
+use fluffle::fs::{self, FileType, FormatOptions, Fs, MountOptions, SetAttr, Timespec, RENAME_EXCHANGE, RENAME_NOREPLACE};
 use fluffle::memdev::MemDevice;
 
 use super::reference::Kind;
@@ -82,6 +82,9 @@ impl Target for CoreTarget {
     fn rename(&mut self, sdir: u64, sname: &[u8], ddir: u64, dname: &[u8], noreplace: bool) -> Result<()> {
         let flags = if noreplace { RENAME_NOREPLACE } else { 0 };
         self.f()?.rename(sdir, sname, ddir, dname, flags)
+    }
+    fn exchange(&mut self, sdir: u64, sname: &[u8], ddir: u64, dname: &[u8]) -> Result<()> {
+        self.f()?.rename(sdir, sname, ddir, dname, RENAME_EXCHANGE)
     }
     fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
         self.f()?.write(ino, off, data)

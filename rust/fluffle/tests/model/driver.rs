@@ -55,6 +55,9 @@ fn vfs_masked(op: &Op, core: Errno, model: Errno) -> bool {
                 || (model == ENOTEMPTY && core == EISDIR)
                 || (*noreplace && model == EEXIST && core == EINVAL)
         }
+        // An exchange whose target is missing while the source directory
+        // would also move under itself: Linux checks ENOENT first.
+        Op::Exchange { .. } => model == ENOENT && core == EINVAL,
         // link(2) of a directory onto an existing name.
         Op::Link { .. } => model == EEXIST && core == EPERM,
         _ => false,
@@ -363,6 +366,24 @@ impl<T: Target> Driver<T> {
                         (Ok(a), Ok(mi)) => self.check_attr("lookup after rename", a, *mi)?,
                         (Err(a), Err(b)) if a == b => {}
                         _ => return Err(errs("lookup after rename", &core, &model)),
+                    }
+                }
+                self.check_parent_nlink(*sdir)?;
+                self.check_parent_nlink(*ddir)?;
+                Ok("ok".into())
+            }
+            Op::Exchange { sdir, sname, ddir, dname } => {
+                same_err!(
+                    "exchange",
+                    self.fs.exchange(self.c(*sdir), &sname.0, self.c(*ddir), &dname.0),
+                    self.model.exchange(*sdir, &sname.0, *ddir, &dname.0)
+                );
+                for (d, n) in [(*sdir, &sname.0), (*ddir, &dname.0)] {
+                    let core = self.fs.lookup(self.c(d), n);
+                    let model = self.model.lookup(d, n);
+                    match (&core, &model) {
+                        (Ok(a), Ok(mi)) => self.check_attr("lookup after exchange", a, *mi)?,
+                        _ => return Err(errs("lookup after exchange", &core, &model)),
                     }
                 }
                 self.check_parent_nlink(*sdir)?;

@@ -38,6 +38,8 @@ pub enum Op {
     Unlink { dir: Ino, name: Name },
     Rmdir { dir: Ino, name: Name },
     Rename { sdir: Ino, sname: Name, ddir: Ino, dname: Name, noreplace: bool },
+    /// `renameat2(RENAME_EXCHANGE)`.
+    Exchange { sdir: Ino, sname: Name, ddir: Ino, dname: Name },
     /// Write `len` bytes of `pattern(seed, len)` at `off`.
     Write { ino: Ino, off: u64, len: usize, seed: u64 },
     Read { ino: Ino, off: u64, len: usize },
@@ -275,6 +277,10 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                 } else {
                     pick_dir(m, r)
                 };
+                if r.chance(15) {
+                    let dname = pick_entry(m, r, ddir, 85);
+                    return Op::Exchange { sdir, sname, ddir, dname };
+                }
                 let dname = pick_entry(m, r, ddir, 40);
                 Op::Rename { sdir, sname, ddir, dname, noreplace: r.chance(20) }
             }

@@ -425,6 +425,52 @@ impl Model {
         Ok(())
     }
 
+    /// `renameat2(RENAME_EXCHANGE)`: both names must exist; they swap
+    /// inodes. Order as do_renameat2: lookups (ENOENT), then the traps
+    /// (EINVAL either way round for an exchange).
+    pub fn exchange(&mut self, sdir: Ino, sname: &[u8], ddir: Ino, dname: &[u8]) -> Result<()> {
+        self.entries(sdir)?;
+        self.entries(ddir)?;
+        let src = self.lookup(sdir, sname)?;
+        let dst = self.lookup(ddir, dname)?;
+        let src_dir = self.node(src)?.kind() == Kind::Dir;
+        let dst_dir = self.node(dst)?.kind() == Kind::Dir;
+        if sdir != ddir {
+            if src_dir && self.is_ancestor_or_self(src, ddir) {
+                return Err(EINVAL);
+            }
+            if dst_dir && self.is_ancestor_or_self(dst, sdir) {
+                return Err(EINVAL);
+            }
+        }
+        if src == dst {
+            return Ok(());
+        }
+        self.entries_mut(sdir)?.insert(sname.to_vec(), dst);
+        self.entries_mut(ddir)?.insert(dname.to_vec(), src);
+        if sdir != ddir {
+            if src_dir {
+                self.node_mut(sdir)?.nlink -= 1;
+                self.node_mut(ddir)?.nlink += 1;
+                if let Body::Dir { parent, .. } = &mut self.node_mut(src)?.body {
+                    *parent = ddir;
+                }
+            }
+            if dst_dir {
+                self.node_mut(ddir)?.nlink -= 1;
+                self.node_mut(sdir)?.nlink += 1;
+                if let Body::Dir { parent, .. } = &mut self.node_mut(dst)?.body {
+                    *parent = sdir;
+                }
+            }
+        }
+        self.touch_mc(sdir);
+        self.touch_mc(ddir);
+        self.touch_c(src);
+        self.touch_c(dst);
+        Ok(())
+    }
+
     fn file_mut(&mut self, ino: Ino) -> Result<&mut Vec<u8>> {
         match &mut self.node_mut(ino)?.body {
             Body::File(d) => Ok(d),

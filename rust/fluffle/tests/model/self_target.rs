@@ -78,6 +78,9 @@ impl Target for SelfTarget {
     fn rename(&mut self, sdir: u64, sname: &[u8], ddir: u64, dname: &[u8], noreplace: bool) -> Result<()> {
         self.m.rename(Self::i(sdir), sname, Self::i(ddir), dname, noreplace)
     }
+    fn exchange(&mut self, sdir: u64, sname: &[u8], ddir: u64, dname: &[u8]) -> Result<()> {
+        self.m.exchange(Self::i(sdir), sname, Self::i(ddir), dname)
+    }
     fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize> {
         self.m.write(Self::i(ino), off, data)
     }

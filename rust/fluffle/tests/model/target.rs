@@ -60,6 +60,7 @@ pub trait Target {
     fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()>;
     fn rmdir(&mut self, dir: u64, name: &[u8]) -> Result<()>;
     fn rename(&mut self, sdir: u64, sname: &[u8], ddir: u64, dname: &[u8], noreplace: bool) -> Result<()>;
+    fn exchange(&mut self, sdir: u64, sname: &[u8], ddir: u64, dname: &[u8]) -> Result<()>;
     fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize>;
     fn read(&mut self, ino: u64, off: u64, len: usize) -> Result<Vec<u8>>;
     fn truncate(&mut self, ino: u64, size: u64) -> Result<()>;
