@@ -120,6 +120,26 @@ struct folio *fluffle_write_begin_get_folio(struct address_space *mapping, pgoff
 	return __filemap_get_folio(mapping, index, FGP_WRITEBEGIN, mapping_gfp_mask(mapping));
 }
 
+loff_t fluffle_readahead_pos(struct readahead_control *rac)
+{
+	return readahead_pos(rac);
+}
+
+size_t fluffle_readahead_length(struct readahead_control *rac)
+{
+	return readahead_length(rac);
+}
+
+struct folio *fluffle_readahead_folio(struct readahead_control *rac)
+{
+	return readahead_folio(rac);
+}
+
+struct inode *fluffle_readahead_inode(struct readahead_control *rac)
+{
+	return rac->mapping->host;
+}
+
 bool fluffle_folio_mark_dirty(struct folio *folio)
 {
 	return folio_mark_dirty(folio);

@@ -16,6 +16,7 @@ struct inode;
 struct dir_context;
 struct timespec64;
 struct iov_iter;
+struct readahead_control;
 
 /* blkdev.h */
 bool fluffle_bdev_is_zoned(struct block_device *bdev);
@@ -46,6 +47,10 @@ void fluffle_folio_start_writeback(struct folio *folio);
 void fluffle_folio_end_writeback(struct folio *folio);
 struct folio *fluffle_write_begin_get_folio(struct address_space *mapping, pgoff_t index);
 bool fluffle_folio_mark_dirty(struct folio *folio);
+loff_t fluffle_readahead_pos(struct readahead_control *rac);
+size_t fluffle_readahead_length(struct readahead_control *rac);
+struct folio *fluffle_readahead_folio(struct readahead_control *rac);
+struct inode *fluffle_readahead_inode(struct readahead_control *rac);
 void fluffle_folio_set_error_mapping(struct folio *folio, int err);
 
 /* fs.h */

@@ -14,7 +14,7 @@ t0=$(date +%s)
 
 step "host tests: cargo test --workspace"
 log=$top/build/host-tests.log
-(cd "$top/userland" && cargo test --workspace --release 2>&1) | tee "$log" | grep -E '^test result|^error|FAILED|panicked' 
+(cd "$top/userland" && cargo test --workspace --release --no-fail-fast 2>&1) | tee "$log" | grep -E '^test result|^error|FAILED|panicked' 
 # Sum the per-binary "test result" lines; a build failure counts as one failure.
 read -r hp hf < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$log")
 if grep -qE '^error(\[|:)' "$log" && [ "$hf" = 0 ]; then hf=1; echo "FAIL host build (see $log)"; fi

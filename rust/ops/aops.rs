@@ -7,6 +7,7 @@
 
 use super::sb::with_fs;
 use crate::fluffle::errno::{Errno, Result};
+use crate::fluffle::mem::FVec;
 use crate::vfs::folio::LockedFolio;
 use crate::vfs::shim;
 use crate::vfs::vtable::{zeroed, VTable};
@@ -46,6 +47,52 @@ unsafe extern "C" fn read_folio(_file: *mut bindings::file, folio: *mut bindings
         match r {
             Ok(()) => 0,
             Err(e) => -e.0,
+        }
+    }
+}
+
+/// Largest readahead window read from the core in one call.
+const MAX_READAHEAD: usize = 1 << 20;
+
+/// `readahead`: one core read for the whole window (so contiguous blocks
+/// become one device read), then copied into the window's folios. Folios
+/// left unfilled (allocation failure, error) are unlocked without being
+/// marked up to date; `read_folio` retries them one by one.
+unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
+    // SAFETY: the VFS passes a readahead request on one of our mappings;
+    // `readahead_folio` hands out its locked folios one by one, which we
+    // unlock (its reference is dropped by the helper).
+    unsafe {
+        let inode = shim::fluffle_readahead_inode(rac);
+        let pos = shim::fluffle_readahead_pos(rac) as u64;
+        let len = core::cmp::min(shim::fluffle_readahead_length(rac), MAX_READAHEAD);
+        let (sb, ino) = ((*inode).i_sb, (*inode).i_ino as u64);
+        let mut buf = FVec::new();
+        let filled = match buf.try_resize(len, 0u8) {
+            Ok(()) => with_fs(sb, |fs| fs.read(ino, pos, &mut buf)).ok(),
+            Err(_) => None,
+        };
+        loop {
+            let folio = shim::fluffle_readahead_folio(rac);
+            if folio.is_null() {
+                break;
+            }
+            let mut f = LockedFolio::from_raw(folio);
+            if let Some(n) = filled {
+                let at = (f.pos() - pos) as usize;
+                if let Some(src) = buf.get(at..core::cmp::min(at + f.size(), len)) {
+                    if src.len() == f.size() {
+                        f.with_bytes(|dst| {
+                            // Bytes past what the core returned are past EOF.
+                            let valid = n.saturating_sub(at).min(dst.len());
+                            dst[..valid].copy_from_slice(&src[..valid]);
+                            dst[valid..].fill(0);
+                        });
+                        f.mark_uptodate();
+                    }
+                }
+            }
+            f.unlock();
         }
     }
 }
@@ -177,6 +224,7 @@ unsafe extern "C" fn write_end(
 
 pub(crate) static AOPS: VTable<bindings::address_space_operations> = VTable(bindings::address_space_operations {
     read_folio: Some(read_folio),
+    readahead: Some(readahead),
     writepages: Some(writepages),
     dirty_folio: Some(bindings::filemap_dirty_folio),
     write_begin: Some(write_begin),

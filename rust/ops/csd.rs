@@ -11,7 +11,7 @@
 
 use super::sb::{self, with_fs};
 use crate::csd::abi::{self, LoadArgs, RunArgs};
-use crate::csd::registry::{AttachKey, Stream};
+use crate::csd::registry::{AttachKey, Attachment, Stream};
 use crate::csd::runner::{self, Request, RunMemory};
 use crate::csd::source::{DeviceGeometry, FileInfo, SnapshotSource};
 use crate::csd::error::{CsdError, CsdResult};
@@ -163,16 +163,29 @@ unsafe fn parent_ino(file: *mut bindings::file) -> u64 {
     }
 }
 
+/// The file, inode and the calling process's attachment for a kiocb.
+///
+/// # Safety
+///
+/// `iocb` must be a valid kiocb of an open regular file of ours.
+unsafe fn attached(iocb: *mut bindings::kiocb) -> (*mut bindings::file, *mut bindings::inode, Attachment) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let file = (*iocb).ki_filp;
+        let inode = shim::fluffle_file_inode(file);
+        let ino = (*inode).i_ino as u64;
+        (file, inode, sb::info((*inode).i_sb).csd.lock().attachment(key(ino)))
+    }
+}
+
 /// `read_iter`: the kernel's output for a process with a read-stream
 /// kernel attached, the file's bytes for everyone else.
 pub(crate) unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
     // SAFETY: the VFS passes a valid kiocb of an open file of ours and the
     // destination iterator.
     unsafe {
-        let file = (*iocb).ki_filp;
-        let inode = shim::fluffle_file_inode(file);
-        let ino = (*inode).i_ino as u64;
-        let id = sb::info((*inode).i_sb).csd.lock().attachment(key(ino)).read;
+        let (file, inode, att) = attached(iocb);
+        let id = att.read;
         if id == 0 {
             return bindings::generic_file_read_iter(iocb, to);
         }
@@ -210,10 +223,8 @@ pub(crate) unsafe extern "C" fn write_iter(iocb: *mut bindings::kiocb, from: *mu
     // SAFETY: the VFS passes a valid kiocb of an open file of ours and the
     // source iterator.
     unsafe {
-        let file = (*iocb).ki_filp;
-        let inode = shim::fluffle_file_inode(file);
-        let ino = (*inode).i_ino as u64;
-        let id = sb::info((*inode).i_sb).csd.lock().attachment(key(ino)).write;
+        let (file, inode, att) = attached(iocb);
+        let id = att.write;
         if id == 0 {
             return bindings::generic_file_write_iter(iocb, from);
         }

@@ -1,6 +1,6 @@
 //! Directory operations: names in, core calls, dentries out.
 
-use super::sb::{to_c, with_fs};
+use super::sb::{to_c, with_fs, KFs};
 use super::{attr, file, inode, xattr};
 use crate::fluffle::errno::{Errno, Result, ENAMETOOLONG, ENOENT};
 use crate::fluffle::mem::FVec;
@@ -104,6 +104,27 @@ unsafe extern "C" fn lookup(
     }
 }
 
+/// `create` and `mkdir`: a new inode of `mode` named by `dentry`, made by
+/// `make` (the core's `create` or `mkdir`).
+///
+/// # Safety
+///
+/// `dir` and `dentry` must be the valid, locked callback arguments.
+unsafe fn make_node(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: u32,
+    make: fn(&mut KFs, u64, &[u8], u32, u32, u32) -> Result<Attr>,
+) -> Result<()> {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let (uid, gid, mode) = new_owner(dir, mode);
+        let dino = (*dir).i_ino as u64;
+        let name = name(dentry);
+        with_fs((*dir).i_sb, |fs| make(fs, dino, name, mode, uid, gid)).and_then(|a| instantiate(dir, dentry, &a))
+    }
+}
+
 unsafe extern "C" fn create(
     _idmap: *mut bindings::mnt_idmap,
     dir: *mut bindings::inode,
@@ -112,12 +133,7 @@ unsafe extern "C" fn create(
     _excl: bool,
 ) -> c_int {
     // SAFETY: the VFS passes a locked directory and a negative dentry.
-    to_c(unsafe {
-        let (uid, gid, mode) = new_owner(dir, mode as u32);
-        let dino = (*dir).i_ino as u64;
-        let name = name(dentry);
-        with_fs((*dir).i_sb, |fs| fs.create(dino, name, mode, uid, gid)).and_then(|a| instantiate(dir, dentry, &a))
-    })
+    to_c(unsafe { make_node(dir, dentry, mode as u32, KFs::create) })
 }
 
 unsafe extern "C" fn mkdir(
@@ -127,12 +143,7 @@ unsafe extern "C" fn mkdir(
     mode: bindings::umode_t,
 ) -> c_int {
     // SAFETY: the VFS passes a locked directory and a negative dentry.
-    to_c(unsafe {
-        let (uid, gid, mode) = new_owner(dir, mode as u32 | S_IFDIR);
-        let dino = (*dir).i_ino as u64;
-        let name = name(dentry);
-        with_fs((*dir).i_sb, |fs| fs.mkdir(dino, name, mode, uid, gid)).and_then(|a| instantiate(dir, dentry, &a))
-    })
+    to_c(unsafe { make_node(dir, dentry, mode as u32 | S_IFDIR, KFs::mkdir) })
 }
 
 unsafe extern "C" fn symlink(

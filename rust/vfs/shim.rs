@@ -35,6 +35,10 @@ extern "C" {
         index: usize,
     ) -> *mut bindings::folio;
     pub(crate) fn fluffle_folio_mark_dirty(folio: *mut bindings::folio) -> bool;
+    pub(crate) fn fluffle_readahead_pos(rac: *mut bindings::readahead_control) -> i64;
+    pub(crate) fn fluffle_readahead_length(rac: *mut bindings::readahead_control) -> usize;
+    pub(crate) fn fluffle_readahead_folio(rac: *mut bindings::readahead_control) -> *mut bindings::folio;
+    pub(crate) fn fluffle_readahead_inode(rac: *mut bindings::readahead_control) -> *mut bindings::inode;
     pub(crate) fn fluffle_folio_set_error_mapping(folio: *mut bindings::folio, err: c_int);
 
     pub(crate) fn fluffle_dir_emit(
