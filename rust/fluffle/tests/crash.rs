@@ -785,11 +785,11 @@ fn failed_write_at_every_write() {
 }
 
 /// Random valid workloads, power cut after every write (volatile cache).
-/// `FLUFFLE_CRASH_RANDOM_SEEDS=N` (default 8) and `FLUFFLE_CRASH_RANDOM_FIRST`
+/// `FLUFFLE_CRASH_RANDOM_SEEDS=N` (default 8, 40 in optimised builds) and `FLUFFLE_CRASH_RANDOM_FIRST`
 /// choose the seeds.
 #[test]
 fn random_workloads_cut_everywhere() {
-    let seeds: u64 = std::env::var("FLUFFLE_CRASH_RANDOM_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let seeds: u64 = std::env::var("FLUFFLE_CRASH_RANDOM_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(if cfg!(debug_assertions) { 8 } else { 40 });
     let first: u64 = std::env::var("FLUFFLE_CRASH_RANDOM_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let mut failures = Vec::new();
     for seed in first..first + seeds {
