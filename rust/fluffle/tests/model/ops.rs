@@ -221,9 +221,10 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
             80..=169 => Op::Create { dir: pick_dir(m, r), name: gen_name(r), perm: 0o600 | r.below(0o200) as u32 },
             170..=209 => Op::Mkdir { dir: pick_dir(m, r), name: gen_name(r), perm: 0o700 | r.below(0o100) as u32 },
             210..=229 => {
-                let tl = match r.below(4) {
+                let tl = match r.below(5) {
                     0 => 1,
-                    1 => r.range(200, 1000) as usize,
+                    1 => 4095 + r.below(2) as usize, // PATH_MAX - 1 is the longest
+                    2 => r.range(200, 1000) as usize,
                     _ => r.range(1, 40) as usize,
                 };
                 let t: Vec<u8> = (0..tl).map(|i| b"abc/../xyz"[i % 10]).collect();

@@ -274,11 +274,16 @@ impl Model {
         Ok(ino)
     }
 
+    /// `symlink(2)`: the target is copied in first (getname: ENOENT when
+    /// empty, ENAMETOOLONG from PATH_MAX = 4096 bytes with its NUL).
     pub fn symlink(&mut self, dir: Ino, name: &[u8], target: &[u8]) -> Result<Ino> {
-        self.check_new(dir, name)?;
         if target.is_empty() {
             return Err(ENOENT);
         }
+        if target.len() > 4095 {
+            return Err(ENAMETOOLONG);
+        }
+        self.check_new(dir, name)?;
         let ino = self.alloc(Body::Symlink(target.to_vec()), 0o777);
         self.entries_mut(dir)?.insert(name.to_vec(), ino);
         self.touch_mc(dir);
