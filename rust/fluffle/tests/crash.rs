@@ -784,7 +784,8 @@ fn failed_write_at_every_write() {
     crash_every_write(true, 1, Fault::FailWrite, "failed write");
 }
 
-/// Random valid workloads, power cut after every write (volatile cache).
+/// Random valid workloads, power cut after / torn at every write (volatile
+/// cache).
 /// `FLUFFLE_CRASH_RANDOM_SEEDS=N` (default 8, 40 in optimised builds) and `FLUFFLE_CRASH_RANDOM_FIRST`
 /// choose the seeds.
 #[test]
@@ -798,8 +799,11 @@ fn random_workloads_cut_everywhere() {
         let (writes, _) = measure(&w, &base);
         let mut n = 0;
         while n <= writes {
-            if let Err(e) = run_once(&w, &base, Fault::CutAfter(n)) {
-                failures.push(format!("random workload seed {seed}: cut after write {n} of {writes}: {e}\nsteps: {:?}", w.steps));
+            // Even seeds: power cut after write n; odd: write n torn after
+            // 2 blocks.
+            let fault = if seed % 2 == 0 { Fault::CutAfter(n) } else { Fault::Tear(n.max(1), 2) };
+            if let Err(e) = run_once(&w, &base, fault) {
+                failures.push(format!("random workload seed {seed}: {fault:?} of {writes} writes: {e}\nsteps: {:?}", w.steps));
                 break;
             }
             n += stride();
