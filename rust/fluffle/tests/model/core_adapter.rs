@@ -209,11 +209,22 @@ impl Target for CoreTarget {
         self.f()?.release_snapshot(snap)
     }
     fn fsck(&mut self) -> Result<()> {
+        // The mounted state, then the unmounted image as `fluffle fsck`
+        // sees it (read-only mount + check), then mount again.
         let r = self.f()?.check()?;
         if r.problems() > 0 {
             eprintln!("fsck problems: {:?}", r.list);
             return Err(fluffle::errno::EUCLEAN);
         }
+        let mut dev = self.fs.take().ok_or(EIO)?.unmount()?;
+        let r = fluffle::fsck::fsck(&mut dev)?;
+        if r.problems() > 0 {
+            eprintln!("fsck (unmounted image) problems: {:?}", r.list);
+            return Err(fluffle::errno::EUCLEAN);
+        }
+        let mut fs = Fs::mount(dev, &MountOptions::default())?;
+        fs.set_time(Timespec { sec: self.now, nsec: 0 });
+        self.fs = Some(fs);
         Ok(())
     }
 }
