@@ -165,6 +165,16 @@ for _ in range(4):
           f"mixed snapshot: bins 1,2 = {h[1]},{h[2]}")
 w.wait()
 
+# Attaching to a file the caller cannot read is refused with EACCES.
+secret = f"{MNT}/secret"
+write_file(secret, b"s" * 100)
+os.chmod(secret, 0o600)
+os.chmod(MNT, 0o755)
+r = subprocess.run(["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "python3", "-c",
+                    f"import os\ntry:\n os.setxattr('{secret}', '{XR}', b'{kern['average']}')\n"
+                    f"except OSError as e:\n print(e.errno)"], capture_output=True, text=True)
+eq("attach to an unreadable file", r.stdout.strip(), str(errno.EACCES))
+
 # Hostile programs: each gets its errno, the next good kernel still works.
 def insn(op, dst=0, src=0, off=0, imm=0):
     return struct.pack("<BBhi", op, dst | (src << 4), off, imm)
