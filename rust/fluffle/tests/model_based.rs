@@ -66,6 +66,17 @@ const SMALL: Setup = Setup {
     cfg: GenConfig { data_budget: 640 << 10, max_file: 256 << 10, snap_slots: 2, max_inodes: 120 },
 };
 
+/// 12 zones of 16 blocks, the smallest geometry the core accepts: 64
+/// usable blocks, so ENOSPC (accepted only when statfs agrees the device is
+/// full), GC and zone-granular snapshot pins collide all the time.
+const TINY: Setup = Setup {
+    name: "tiny",
+    zones: 12,
+    zone_size: 16,
+    zone_cap: 16,
+    cfg: GenConfig { data_budget: 96 << 10, max_file: 64 << 10, snap_slots: 1, max_inodes: 30 },
+};
+
 fn run_seeds(setup: Setup, parity: u64) {
     let ops = env_u64("FLUFFLE_MODEL_OPS", 2000) as usize;
     let seeds: Vec<u64> = match std::env::var("FLUFFLE_MODEL_SEED") {
@@ -84,7 +95,7 @@ fn run_seeds(setup: Setup, parity: u64) {
     for seed in seeds {
         // Even seeds on one setup, odd on the other (a single explicit
         // seed runs on the setup its parity picks).
-        if seed % 2 != parity {
+        if parity < 2 && seed % 2 != parity {
             continue;
         }
         ran += 1;
@@ -108,6 +119,12 @@ fn random_sequences_roomy_device() {
 #[test]
 fn random_sequences_small_device() {
     run_seeds(SMALL, 1);
+}
+
+#[test]
+#[ignore = "core bug: unmount fails with ENOSPC on the minimum geometry with a live snapshot (notes/core-bugs.md 01:08)"]
+fn random_sequences_tiny_device() {
+    run_seeds(TINY, 2);
 }
 
 /// The model itself must follow Linux on the cases the comparison relies
