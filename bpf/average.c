@@ -22,24 +22,17 @@ CSD_KERNEL int average(const struct fluffle_csd_ctx *ctx)
 	fluffle_u64 chunk = ctx->scratch_size & ~3ULL;
 	fluffle_u64 end = ctx->size & ~3ULL;
 	fluffle_u64 off = 0;
+	long n, i;
 
 	if (ctx->req_offset != 0)
 		return 0;
 	if (!buf || chunk == 0)
 		return -FLUFFLE_CSD_EINVAL;
-	while (off < end) {
-		fluffle_u64 want = end - off;
-		long n, i;
-
-		if (want > chunk)
-			want = chunk;
-		n = csd_read(off, buf, want);
-		if (n != (long)want)
-			return n < 0 ? (int)n : -5; /* EIO: short read */
+	while ((n = csd_next_chunk(&off, end, buf, chunk)) > 0)
 		for (i = 0; i < n; i += 4)
 			r.sum += *(fluffle_s32 *)(buf + i);
-		off += want;
-	}
+	if (n < 0)
+		return (int)n;
 	r.count = end / 4;
 	if (r.count) {
 		/* Unsigned division (no signed divide before eBPF v4). */

@@ -34,29 +34,24 @@ static inline __attribute__((always_inline)) int count_pattern_run(const struct 
 	fluffle_u64 mask = len >= 8 ? ~0ULL : (1ULL << (8 * len)) - 1;
 	fluffle_u64 chunk = ctx->scratch_size, size = ctx->size;
 	fluffle_u64 off = 0, window = 0, count = 0;
+	long n, i;
 
 	if (ctx->req_offset != 0)
 		return 0;
 	if (!buf || chunk == 0 || len == 0 || len > 8)
 		return -FLUFFLE_CSD_EINVAL;
-	while (off < size) {
-		fluffle_u64 want = size - off;
-		long n, i;
-
-		if (want > chunk)
-			want = chunk;
-		n = csd_read(off, buf, want);
-		if (n != (long)want)
-			return n < 0 ? (int)n : -5; /* EIO: short read */
+	while ((n = csd_next_chunk(&off, size, buf, chunk)) > 0) {
 		for (i = 0; i < n; i++) {
 			window = ((window << 8) | buf[i]) & mask;
 			/* The position test only matters for the first bytes,
-			 * whose window is padded with zeros. */
-			if (window == pattern && off + i + 1 >= len)
+			 * whose window is padded with zeros (buf[i] is at file
+			 * offset off - n + i). */
+			if (window == pattern && off - n + i + 1 >= len)
 				count++;
 		}
-		off += want;
 	}
+	if (n < 0)
+		return (int)n;
 	csd_emit(&count, sizeof(count));
 	return 0;
 }

@@ -49,6 +49,7 @@ CSD_KERNEL int entropy(const struct fluffle_csd_ctx *ctx)
 	fluffle_u64 chunk = ctx->scratch_size - DATA_OFFSET;
 	fluffle_u64 size = ctx->size, off = 0, weighted = 0;
 	fluffle_u64 tail[2];
+	long n, i;
 	int b;
 
 	if (ctx->req_offset != 0)
@@ -56,15 +57,7 @@ CSD_KERNEL int entropy(const struct fluffle_csd_ctx *ctx)
 	if (!scratch || ctx->scratch_size <= DATA_OFFSET)
 		return -FLUFFLE_CSD_EINVAL;
 	/* The scratch buffer starts zeroed: the histogram needs no clearing. */
-	while (off < size) {
-		fluffle_u64 want = size - off;
-		long n, i;
-
-		if (want > chunk)
-			want = chunk;
-		n = csd_read(off, buf, want);
-		if (n != (long)want)
-			return n < 0 ? (int)n : -5; /* EIO: short read */
+	while ((n = csd_next_chunk(&off, size, buf, chunk)) > 0) {
 		/* Eight bytes per load; each byte's bin is its value times 4,
 		 * taken straight from the shifted word. */
 		for (i = 0; i + 8 <= n; i += 8) {
@@ -81,8 +74,9 @@ CSD_KERNEL int entropy(const struct fluffle_csd_ctx *ctx)
 		}
 		for (; i < n; i++)
 			hist[buf[i]]++;
-		off += want;
 	}
+	if (n < 0)
+		return (int)n;
 	/* H = log2(N) - sum(c * log2(c)) / N */
 	for (b = 0; b < 256; b++)
 		if (hist[b])

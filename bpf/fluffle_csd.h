@@ -127,6 +127,35 @@ static const void *(*const csd_input)(void) = (void *)FLUFFLE_HELPER_INPUT;
 
 #define CSD_KERNEL __attribute__((section("csd"), used))
 
+/*
+ * Reads the file's next chunk, [*off, min(*off + chunk, end)), into buf
+ * and advances *off past it. Returns the chunk's length, 0 once *off has
+ * reached end, or a negative errno (-5, EIO, for a short read). The loop
+ * every whole-file kernel needs:
+ *
+ *	while ((n = csd_next_chunk(&off, ctx->size, buf, chunk)) > 0)
+ *		... bytes buf[0..n) of the file, which start at off - n ...
+ *	if (n < 0)
+ *		return (int)n;
+ */
+static __attribute__((always_inline)) inline long
+csd_next_chunk(fluffle_u64 *off, fluffle_u64 end, void *buf, fluffle_u64 chunk)
+{
+	fluffle_u64 want;
+	long n;
+
+	if (*off >= end)
+		return 0;
+	want = end - *off;
+	if (want > chunk)
+		want = chunk;
+	n = csd_read(*off, buf, want);
+	if (n != (long)want)
+		return n < 0 ? n : -5;
+	*off += want;
+	return n;
+}
+
 #else /* userland */
 
 #include <linux/ioctl.h>
