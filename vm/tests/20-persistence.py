@@ -29,10 +29,22 @@ def verify(when):
             fail(f"{when}: {path} content differs")
     print(f"{when}: {len(files)} files verified")
 
+def gc_threads():
+    n = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                n += open(f"/proc/{pid}/comm").read().strip() == "flufflefs-gc"
+            except OSError:
+                pass
+    return n
+
 verify("before umount")
+eq("GC threads while mounted", gc_threads(), 1)
 remount()
 verify("after umount/mount")
 sh(f"umount {MNT}")
+eq("GC threads after umount", gc_threads(), 0)
 sh("rmmod flufflefs")
 sh("modprobe flufflefs")
 sh(f"mount -t flufflefs {DEV} {MNT}")
