@@ -90,11 +90,6 @@ bool fluffle_folio_test_uptodate(struct folio *folio)
 	return folio_test_uptodate(folio);
 }
 
-void fluffle_folio_zero_range(struct folio *folio, size_t start, size_t len)
-{
-	folio_zero_range(folio, start, len);
-}
-
 void fluffle_folio_put(struct folio *folio)
 {
 	folio_put(folio);

@@ -40,7 +40,6 @@ size_t fluffle_folio_size(struct folio *folio);
 loff_t fluffle_folio_pos(struct folio *folio);
 void fluffle_folio_mark_uptodate(struct folio *folio);
 bool fluffle_folio_test_uptodate(struct folio *folio);
-void fluffle_folio_zero_range(struct folio *folio, size_t start, size_t len);
 void fluffle_folio_put(struct folio *folio);
 void fluffle_folio_unlock(struct folio *folio);
 void fluffle_folio_start_writeback(struct folio *folio);

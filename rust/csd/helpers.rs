@@ -114,6 +114,12 @@ impl<'s> HelperState<'s> {
 }
 
 impl<'a, 's> Helpers<'a> for HelperState<'s> {
+    /// Long runs yield the CPU and stop on a fatal signal even when the
+    /// kernel calls no helper (an endless loop runs until its budget).
+    fn tick(&mut self) -> Result<(), HelperError> {
+        self.src.checkpoint().map_err(storage)
+    }
+
     fn call(&mut self, id: u32, args: [u64; 5], mem: &mut Memory<'a>) -> Result<u64, HelperError> {
         match id {
             HELPER_READ => self.read(args, mem),

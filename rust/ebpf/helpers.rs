@@ -16,6 +16,14 @@ pub trait Helpers<'a> {
     /// Runs helper `id` with arguments r1..r5; the result becomes r0. An
     /// error ends the run with [`RunErrorKind::Helper`](super::error::RunErrorKind::Helper).
     fn call(&mut self, id: u32, args: [u64; 5], mem: &mut Memory<'a>) -> Result<u64, HelperError>;
+
+    /// Called every [`TICK_INSNS`](super::interpreter::TICK_INSNS)
+    /// instructions of a run, so a long computation that calls no helper
+    /// still lets the embedder yield the CPU (`cond_resched()` in the
+    /// kernel) or stop the run (an error ends it like a failed helper).
+    fn tick(&mut self) -> Result<(), HelperError> {
+        Ok(())
+    }
 }
 
 /// No helpers at all: every call fails.

@@ -13,6 +13,9 @@ use super::memory::{Memory, FRAME_SIZE, MAX_FRAMES};
 use super::opcode::*;
 use super::verifier::Program;
 
+/// Instructions between two [`Helpers::tick`] calls (a power of two).
+pub const TICK_INSNS: u64 = 1 << 20;
+
 /// Default instruction budget per run.
 pub const DEFAULT_BUDGET: u64 = 100_000_000;
 
@@ -69,6 +72,11 @@ pub fn run<'a, H: Helpers<'a> + ?Sized>(
             fail!(cur, RunErrorKind::BudgetExhausted);
         }
         remaining -= 1;
+        if remaining & (TICK_INSNS - 1) == 0 {
+            if let Err(e) = helpers.tick() {
+                fail!(cur, RunErrorKind::Helper(e));
+            }
+        }
         let w = u64::from_le_bytes(*raw);
         let op = w as u8;
         let dst = ((w >> 8) & 0xf) as usize;

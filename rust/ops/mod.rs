@@ -7,13 +7,13 @@
 //! rwsem, folio lock) are always taken before the core mutex, and nothing
 //! that may fault on user memory runs while the core mutex is held.
 
-pub mod aops;
-pub mod attr;
-pub mod csd;
-pub mod dir;
-pub mod file;
-pub mod gc;
-pub mod inode;
-pub mod ioctl;
-pub mod sb;
-pub mod xattr;
+pub(crate) mod aops;
+pub(crate) mod attr;
+pub(crate) mod csd;
+pub(crate) mod dir;
+pub(crate) mod file;
+pub(crate) mod gc;
+pub(crate) mod inode;
+pub(crate) mod ioctl;
+pub(crate) mod sb;
+pub(crate) mod xattr;

@@ -24,11 +24,6 @@ impl LockedFolio {
         Self { ptr }
     }
 
-    /// The raw folio.
-    pub(crate) fn as_ptr(&self) -> *mut bindings::folio {
-        self.ptr
-    }
-
     /// Byte offset of the folio in its file.
     pub(crate) fn pos(&self) -> u64 {
         // SAFETY: valid folio (type invariant).

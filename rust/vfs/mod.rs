@@ -4,12 +4,12 @@
 //! this directory and in `rust/ops/` (the FluffleFS callbacks), behind types
 //! whose invariants make the rest safe.
 
-pub mod cmirror;
-pub mod errno;
-pub mod folio;
-pub mod fs_type;
-pub mod nofs;
-pub mod shim;
-pub mod time;
-pub mod vtable;
-pub mod zoned_bdev;
+pub(crate) mod cmirror;
+pub(crate) mod errno;
+pub(crate) mod folio;
+pub(crate) mod fs_type;
+pub(crate) mod nofs;
+pub(crate) mod shim;
+pub(crate) mod time;
+pub(crate) mod vtable;
+pub(crate) mod zoned_bdev;

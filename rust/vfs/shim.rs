@@ -25,7 +25,6 @@ extern "C" {
     pub(crate) fn fluffle_folio_pos(folio: *mut bindings::folio) -> i64;
     pub(crate) fn fluffle_folio_mark_uptodate(folio: *mut bindings::folio);
     pub(crate) fn fluffle_folio_test_uptodate(folio: *mut bindings::folio) -> bool;
-    pub(crate) fn fluffle_folio_zero_range(folio: *mut bindings::folio, start: usize, len: usize);
     pub(crate) fn fluffle_folio_put(folio: *mut bindings::folio);
     pub(crate) fn fluffle_folio_unlock(folio: *mut bindings::folio);
     pub(crate) fn fluffle_folio_start_writeback(folio: *mut bindings::folio);

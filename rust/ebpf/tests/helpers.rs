@@ -191,3 +191,54 @@ fn virtual_addresses_hide_host_pointers() {
     assert!(mem.slice(host, 1).is_err());
     assert_eq!(ctx[0], 9);
 }
+
+/// Counts ticks; fails the run at tick `stop_at` if set.
+struct Ticker {
+    ticks: u64,
+    stop_at: Option<u64>,
+}
+
+impl<'a> ebpf::Helpers<'a> for Ticker {
+    fn call(&mut self, _id: u32, _a: [u64; 5], _m: &mut Memory<'a>) -> Result<u64, HelperError> {
+        Err(HelperError::INVALID)
+    }
+    fn tick(&mut self) -> Result<(), HelperError> {
+        self.ticks += 1;
+        if Some(self.ticks) == self.stop_at {
+            return Err(HelperError { errno: 4, reason: "interrupted" });
+        }
+        Ok(())
+    }
+}
+
+/// `ja -1`: an endless loop that calls no helper.
+fn endless() -> Vec<u8> {
+    [raw(JA, 0, 0, -1, 0), raw(EXIT, 0, 0, 0, 0)].concat()
+}
+
+#[test]
+fn tick_runs_every_tick_insns_even_without_helper_calls() {
+    let code = endless();
+    let prog = verify(&code, 0, &VerifyConfig::new(&[])).unwrap();
+    let mut stack = vec![0u8; memory::STACK_SIZE];
+    let mut mem = Memory::new(&mut stack);
+    let mut t = Ticker { ticks: 0, stop_at: None };
+    let budget = 5 * ebpf::interpreter::TICK_INSNS + 7;
+    let e = run(&prog, &mut mem, &mut t, 0, budget).unwrap_err();
+    assert_eq!(e.kind, RunErrorKind::BudgetExhausted);
+    // A tick whenever the remaining budget is a multiple of TICK_INSNS:
+    // at 5T, 4T, ..., T and 0 remaining.
+    assert_eq!(t.ticks, (budget - 1) / ebpf::interpreter::TICK_INSNS + 1, "one tick per TICK_INSNS instructions");
+}
+
+#[test]
+fn a_failing_tick_ends_the_run_with_its_error() {
+    let code = endless();
+    let prog = verify(&code, 0, &VerifyConfig::new(&[])).unwrap();
+    let mut stack = vec![0u8; memory::STACK_SIZE];
+    let mut mem = Memory::new(&mut stack);
+    let mut t = Ticker { ticks: 0, stop_at: Some(2) };
+    let e = run(&prog, &mut mem, &mut t, 0, u64::MAX).unwrap_err();
+    assert!(matches!(e.kind, RunErrorKind::Helper(h) if h.errno == 4), "{e:?}");
+    assert_eq!(t.ticks, 2);
+}
