@@ -232,6 +232,10 @@ pub(crate) unsafe extern "C" fn write_iter(iocb: *mut bindings::kiocb, from: *mu
         if len > MAX_WRITE_INPUT {
             return -(ERANGE.0 as isize);
         }
+        // O_APPEND writes go to the end of the file, as for plain writes.
+        if (*file).f_flags & bindings::O_APPEND != 0 {
+            (*iocb).ki_pos = shim::fluffle_i_size_read(inode);
+        }
         match write_stream(file, inode, id, (*iocb).ki_pos.max(0) as u64, len, from) {
             Ok(stored) => {
                 // The file position follows what was stored (a kernel may

@@ -205,6 +205,13 @@ with open(p, "r+b", buffering=0) as f:
         eq("write returns the user's length", f.write(r), len(r))
 want = b"".join(r + struct.pack("<I", zlib.crc32(r)) for r in recs)
 eq("stored records", open(p, "rb").read(), want)
+# O_APPEND: the record lands at the end whatever the file offset.
+with open(p, "ab", buffering=0) as f:
+    os.setxattr(p, XW, str(trailer).encode())
+    os.lseek(f.fileno(), 0, os.SEEK_SET)
+    f.write(b"appended")
+want += b"appended" + struct.pack("<I", zlib.crc32(b"appended"))
+eq("appended record", open(p, "rb").read(), want)
 eq("fluffle write", sh(f"printf abc | fluffle write {BPF}/checksum_trailer.o {MNT}/w --chunk 2 && od -An -tx1 {MNT}/w | tr -d ' \\n'"),
    (b"ab" + struct.pack("<I", zlib.crc32(b"ab")) + b"c" + struct.pack("<I", zlib.crc32(b"c"))).hex())
 print("CSD kernels, isolation, consistency, hostile programs and write streams OK")
