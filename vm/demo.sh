@@ -25,13 +25,19 @@ with open("/mnt/data", "wb") as f:
 PY
 ls -l /mnt/data
 
-say "host side (a normal program reads all 16 MiB and computes):"
-fluffle compute /mnt/data --kernel average --format average
-fluffle compute /mnt/data --kernel entropy --format entropy
-
-say "CSD side (the eBPF kernel runs next to the data; only the result is copied):"
-fluffle run $BPF/average.o /mnt/data --format average
-fluffle run $BPF/entropy.o /mnt/data --format entropy
+say "the same questions answered two ways"
+echo "host: a normal program reads all 16 MiB and computes; CSD: the eBPF kernel runs next to the data"
+fluffle compute /mnt/data --kernel average --format average > /tmp/h.avg 2>/tmp/h.avg.err
+fluffle compute /mnt/data --kernel entropy --format entropy > /tmp/h.ent 2>/dev/null
+fluffle run $BPF/average.o /mnt/data --format average > /tmp/c.avg
+fluffle run $BPF/entropy.o /mnt/data --format entropy > /tmp/c.ent
+val() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
+printf '%-22s %-20s %-20s\n' "" "host (userland)" "CSD kernel"
+for k in sum count average; do
+  printf '%-22s %-20s %-20s\n' "$k" "$(val /tmp/h.avg $k)" "$(val /tmp/c.avg $k)"
+done
+printf '%-22s %-20s %-20s\n' "entropy (bits/byte)" "$(val /tmp/h.ent entropy)" "$(val /tmp/c.ent entropy)"
+printf '%-22s %-20s %-20s\n' "bytes copied to user" "$(awk '{print $2}' /tmp/h.avg.err)" "24 (average), 1040 (entropy)"
 
 say "plain cat, after attaching the average kernel for cat's own process"
 ID=$(fluffle load $BPF/average.o --mount /mnt)
