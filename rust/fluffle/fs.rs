@@ -406,15 +406,10 @@ impl<D: ZonedDevice> Fs<D> {
         self.inodes.try_push(FBox::try_new(n)?)?;
         self.next_ino += 1;
         self.nodeless += 1;
-        let now = self.now;
-        let p = &mut self.inodes[d];
         if ftype == FileType::Directory {
-            p.nlink += 1;
+            self.inodes[d].nlink += 1;
         }
-        p.mtime = now;
-        p.ctime = now;
-        p.dirty = true;
-        p.needs_cp = true;
+        self.touch_dir(d);
         Ok(self.inodes.len() - 1)
     }
 
@@ -488,12 +483,8 @@ impl<D: ZonedDevice> Fs<D> {
         self.check_node_growth(d, super::inode::DENTRY_FIXED + newname.len())?;
         let ftype = self.inodes[i].ftype;
         self.inodes[d].add_entry(newname, ino, ftype)?;
+        self.touch_dir(d);
         let now = self.now;
-        let p = &mut self.inodes[d];
-        p.mtime = now;
-        p.ctime = now;
-        p.dirty = true;
-        p.needs_cp = true;
         let n = &mut self.inodes[i];
         n.nlink += 1;
         n.ctime = now;
