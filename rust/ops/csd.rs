@@ -9,6 +9,7 @@
 //! helper call only, so writers and GC go on meanwhile (GC keeps pinned
 //! blocks). The registry has its own mutex, never held during a run.
 
+use super::ioctl::{copy_from_user, copy_in, copy_out};
 use super::sb::{self, with_fs};
 use crate::csd::abi::{self, LoadArgs, RunArgs};
 use crate::csd::registry::{AttachKey, Attachment, Stream};
@@ -20,7 +21,7 @@ use crate::fluffle::fs::SnapId;
 use crate::fluffle::mem::FVec;
 use crate::vfs::shim;
 use kernel::bindings;
-use kernel::ffi::{c_ulong, c_void};
+use kernel::ffi::c_ulong;
 use kernel::prelude::*;
 
 /// Largest output a single run may produce (read or ioctl).
@@ -403,35 +404,6 @@ fn format_u32(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
     &buf[i..]
 }
 
-/// Copies `N` bytes of an ioctl argument from user space.
-///
-/// # Safety
-///
-/// User context of the ioctl caller.
-unsafe fn copy_in<const N: usize>(arg: c_ulong) -> Result<[u8; N], Errno> {
-    let mut b = [0u8; N];
-    // SAFETY: `_copy_from_user` checks the user range and writes at most N bytes.
-    let left = unsafe { bindings::_copy_from_user(b.as_mut_ptr().cast(), arg as *const c_void, N as _) };
-    if left != 0 {
-        return Err(EFAULT);
-    }
-    Ok(b)
-}
-
-/// Copies bytes to user space.
-///
-/// # Safety
-///
-/// User context of the ioctl caller.
-unsafe fn copy_out(dst: u64, src: &[u8]) -> Result<(), Errno> {
-    // SAFETY: `_copy_to_user` checks the user range and reads `src` only.
-    let left = unsafe { bindings::_copy_to_user(dst as *mut c_void, src.as_ptr().cast(), src.len() as _) };
-    if left != 0 {
-        return Err(EFAULT);
-    }
-    Ok(())
-}
-
 /// `FLUFFLE_IOC_CSD_LOAD`: verifies and stores a program, returns its id.
 ///
 /// # Safety
@@ -446,11 +418,8 @@ pub(crate) unsafe fn ioctl_load(file: *mut bindings::file, arg: c_ulong) -> Resu
         return Err(if len == 0 { EINVAL } else { crate::fluffle::errno::E2BIG });
     }
     let mut code = FVec::try_from_elem(0u8, len)?;
-    // SAFETY: `code` has `len` bytes of room; the user range is checked.
-    let left = unsafe { bindings::_copy_from_user(code.as_mut_ptr().cast(), args.prog_ptr as *const c_void, len as _) };
-    if left != 0 {
-        return Err(EFAULT);
-    }
+    // SAFETY: user context, per the contract.
+    unsafe { copy_from_user(&mut code, args.prog_ptr)? };
     // SAFETY: `file` is ours.
     let info = unsafe { sb::info((*shim::fluffle_file_inode(file)).i_sb) };
     let id = info.csd.lock().load(&code, args.entry as usize).map_err(|e| {

@@ -8,7 +8,7 @@
 
 use super::{csd, sb};
 use crate::csd::abi;
-use crate::fluffle::errno::{EFAULT, ENOTTY, EPERM};
+use crate::fluffle::errno::{Errno, EFAULT, ENOTTY, EPERM};
 use crate::vfs::shim;
 use kernel::bindings;
 use kernel::ffi::{c_long, c_uint, c_ulong, c_void};
@@ -19,22 +19,45 @@ const FS_SHUTDOWN_FLAGS_DEFAULT: u32 = 0;
 const FS_SHUTDOWN_FLAGS_LOGFLUSH: u32 = 1;
 const FS_SHUTDOWN_FLAGS_NOLOGFLUSH: u32 = 2;
 
-/// Copies a `u32` argument from user space.
+/// Fills `dst` from user address `src`.
 ///
 /// # Safety
 ///
 /// Must be called in process context of the ioctl's caller.
-unsafe fn get_user_u32(arg: c_ulong) -> Result<u32, crate::fluffle::errno::Errno> {
-    let mut v: u32 = 0;
+pub(crate) unsafe fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Errno> {
     // SAFETY: `_copy_from_user` checks the user range itself and writes at
-    // most 4 bytes into `v`.
-    let left = unsafe {
-        bindings::_copy_from_user((&mut v as *mut u32).cast::<c_void>(), arg as *const c_void, 4)
-    };
+    // most `dst.len()` bytes into `dst`.
+    let left = unsafe { bindings::_copy_from_user(dst.as_mut_ptr().cast(), src as *const c_void, dst.len() as _) };
     if left != 0 {
         return Err(EFAULT);
     }
-    Ok(v)
+    Ok(())
+}
+
+/// Copies an `N`-byte ioctl argument from user space.
+///
+/// # Safety
+///
+/// As for [`copy_from_user`].
+pub(crate) unsafe fn copy_in<const N: usize>(arg: c_ulong) -> Result<[u8; N], Errno> {
+    let mut b = [0u8; N];
+    // SAFETY: forwarded contract.
+    unsafe { copy_from_user(&mut b, arg as u64)? };
+    Ok(b)
+}
+
+/// Copies `src` to user address `dst`.
+///
+/// # Safety
+///
+/// As for [`copy_from_user`].
+pub(crate) unsafe fn copy_out(dst: u64, src: &[u8]) -> Result<(), Errno> {
+    // SAFETY: `_copy_to_user` checks the user range itself and only reads `src`.
+    let left = unsafe { bindings::_copy_to_user(dst as *mut c_void, src.as_ptr().cast(), src.len() as _) };
+    if left != 0 {
+        return Err(EFAULT);
+    }
+    Ok(())
 }
 
 /// Runs ioctl `cmd` on `file`.
@@ -53,7 +76,7 @@ pub(crate) unsafe fn dispatch(file: *mut bindings::file, cmd: c_uint, arg: c_ulo
                 Err(EPERM)
             } else {
                 // SAFETY: user context, per the contract.
-                match unsafe { get_user_u32(arg) } {
+                match unsafe { copy_in::<4>(arg) }.map(u32::from_le_bytes) {
                     Ok(FS_SHUTDOWN_FLAGS_DEFAULT) | Ok(FS_SHUTDOWN_FLAGS_LOGFLUSH) => {
                         // SAFETY: `sb` is mounted.
                         unsafe { sb::shutdown(sb, true) }
