@@ -11,7 +11,8 @@
 //! bios, `blkdev_zone_mgmt`), the host over memory ([`super::memdev`]) or
 //! an image file / zoned block device (userland).
 
-use super::errno::Result;
+use super::errno::{Result, EINVAL};
+use super::mem::FVec;
 
 /// Bytes per filesystem block (and per device block as the core sees it).
 pub const BLOCK_SIZE: usize = 4096;
@@ -123,6 +124,24 @@ pub trait ZonedDevice {
     /// in a volatile cache until [`ZonedDevice::flush`].
     fn write(&mut self, lba: u64, buf: &[u8]) -> Result<()>;
 
+    /// Writes the concatenation of `bufs` at `lba`, as [`ZonedDevice::write`]
+    /// does one buffer; every buffer must be whole blocks. The default
+    /// gathers them into one buffer (one write, as the host devices and
+    /// their fault injection expect); the kernel's device overrides it to
+    /// put the caller's pages in its bios directly, so page-cache folios
+    /// reach the disk without a copy.
+    fn write_vectored(&mut self, lba: u64, bufs: &[&[u8]]) -> Result<()> {
+        if bufs.iter().any(|b| b.is_empty() || b.len() % BLOCK_SIZE != 0) {
+            return Err(EINVAL);
+        }
+        let total = bufs.iter().map(|b| b.len()).sum();
+        let mut all: FVec<u8> = FVec::try_with_capacity(total)?;
+        for b in bufs {
+            all.try_extend_from_slice(b)?;
+        }
+        self.write(lba, &all)
+    }
+
     /// Zone append: writes whole blocks at the write pointer of `zone` and
     /// returns the LBA where they landed. The default is a report plus a
     /// write, which is what a single-queue user (the core under its mutex)
@@ -156,6 +175,9 @@ impl<D: ZonedDevice + ?Sized> ZonedDevice for &mut D {
     }
     fn write(&mut self, lba: u64, buf: &[u8]) -> Result<()> {
         (**self).write(lba, buf)
+    }
+    fn write_vectored(&mut self, lba: u64, bufs: &[&[u8]]) -> Result<()> {
+        (**self).write_vectored(lba, bufs)
     }
     fn append(&mut self, zone: u32, buf: &[u8]) -> Result<u64> {
         (**self).append(zone, buf)

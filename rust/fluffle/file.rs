@@ -177,28 +177,7 @@ impl<D: ZonedDevice> Fs<D> {
             }
             self.uninline(i)?;
         }
-        // Space: count the blocks this write adds.
-        let mut new = 0u64;
-        {
-            let n = &self.inodes[i];
-            for fblk in off / BS..end.div_ceil(BS) {
-                if n.map.lookup(fblk).is_none() && n.pages.binary_search_by(|p| p.fblk.cmp(&fblk)).is_err() {
-                    new += 1;
-                }
-            }
-        }
-        let used = self.used_blocks();
-        if used + new > self.zones.usable_blocks() {
-            return Err(ENOSPC);
-        }
-        // A node must fit in one zone: refuse writes that could fragment
-        // the block map past half of that (the other half is headroom for
-        // GC, which may split extents when it moves blocks).
-        let nblocks = end.div_ceil(BS) - off / BS;
-        let grow = (nblocks as usize).saturating_mul(12);
-        if self.node_len_estimate(i).saturating_add(grow) > self.max_node_bytes() / 2 && self.inodes[i].map.v.len() > 1 {
-            return Err(ENOSPC);
-        }
+        self.check_room(i, off, end)?;
         let mut done = 0usize;
         let mut i = i;
         while done < data.len() {
@@ -235,6 +214,99 @@ impl<D: ZonedDevice> Fs<D> {
         n.ctime = now;
         n.dirty = true;
         Ok(data.len())
+    }
+
+    /// `ENOSPC` unless a write of bytes `off..end` of inode index `i` fits:
+    /// the blocks it adds must fit in the free space, and its block map
+    /// must stay small enough for a node to fit in one zone.
+    fn check_room(&mut self, i: usize, off: u64, end: u64) -> Result<()> {
+        let mut new = 0u64;
+        {
+            let n = &self.inodes[i];
+            for fblk in off / BS..end.div_ceil(BS) {
+                if n.map.lookup(fblk).is_none() && n.pages.binary_search_by(|p| p.fblk.cmp(&fblk)).is_err() {
+                    new += 1;
+                }
+            }
+        }
+        let used = self.used_blocks();
+        if used + new > self.zones.usable_blocks() {
+            return Err(ENOSPC);
+        }
+        // Refuse writes that could fragment the block map past half of a
+        // zone (the other half is headroom for GC, which may split extents
+        // when it moves blocks).
+        let nblocks = end.div_ceil(BS) - off / BS;
+        let grow = (nblocks as usize).saturating_mul(12);
+        if self.node_len_estimate(i).saturating_add(grow) > self.max_node_bytes() / 2 && self.inodes[i].map.v.len() > 1 {
+            return Err(ENOSPC);
+        }
+        Ok(())
+    }
+
+    /// Writes whole blocks at the block-aligned `off` straight to the data
+    /// log, bypassing the dirty page cache: the kernel's writeback hands
+    /// over page-cache folios this way, so they reach the device without a
+    /// copy. Every buffer must be one whole block (`EINVAL`). Dirty pages
+    /// of the range are dropped (the caller's data is newer); the size
+    /// grows to the end of the range; mtime and ctime are set. Errors as
+    /// [`Fs::write`].
+    pub fn write_blocks(&mut self, ino: u64, off: u64, blocks: &[&[u8]]) -> Result<()> {
+        self.begin_op()?;
+        let i = self.find(ino)?;
+        self.regular(i)?;
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        if off % BS != 0 || blocks.iter().any(|b| b.len() != BLOCK_SIZE) {
+            return Err(EINVAL);
+        }
+        let first = off / BS;
+        let end = (blocks.len() as u64).checked_mul(BS).and_then(|n| n.checked_add(off)).ok_or(EFBIG)?;
+        if end > MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
+        if self.inodes[i].inline.is_some() {
+            self.uninline(i)?;
+        }
+        self.check_room(i, off, end)?;
+        self.drop_pages(i, first, first + blocks.len() as u64);
+        let mut done = 0usize;
+        while done < blocks.len() {
+            let (lba, got) = self.data_run((blocks.len() - done) as u64)?;
+            let run = blocks.get(done..done + got as usize).ok_or(EIO)?;
+            if let Err(e) = self.dev.write_vectored(lba, run) {
+                self.broken = true;
+                return Err(e);
+            }
+            self.record_run(ino, first + done as u64, lba, got)?;
+            done += got as usize;
+        }
+        self.stats.user_bytes += end - off;
+        let now = self.now;
+        let i = self.find(ino)?;
+        let n = &mut self.inodes[i];
+        n.size = core::cmp::max(n.size, end);
+        n.mtime = now;
+        n.ctime = now;
+        n.dirty = true;
+        Ok(())
+    }
+
+    /// Drops the dirty pages of blocks `from..to` of inode index `i`.
+    fn drop_pages(&mut self, i: usize, from: u64, to: u64) {
+        let n = &mut self.inodes[i];
+        let lo = n.pages.partition_point(|p| p.fblk < from);
+        let hi = n.pages.partition_point(|p| p.fblk < to);
+        if lo == hi {
+            return;
+        }
+        let fresh = n.pages[lo..hi].iter().filter(|p| p.fresh).count() as u64;
+        n.pages.as_mut_slice()[lo..].rotate_left(hi - lo);
+        let keep = n.pages.len() - (hi - lo);
+        n.pages.truncate(keep);
+        self.dirty_pages = self.dirty_pages.saturating_sub((hi - lo) as u64);
+        self.fresh_pages = self.fresh_pages.saturating_sub(fresh);
     }
 
     /// Node payload size of inode index `i`, recomputed only when its
@@ -359,25 +431,21 @@ impl<D: ZonedDevice> Fs<D> {
     /// Writes the dirty pages of inode index `i` to the data log.
     pub(super) fn writeback_inode(&mut self, i: usize) -> Result<()> {
         let ino = self.inodes[i].ino;
-        let mut buf: FVec<u8> = FVec::new();
         // Pages `..done` are on the device; they leave the cache at the end
         // in one move (removing them one by one would be quadratic).
         let mut done = 0usize;
-        let r = self.writeback_pages(ino, &mut buf, &mut done);
+        let r = self.writeback_pages(ino, &mut done);
         if let Ok(i) = self.find(ino) {
-            let n = &mut self.inodes[i];
-            let done = core::cmp::min(done, n.pages.len());
-            let fresh = n.pages[..done].iter().filter(|p| p.fresh).count() as u64;
-            n.pages.as_mut_slice().rotate_left(done);
-            let keep = n.pages.len() - done;
-            n.pages.truncate(keep);
-            self.dirty_pages = self.dirty_pages.saturating_sub(done as u64);
-            self.fresh_pages = self.fresh_pages.saturating_sub(fresh);
+            let pages = &self.inodes[i].pages;
+            if let (Some(a), Some(b)) = (pages.first(), pages.get(done.wrapping_sub(1))) {
+                let (from, to) = (a.fblk, b.fblk + 1);
+                self.drop_pages(i, from, to);
+            }
         }
         r
     }
 
-    fn writeback_pages(&mut self, ino: u64, buf: &mut FVec<u8>, done: &mut usize) -> Result<()> {
+    fn writeback_pages(&mut self, ino: u64, done: &mut usize) -> Result<()> {
         loop {
             let i = self.find(ino)?;
             let n = &self.inodes[i];
@@ -395,34 +463,43 @@ impl<D: ZonedDevice> Fs<D> {
             }
             let (lba, got) = self.data_run(run)?;
             let i = self.find(ino)?;
-            buf.clear();
-            buf.try_reserve(got as usize * BLOCK_SIZE)?;
-            for k in 0..got as usize {
-                buf.try_extend_from_slice(&self.inodes[i].pages[*done + k].data)?;
+            // The pages go to the device as they are, without a gather copy.
+            let mut bufs: FVec<&[u8]> = FVec::try_with_capacity(got as usize)?;
+            for p in self.inodes[i].pages.get(*done..*done + got as usize).ok_or(EIO)? {
+                bufs.try_push(&p.data)?;
             }
-            if let Err(e) = self.dev.write(lba, buf) {
+            if let Err(e) = self.dev.write_vectored(lba, &bufs) {
                 self.broken = true;
                 return Err(e);
             }
-            self.zones.commit_run(H_DATA, lba, got);
-            self.stats.data_blocks += got;
-            let zones = &mut self.zones;
-            let n = &mut self.inodes[i];
-            n.map.set(first, got as u32, Some(lba), &mut |old, len| {
-                for k in 0..len as u64 {
-                    zones.release(old + k);
-                }
-            })?;
-            for k in 0..got {
-                if let Err(e) = zones.claim(lba + k, owner_data(ino, first + k)) {
-                    // The maps and the reverse map disagree: stop writing.
-                    self.broken = true;
-                    return Err(e);
-                }
-            }
-            n.dirty = true;
+            self.record_run(ino, first, lba, got)?;
             *done += got as usize;
         }
+    }
+
+    /// Books `got` blocks just written at `lba` as file blocks `first..` of
+    /// inode `ino`: the zone's write pointer, the block map (freeing what
+    /// they replace) and the reverse map.
+    fn record_run(&mut self, ino: u64, first: u64, lba: u64, got: u64) -> Result<()> {
+        let i = self.find(ino)?;
+        self.zones.commit_run(H_DATA, lba, got);
+        self.stats.data_blocks += got;
+        let zones = &mut self.zones;
+        let n = &mut self.inodes[i];
+        n.map.set(first, got as u32, Some(lba), &mut |old, len| {
+            for k in 0..len as u64 {
+                zones.release(old + k);
+            }
+        })?;
+        for k in 0..got {
+            if let Err(e) = zones.claim(lba + k, owner_data(ino, first + k)) {
+                // The maps and the reverse map disagree: stop writing.
+                self.broken = true;
+                return Err(e);
+            }
+        }
+        n.dirty = true;
+        Ok(())
     }
 
     /// Writes the node of inode index `i` to the node log and frees the old

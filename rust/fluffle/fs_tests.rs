@@ -512,3 +512,53 @@ fn small_inodes_share_pack_blocks() {
         assert_eq!(read_all(&mut fs, ino), std::format!("file-{i}").as_bytes());
     }
 }
+
+#[test]
+fn write_blocks_replaces_dirty_pages_in_one_device_write() {
+    let mut fs = mount(dev(16, 64));
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    let old = pattern(1, 3 * 4096 + 100);
+    fs.write(f, 0, &old).unwrap(); // dirty pages 0..=3 in the core
+    let (a, b) = (pattern(2, 4096), pattern(3, 4096));
+    let writes = fs.device().write_count();
+    fs.write_blocks(f, 4096, &[&a, &b]).unwrap();
+    assert_eq!(fs.device().write_count(), writes + 1, "one device write for the run");
+    let mut want = old.clone();
+    want[4096..8192].copy_from_slice(&a);
+    want[8192..12288].copy_from_slice(&b);
+    assert_eq!(read_all(&mut fs, f), want);
+    // Past the end: the size grows to the end of the blocks, a hole before.
+    let c = pattern(4, 4096);
+    fs.write_blocks(f, 10 * 4096, &[&c]).unwrap();
+    want.resize(10 * 4096, 0);
+    want.extend_from_slice(&c);
+    assert_eq!(read_all(&mut fs, f), want);
+    assert_eq!(fs.getattr(f).unwrap().blocks, 5 * 8, "blocks 0-3 and 10");
+    fs.fsync(f, false).unwrap();
+    let mut fs = mount(fs.device().after_power_loss());
+    assert_eq!(read_all(&mut fs, f), want);
+    let report = fs.check().unwrap();
+    assert_eq!(report.count, 0, "fsck: {:?}", report.list.as_slice());
+}
+
+#[test]
+fn write_blocks_converts_inline_files_and_refuses_bad_input() {
+    let mut fs = mount(dev(16, 64));
+    let g = fs.create(1, b"g", 0o644, 0, 0).unwrap().ino;
+    fs.write(g, 0, b"inline").unwrap();
+    let d = pattern(5, 4096);
+    fs.write_blocks(g, 4096, &[&d]).unwrap();
+    let mut want = b"inline".to_vec();
+    want.resize(4096, 0);
+    want.extend_from_slice(&d);
+    assert_eq!(read_all(&mut fs, g), want);
+    assert_eq!(fs.write_blocks(g, 100, &[&d]), Err(EINVAL), "unaligned offset");
+    assert_eq!(fs.write_blocks(g, 0, &[&d[..100]]), Err(EINVAL), "partial block");
+    assert_eq!(fs.write_blocks(1, 0, &[&d]), Err(EISDIR));
+    assert_eq!(fs.write_blocks(g, MAX_FILE_SIZE, &[&d]), Err(EFBIG));
+    assert_eq!(fs.write_blocks(g, u64::MAX & !4095, &[&d]), Err(EFBIG));
+    assert_eq!(read_all(&mut fs, g), want, "refused writes change nothing");
+    let dev = fs.unmount().unwrap();
+    let mut fs = mount(dev);
+    assert_eq!(read_all(&mut fs, g), want);
+}
