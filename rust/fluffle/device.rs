@@ -119,6 +119,27 @@ pub trait ZonedDevice {
     /// zone's write pointer (reads of unwritten blocks fail with `EIO`).
     fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<()>;
 
+    /// Reads whole blocks at `lba` into `bufs` one after the other, as
+    /// [`ZonedDevice::read`] reads one buffer; every buffer must be whole
+    /// blocks. The default reads into one buffer and scatters it; the
+    /// kernel's device overrides it to read into the caller's pages
+    /// (readahead folios) directly.
+    fn read_vectored(&mut self, lba: u64, bufs: &mut [&mut [u8]]) -> Result<()> {
+        if bufs.iter().any(|b| b.is_empty() || b.len() % BLOCK_SIZE != 0) {
+            return Err(EINVAL);
+        }
+        let total = bufs.iter().map(|b| b.len()).sum();
+        let mut all: FVec<u8> = FVec::try_from_elem(0u8, total)?;
+        self.read(lba, &mut all)?;
+        let mut at = 0;
+        for b in bufs.iter_mut() {
+            let n = b.len();
+            b.copy_from_slice(&all[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
     /// Writes whole blocks at `lba`, which must be the write pointer of its
     /// zone; the write must fit within the zone capacity. The data may sit
     /// in a volatile cache until [`ZonedDevice::flush`].
@@ -178,6 +199,9 @@ impl<D: ZonedDevice + ?Sized> ZonedDevice for &mut D {
     }
     fn write_vectored(&mut self, lba: u64, bufs: &[&[u8]]) -> Result<()> {
         (**self).write_vectored(lba, bufs)
+    }
+    fn read_vectored(&mut self, lba: u64, bufs: &mut [&mut [u8]]) -> Result<()> {
+        (**self).read_vectored(lba, bufs)
     }
     fn append(&mut self, zone: u32, buf: &[u8]) -> Result<u64> {
         (**self).append(zone, buf)

@@ -562,3 +562,37 @@ fn write_blocks_converts_inline_files_and_refuses_bad_input() {
     let mut fs = mount(dev);
     assert_eq!(read_all(&mut fs, g), want);
 }
+
+#[test]
+fn read_blocks_matches_read_over_holes_dirty_pages_and_eof() {
+    let mut fs = mount(dev(16, 64));
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    fs.write(f, 0, &pattern(6, 5 * 4096)).unwrap();
+    fs.sync().unwrap(); // blocks 0-4 on the device
+    fs.write(f, 2 * 4096 + 10, b"dirty").unwrap(); // block 2 a dirty page
+    fs.write(f, 9 * 4096, &pattern(7, 1000)).unwrap(); // hole 5-8, EOF in block 9
+    let mut bufs = vec![[0xAAu8; 4096]; 12];
+    let mut blocks: Vec<&mut [u8]> = bufs.iter_mut().map(|b| &mut b[..]).collect();
+    let n = fs.read_blocks(f, 0, &mut blocks).unwrap();
+    assert_eq!(n, 9 * 4096 + 1000);
+    let flat: Vec<u8> = bufs.concat();
+    let want = read_all(&mut fs, f);
+    assert_eq!(&flat[..n], &want[..]);
+    assert!(flat[n..].iter().all(|&b| b == 0), "past EOF reads as zeros");
+    // From the middle, and past EOF.
+    let mut one = [0u8; 4096];
+    assert_eq!(fs.read_blocks(f, 3 * 4096, &mut [&mut one[..]]).unwrap(), 4096);
+    assert_eq!(&one[..], &want[3 * 4096..4 * 4096]);
+    assert_eq!(fs.read_blocks(f, 20 * 4096, &mut [&mut one[..]]).unwrap(), 0);
+    assert!(one.iter().all(|&b| b == 0));
+    assert_eq!(fs.read_blocks(f, 1, &mut [&mut one[..]]), Err(EINVAL));
+    assert_eq!(fs.read_blocks(f, 0, &mut [&mut one[..10]]), Err(EINVAL));
+    assert_eq!(fs.read_blocks(1, 0, &mut [&mut one[..]]), Err(EISDIR));
+    // An inline file.
+    let g = fs.create(1, b"g", 0o644, 0, 0).unwrap().ino;
+    fs.write(g, 0, b"tiny").unwrap();
+    let mut one = [0xAAu8; 4096];
+    assert_eq!(fs.read_blocks(g, 0, &mut [&mut one[..]]).unwrap(), 4);
+    assert_eq!(&one[..4], b"tiny");
+    assert!(one[4..].iter().all(|&b| b == 0));
+}
