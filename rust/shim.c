@@ -95,6 +95,20 @@ void fluffle_folio_put(struct folio *folio)
 	folio_put(folio);
 }
 
+void fluffle_folio_get(struct folio *folio)
+{
+	folio_get(folio);
+}
+
+/* Writeback hands folios to bios by their kernel address. */
+#ifdef CONFIG_HIGHMEM
+#error "FluffleFS assumes page-cache folios are directly mapped (no HIGHMEM)"
+#endif
+void *fluffle_folio_address(struct folio *folio)
+{
+	return folio_address(folio);
+}
+
 void fluffle_folio_unlock(struct folio *folio)
 {
 	folio_unlock(folio);
@@ -115,15 +129,7 @@ struct folio *fluffle_write_begin_get_folio(struct address_space *mapping, pgoff
 	return __filemap_get_folio(mapping, index, FGP_WRITEBEGIN, mapping_gfp_mask(mapping));
 }
 
-loff_t fluffle_readahead_pos(struct readahead_control *rac)
-{
-	return readahead_pos(rac);
-}
 
-size_t fluffle_readahead_length(struct readahead_control *rac)
-{
-	return readahead_length(rac);
-}
 
 struct folio *fluffle_readahead_folio(struct readahead_control *rac)
 {

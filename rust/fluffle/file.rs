@@ -531,11 +531,14 @@ impl<D: ZonedDevice> Fs<D> {
             let (lba, got) = self.data_run(run)?;
             let i = self.find(ino)?;
             // The pages go to the device as they are, without a gather copy.
-            let mut bufs: FVec<&[u8]> = FVec::try_with_capacity(got as usize)?;
-            for p in self.inodes[i].pages.get(*done..*done + got as usize).ok_or(EIO)? {
-                bufs.try_push(&p.data)?;
-            }
-            if let Err(e) = self.dev.write_vectored(lba, &bufs) {
+            let written = {
+                let mut bufs: FVec<&[u8]> = FVec::try_with_capacity(got as usize)?;
+                for p in self.inodes[i].pages.get(*done..*done + got as usize).ok_or(EIO)? {
+                    bufs.try_push(&p.data)?;
+                }
+                self.dev.write_vectored(lba, &bufs)
+            };
+            if let Err(e) = written {
                 self.broken = true;
                 return Err(e);
             }

@@ -1,11 +1,12 @@
 //! Address-space operations: the page cache over the core.
 //!
 //! Reads fill folios from the core; buffered writes land in the page cache
-//! (`write_begin`/`write_end`) and reach the core at writeback, where the
-//! core batches them into large log appends. The core is the truth for
-//! every page not in the cache.
+//! (`write_begin`/`write_end`) and reach the log at writeback
+//! ([`super::writeback`]). The core is the truth for every page not in the
+//! cache.
 
 use super::sb::with_fs;
+use crate::fluffle::device::BLOCK_SIZE;
 use crate::fluffle::errno::{Errno, Result};
 use crate::fluffle::mem::FVec;
 use crate::vfs::folio::LockedFolio;
@@ -51,107 +52,61 @@ unsafe extern "C" fn read_folio(_file: *mut bindings::file, folio: *mut bindings
     }
 }
 
-/// Largest readahead window read from the core in one call.
-const MAX_READAHEAD: usize = 1 << 20;
+/// Most folios read with one core call (one full bio, 1 MiB).
+const MAX_READ_FOLIOS: usize = 256;
 
-/// `readahead`: one core read for the whole window (so contiguous blocks
-/// become one device read), then copied into the window's folios. Folios
-/// left unfilled (allocation failure, error) are unlocked without being
-/// marked up to date; `read_folio` retries them one by one.
+/// `readahead`: the window's folios, up to [`MAX_READ_FOLIOS`] at a time,
+/// are read with one core call each, straight from the device into the
+/// folios (no bounce buffer). Folios left unfilled (allocation failure,
+/// error) are unlocked without being marked up to date; `read_folio`
+/// retries them one by one.
 unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
     // SAFETY: the VFS passes a readahead request on one of our mappings;
-    // `readahead_folio` hands out its locked folios one by one, which we
-    // unlock (its reference is dropped by the helper).
+    // `readahead_folio` hands out its consecutive locked folios one by one
+    // (the page cache keeps them referenced while they are locked), which
+    // we unlock.
     unsafe {
         let inode = shim::fluffle_readahead_inode(rac);
-        let pos = shim::fluffle_readahead_pos(rac) as u64;
-        let len = core::cmp::min(shim::fluffle_readahead_length(rac), MAX_READAHEAD);
         let (sb, ino) = ((*inode).i_sb, (*inode).i_ino as u64);
-        let mut buf = FVec::new();
-        let filled = match buf.try_resize(len, 0u8) {
-            Ok(()) => with_fs(sb, |fs| fs.read(ino, pos, &mut buf)).ok(),
-            Err(_) => None,
+        let (Ok(mut folios), Ok(mut bufs)) = (
+            FVec::<*mut bindings::folio>::try_with_capacity(MAX_READ_FOLIOS),
+            FVec::<&mut [u8]>::try_with_capacity(MAX_READ_FOLIOS),
+        ) else {
+            return;
         };
         loop {
-            let folio = shim::fluffle_readahead_folio(rac);
-            if folio.is_null() {
-                break;
-            }
-            let mut f = LockedFolio::from_raw(folio);
-            if let Some(n) = filled {
-                let at = (f.pos() - pos) as usize;
-                if let Some(src) = buf.get(at..core::cmp::min(at + f.size(), len)) {
-                    if src.len() == f.size() {
-                        f.with_bytes(|dst| {
-                            // Bytes past what the core returned are past EOF.
-                            let valid = n.saturating_sub(at).min(dst.len());
-                            dst[..valid].copy_from_slice(&src[..valid]);
-                            dst[valid..].fill(0);
-                        });
-                        f.mark_uptodate();
-                    }
+            folios.clear();
+            while folios.len() < MAX_READ_FOLIOS {
+                let folio = shim::fluffle_readahead_folio(rac);
+                if folio.is_null() {
+                    break;
+                }
+                // Cannot fail: the capacity is reserved.
+                if folios.try_push(folio).is_err() {
+                    shim::fluffle_folio_unlock(folio);
                 }
             }
-            f.unlock();
-        }
-    }
-}
-
-/// Writes one dirty folio (locked, dirty bit already cleared) to the core.
-///
-/// # Safety
-///
-/// `inode` must be the folio's valid inode.
-unsafe fn write_folio(inode: *mut bindings::inode, folio: *mut bindings::folio) -> c_int {
-    // SAFETY: guaranteed by the caller; `writeback_iter` returns the
-    // folio locked.
-    unsafe {
-        let mut f = LockedFolio::from_raw(folio);
-        let size = shim::fluffle_i_size_read(inode) as u64;
-        let pos = f.pos();
-        if pos >= size {
-            // Beyond EOF (truncated meanwhile): nothing to write.
-            f.unlock();
-            return 0;
-        }
-        let len = core::cmp::min(f.size() as u64, size - pos) as usize;
-        shim::fluffle_folio_start_writeback(folio);
-        let (sb, ino) = ((*inode).i_sb, (*inode).i_ino as u64);
-        // The core copies the bytes into its own log buffer, so the folio
-        // can be unlocked as soon as the call returns.
-        let r = f.with_bytes(|buf| with_fs(sb, |fs| fs.write(ino, pos, buf.get(..len).unwrap_or(&[]))));
-        f.unlock();
-        let rc = match r {
-            Ok(_) => 0,
-            Err(e) => {
-                shim::fluffle_folio_set_error_mapping(folio, -e.0);
-                -e.0
+            let Some(&head) = folios.first() else { break };
+            let mut filled = true;
+            for &folio in folios.iter() {
+                // The folios are locked and not yet up to date, so only we
+                // write them; directly mapped (shim.c refuses HIGHMEM).
+                let addr = shim::fluffle_folio_address(folio).cast::<u8>();
+                let whole = core::slice::from_raw_parts_mut(addr, shim::fluffle_folio_size(folio));
+                for block in whole.chunks_mut(BLOCK_SIZE) {
+                    filled &= block.len() == BLOCK_SIZE && bufs.try_push(block).is_ok();
+                }
             }
-        };
-        shim::fluffle_folio_end_writeback(folio);
-        rc
-    }
-}
-
-unsafe extern "C" fn writepages(
-    mapping: *mut bindings::address_space,
-    wbc: *mut bindings::writeback_control,
-) -> c_int {
-    // SAFETY: the VFS passes one of our mappings; `writeback_iter` yields
-    // its dirty folios one by one, locked, and wants each previous folio
-    // and error back.
-    unsafe {
-        let inode = (*mapping).host;
-        let mut folio: *mut bindings::folio = core::ptr::null_mut();
-        let mut err: c_int = 0;
-        loop {
-            folio = bindings::writeback_iter(mapping, wbc, folio, &mut err);
-            if folio.is_null() {
-                break;
+            let pos = shim::fluffle_folio_pos(head) as u64;
+            filled = filled && with_fs(sb, |fs| fs.read_blocks(ino, pos, &mut bufs)).is_ok();
+            bufs.clear();
+            for &folio in folios.iter() {
+                if filled {
+                    shim::fluffle_folio_mark_uptodate(folio);
+                }
+                shim::fluffle_folio_unlock(folio);
             }
-            err = write_folio(inode, folio);
         }
-        err
     }
 }
 
@@ -225,7 +180,7 @@ unsafe extern "C" fn write_end(
 pub(crate) static AOPS: VTable<bindings::address_space_operations> = VTable(bindings::address_space_operations {
     read_folio: Some(read_folio),
     readahead: Some(readahead),
-    writepages: Some(writepages),
+    writepages: Some(super::writeback::writepages),
     dirty_folio: Some(bindings::filemap_dirty_folio),
     write_begin: Some(write_begin),
     write_end: Some(write_end),

@@ -16,4 +16,5 @@ pub(crate) mod gc;
 pub(crate) mod inode;
 pub(crate) mod ioctl;
 pub(crate) mod sb;
+pub(crate) mod writeback;
 pub(crate) mod xattr;

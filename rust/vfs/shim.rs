@@ -26,6 +26,8 @@ extern "C" {
     pub(crate) fn fluffle_folio_mark_uptodate(folio: *mut bindings::folio);
     pub(crate) fn fluffle_folio_test_uptodate(folio: *mut bindings::folio) -> bool;
     pub(crate) fn fluffle_folio_put(folio: *mut bindings::folio);
+    pub(crate) fn fluffle_folio_get(folio: *mut bindings::folio);
+    pub(crate) fn fluffle_folio_address(folio: *mut bindings::folio) -> *mut c_void;
     pub(crate) fn fluffle_folio_unlock(folio: *mut bindings::folio);
     pub(crate) fn fluffle_folio_start_writeback(folio: *mut bindings::folio);
     pub(crate) fn fluffle_folio_end_writeback(folio: *mut bindings::folio);
@@ -34,8 +36,6 @@ extern "C" {
         index: usize,
     ) -> *mut bindings::folio;
     pub(crate) fn fluffle_folio_mark_dirty(folio: *mut bindings::folio) -> bool;
-    pub(crate) fn fluffle_readahead_pos(rac: *mut bindings::readahead_control) -> i64;
-    pub(crate) fn fluffle_readahead_length(rac: *mut bindings::readahead_control) -> usize;
     pub(crate) fn fluffle_readahead_folio(rac: *mut bindings::readahead_control) -> *mut bindings::folio;
     pub(crate) fn fluffle_readahead_inode(rac: *mut bindings::readahead_control) -> *mut bindings::inode;
     pub(crate) fn fluffle_folio_set_error_mapping(folio: *mut bindings::folio, err: c_int);

@@ -4,8 +4,8 @@
 //!
 //! Since Linux 6.10 the block layer plugs regular writes per zone, so a
 //! write bio at the write pointer is all a single writer (the core, under
-//! its mutex) needs; writes are split into bios of at most `BIO_MAX_VECS`
-//! pages.
+//! its mutex) needs; transfers are split into bios of at most
+//! `BIO_MAX_VECS` pages.
 
 use super::shim;
 use crate::fluffle::device::{Geometry, ZoneCond, ZoneInfo, ZonedDevice, BLOCK_SIZE};
@@ -20,9 +20,6 @@ const GFP_NOIO: bindings::gfp_t =
 const SECTORS_PER_BLOCK: u64 = (BLOCK_SIZE / 512) as u64;
 /// Pages per bio (`BIO_MAX_VECS`).
 const MAX_VECS: usize = 256;
-/// Blocks per bio: one page fewer than the bio holds, so that a buffer
-/// that is not page-aligned still fits.
-const MAX_BIO_BLOCKS: usize = MAX_VECS - 1;
 
 /// A zoned block device the filesystem is mounted on.
 ///
@@ -108,71 +105,35 @@ impl BlockZonedDevice {
         }
     }
 
-    /// Reads or writes whole blocks at `lba` with synchronous bios.
-    fn rw(&mut self, op: bindings::blk_opf_t, lba: u64, buf: *mut u8, len: usize) -> Result<()> {
-        if len == 0 || len % BLOCK_SIZE != 0 {
-            return Err(EINVAL);
+    /// Reads or writes whole blocks at `lba`: the concatenation of the
+    /// buffers `segs` yields (address, length; each a non-zero multiple of
+    /// [`BLOCK_SIZE`]), in bios of up to `BIO_MAX_VECS` pages cut only at
+    /// block boundaries.
+    fn rw(&mut self, op: bindings::blk_opf_t, lba: u64, segs: impl Iterator<Item = (*mut u8, usize)> + Clone) -> Result<()> {
+        let mut blocks = 0u64;
+        for (_, len) in segs.clone() {
+            if len == 0 || len % BLOCK_SIZE != 0 {
+                return Err(EINVAL);
+            }
+            blocks = blocks.checked_add((len / BLOCK_SIZE) as u64).ok_or(EINVAL)?;
         }
-        let blocks = (len / BLOCK_SIZE) as u64;
         let end = lba.checked_add(blocks).ok_or(EINVAL)?;
-        if end > (self.geo.zone_count as u64) * self.geo.zone_size {
+        if blocks == 0 || end > (self.geo.zone_count as u64) * self.geo.zone_size {
             return Err(EINVAL);
         }
-        let page = kernel::page::PAGE_SIZE;
-        let mut done = 0usize;
-        while done < len {
-            let chunk = core::cmp::min(len - done, MAX_BIO_BLOCKS * BLOCK_SIZE);
-            let sector = (lba + (done / BLOCK_SIZE) as u64) * SECTORS_PER_BLOCK;
-            // SAFETY: `bdev` is valid (type invariant) and `fs_bio_set` is the
-            // kernel's static filesystem bio set. With GFP_NOIO the mempool
-            // allocation sleeps rather than fails.
-            let bio = unsafe {
-                bindings::bio_alloc_bioset(
-                    self.bdev,
-                    MAX_VECS as u16,
-                    op,
-                    GFP_NOIO,
-                    core::ptr::addr_of_mut!(shim::fs_bio_set),
-                )
-            };
-            if bio.is_null() {
-                return Err(ENOMEM);
-            }
-            // SAFETY: `bio` was just allocated and is ours until submitted.
-            unsafe { (*bio).bi_iter.bi_sector = sector };
+        let mut bio = BioBuilder { bio: core::ptr::null_mut(), bdev: self.bdev, op };
+        let mut sector = lba * SECTORS_PER_BLOCK;
+        for (buf, len) in segs {
             let mut off = 0usize;
-            while off < chunk {
-                // SAFETY: `buf + done + off` lies inside the caller's buffer
-                // of `len` bytes (kmalloc or vmalloc memory, never the
-                // stack: the core allocates block buffers with FVec).
-                let addr = unsafe { buf.add(done + off) };
-                let in_page = (addr as usize) % page;
-                let n = core::cmp::min(page - in_page, chunk - off);
-                // SAFETY: `addr` is a valid kernel address of the buffer.
-                let pg = unsafe { shim::fluffle_buf_to_page(addr.cast::<c_void>()) };
-                // SAFETY: `bio` has room for MAX_VECS pages and a chunk of
-                // MAX_BIO_BLOCKS blocks spans at most MAX_VECS pages.
-                let added = unsafe { bindings::bio_add_page(bio, pg, n as c_uint, in_page as c_uint) };
-                if added as usize != n {
-                    // SAFETY: the bio was never submitted.
-                    unsafe { bindings::bio_put(bio) };
-                    return Err(EIO);
-                }
-                off += n;
+            while off < len {
+                // SAFETY: `off < len`, inside the caller's buffer.
+                let block = unsafe { buf.add(off) };
+                bio.add_block(block, sector)?;
+                off += BLOCK_SIZE;
+                sector += SECTORS_PER_BLOCK;
             }
-            // SAFETY: the bio is fully set up; `submit_bio_wait` returns once
-            // the I/O completed, after which we drop our reference.
-            let rc = unsafe {
-                let rc = bindings::submit_bio_wait(bio);
-                bindings::bio_put(bio);
-                rc
-            };
-            if rc != 0 {
-                return Err(EIO);
-            }
-            done += chunk;
         }
-        Ok(())
+        bio.submit()
     }
 
     fn zone_mgmt(&mut self, op: bindings::req_op, zone: u32) -> Result<()> {
@@ -186,6 +147,104 @@ impl BlockZonedDevice {
             Err(EIO)
         } else {
             Ok(())
+        }
+    }
+}
+
+/// The bio under construction for one [`BlockZonedDevice::rw`] call. A
+/// bio is submitted (and waited for) when it is full or the transfer ends;
+/// one bio of `BIO_MAX_VECS` pages carries the core's largest writes (1 MiB)
+/// whole, so waiting per bio costs no parallelism there.
+///
+/// # Invariants
+///
+/// `bio` is null or a bio allocated on `bdev` with `MAX_VECS` vectors, not
+/// yet submitted, covering whole blocks between calls.
+struct BioBuilder {
+    bio: *mut bindings::bio,
+    bdev: *mut bindings::block_device,
+    op: bindings::blk_opf_t,
+}
+
+impl BioBuilder {
+    /// Adds the block of memory at `addr` (which may cross a page
+    /// boundary), to be transferred at `sector`.
+    fn add_block(&mut self, addr: *mut u8, sector: u64) -> Result<()> {
+        let page = kernel::page::PAGE_SIZE;
+        // A block needs at most two vectors: submit when fewer are left, so
+        // no bio ends inside a block.
+        // SAFETY: a non-null `bio` is ours and not yet submitted (invariant).
+        if !self.bio.is_null() && unsafe { (*self.bio).bi_vcnt as usize } + 2 > MAX_VECS {
+            self.submit()?;
+        }
+        if self.bio.is_null() {
+            // SAFETY: `bdev` is valid and `fs_bio_set` is the kernel's static
+            // filesystem bio set. With GFP_NOIO the mempool allocation sleeps
+            // rather than fails.
+            let bio = unsafe {
+                bindings::bio_alloc_bioset(
+                    self.bdev,
+                    MAX_VECS as u16,
+                    self.op,
+                    GFP_NOIO,
+                    core::ptr::addr_of_mut!(shim::fs_bio_set),
+                )
+            };
+            if bio.is_null() {
+                return Err(ENOMEM);
+            }
+            // SAFETY: `bio` was just allocated and is ours until submitted.
+            unsafe { (*bio).bi_iter.bi_sector = sector };
+            self.bio = bio;
+        }
+        let mut off = 0usize;
+        while off < BLOCK_SIZE {
+            // SAFETY: `addr + off` lies inside the caller's block.
+            let at = unsafe { addr.add(off) };
+            let in_page = (at as usize) % page;
+            let n = core::cmp::min(page - in_page, BLOCK_SIZE - off);
+            // SAFETY: `at` is a valid kernel address of a buffer the caller
+            // keeps alive until the I/O completes: kmalloc or vmalloc memory
+            // or a page-cache folio, never the stack.
+            let pg = unsafe { shim::fluffle_buf_to_page(at.cast::<c_void>()) };
+            // SAFETY: the bio is ours (invariant) and has at least two free
+            // vectors (checked above).
+            let added = unsafe { bindings::bio_add_page(self.bio, pg, n as c_uint, in_page as c_uint) };
+            if added as usize != n {
+                return Err(EIO);
+            }
+            off += n;
+        }
+        Ok(())
+    }
+
+    /// Submits the bio built so far (if any) and waits for it.
+    fn submit(&mut self) -> Result<()> {
+        let bio = core::mem::replace(&mut self.bio, core::ptr::null_mut());
+        if bio.is_null() {
+            return Ok(());
+        }
+        // SAFETY: `bio` is complete and ours (invariant); `submit_bio_wait`
+        // returns once the I/O completed, after which we drop our reference.
+        let rc = unsafe {
+            let rc = bindings::submit_bio_wait(bio);
+            bindings::bio_put(bio);
+            rc
+        };
+        if rc != 0 {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Drop for BioBuilder {
+    fn drop(&mut self) {
+        if !self.bio.is_null() {
+            // Left over after an error: never submitted, so just freed.
+            // SAFETY: the bio is ours and unsubmitted (invariant).
+            unsafe { bindings::bio_put(self.bio) };
         }
     }
 }
@@ -235,12 +294,30 @@ impl ZonedDevice for BlockZonedDevice {
     }
 
     fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<()> {
-        self.rw(bindings::req_op_REQ_OP_READ, lba, buf.as_mut_ptr(), buf.len())
+        self.rw(bindings::req_op_REQ_OP_READ, lba, core::iter::once((buf.as_mut_ptr(), buf.len())))
     }
 
     fn write(&mut self, lba: u64, buf: &[u8]) -> Result<()> {
         // The bio only reads from the buffer for a write.
-        self.rw(bindings::req_op_REQ_OP_WRITE, lba, buf.as_ptr() as *mut u8, buf.len())
+        self.rw(bindings::req_op_REQ_OP_WRITE, lba, core::iter::once((buf.as_ptr() as *mut u8, buf.len())))
+    }
+
+    fn read_vectored(&mut self, lba: u64, bufs: &mut [&mut [u8]]) -> Result<()> {
+        // Straight into the caller's pages (readahead folios): no copy.
+        let base = bufs.as_mut_ptr();
+        let segs = (0..bufs.len()).map(move |k| {
+            // SAFETY: `k < bufs.len()`, and `bufs` is exclusively borrowed
+            // for the whole call, so each buffer may be written.
+            let b = unsafe { &mut *base.add(k) };
+            (b.as_mut_ptr(), b.len())
+        });
+        self.rw(bindings::req_op_REQ_OP_READ, lba, segs)
+    }
+
+    fn write_vectored(&mut self, lba: u64, bufs: &[&[u8]]) -> Result<()> {
+        // Each buffer's pages go into the bios as they are: no gather copy.
+        let segs = bufs.iter().map(|b| (b.as_ptr() as *mut u8, b.len()));
+        self.rw(bindings::req_op_REQ_OP_WRITE, lba, segs)
     }
 
     fn reset(&mut self, zone: u32) -> Result<()> {
