@@ -25,7 +25,7 @@ impl<D: ZonedDevice> Fs<D> {
         self.dev.read(lba, buf)
     }
 
-    fn regular(&self, i: usize) -> Result<()> {
+    pub(super) fn regular(&self, i: usize) -> Result<()> {
         match self.inodes[i].ftype {
             FileType::Regular => Ok(()),
             FileType::Directory => Err(EISDIR),
@@ -92,73 +92,6 @@ impl<D: ZonedDevice> Fs<D> {
             }
         }
         Ok(n)
-    }
-
-    /// Reads whole blocks from the block-aligned `off` into `blocks` (each
-    /// one whole block, `EINVAL` otherwise), for the kernel's readahead:
-    /// runs of mapped blocks go from the device straight into the buffers.
-    /// Holes and bytes at or past EOF read as zeros. Returns the bytes of
-    /// the file the blocks cover (0 at or past EOF), as [`Fs::read`] does.
-    pub fn read_blocks(&mut self, ino: u64, off: u64, blocks: &mut [&mut [u8]]) -> Result<usize> {
-        let i = self.find(ino)?;
-        self.regular(i)?;
-        if off % BS != 0 || blocks.iter().any(|b| b.len() != BLOCK_SIZE) {
-            return Err(EINVAL);
-        }
-        let size = self.inodes[i].size;
-        let first = off / BS;
-        let mut k = 0usize;
-        while k < blocks.len() {
-            let fblk = first + k as u64;
-            let pos = fblk.saturating_mul(BS);
-            let node = &self.inodes[i];
-            if pos >= size {
-                blocks[k].fill(0);
-                k += 1;
-                continue;
-            }
-            if let Some(d) = &node.inline {
-                let from = core::cmp::min(pos as usize, d.len());
-                let src = d.get(from..).unwrap_or(&[]);
-                let n = core::cmp::min(src.len(), BLOCK_SIZE);
-                blocks[k][..n].copy_from_slice(&src[..n]);
-                blocks[k][n..].fill(0);
-                k += 1;
-                continue;
-            }
-            let np = node.pages.partition_point(|p| p.fblk < fblk);
-            if let Some(p) = node.pages.get(np).filter(|p| p.fblk == fblk) {
-                blocks[k].copy_from_slice(&p.data);
-                k += 1;
-                continue;
-            }
-            match node.map.lookup(fblk) {
-                None => {
-                    blocks[k].fill(0);
-                    k += 1;
-                }
-                Some((lba, run)) => {
-                    // As far as the run goes within one zone, up to the next
-                    // dirty page and the end of the file.
-                    let dirty_gap = node.pages.get(np).map_or(u64::MAX, |p| p.fblk - fblk);
-                    let in_file = (size - pos).div_ceil(BS);
-                    let left = (blocks.len() - k) as u64;
-                    let r = [run, dirty_gap, in_file, left, self.zone_end(lba) - lba].into_iter().min().unwrap_or(1);
-                    let r = core::cmp::max(1, r) as usize;
-                    self.dev.read_vectored(lba, &mut blocks[k..k + r])?;
-                    k += r;
-                }
-            }
-        }
-        // The block holding EOF may hold stale bytes past it on the device.
-        if size > off {
-            let tail = (size - off) as usize;
-            if let Some(b) = blocks.get_mut(tail / BLOCK_SIZE) {
-                b[tail % BLOCK_SIZE..].fill(0);
-            }
-        }
-        let total = blocks.len().saturating_mul(BLOCK_SIZE) as u64;
-        Ok(core::cmp::min(total, size.saturating_sub(off)) as usize)
     }
 
     /// One past the last usable block of `lba`'s zone.
