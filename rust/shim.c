@@ -13,6 +13,7 @@
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
+#include <linux/wait_bit.h>
 #include "shim.h"
 
 bool fluffle_bdev_is_zoned(struct block_device *bdev)
@@ -107,6 +108,26 @@ void fluffle_folio_get(struct folio *folio)
 void *fluffle_folio_address(struct folio *folio)
 {
 	return folio_address(folio);
+}
+
+/* Readahead's bio completion: bio_for_each_folio_all is a macro. */
+void fluffle_bio_end_folio_reads(struct bio *bio)
+{
+	struct folio_iter fi;
+
+	bio_for_each_folio_all(fi, bio)
+		folio_end_read(fi.folio, bio->bi_status == BLK_STS_OK);
+}
+
+void fluffle_bio_io_error(struct bio *bio)
+{
+	bio_io_error(bio);
+}
+
+/* A zone reset waits for readahead's bios: wait_var_event is a macro. */
+void fluffle_wait_until_zero(int *count)
+{
+	wait_var_event(count, READ_ONCE(*count) == 0);
 }
 
 void fluffle_folio_unlock(struct folio *folio)

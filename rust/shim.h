@@ -11,6 +11,7 @@
 
 struct block_device;
 struct page;
+struct bio;
 struct folio;
 struct inode;
 struct dir_context;
@@ -43,6 +44,9 @@ bool fluffle_folio_test_uptodate(struct folio *folio);
 void fluffle_folio_put(struct folio *folio);
 void fluffle_folio_get(struct folio *folio);
 void *fluffle_folio_address(struct folio *folio);
+void fluffle_bio_end_folio_reads(struct bio *bio);
+void fluffle_bio_io_error(struct bio *bio);
+void fluffle_wait_until_zero(int *count);
 void fluffle_folio_unlock(struct folio *folio);
 void fluffle_folio_start_writeback(struct folio *folio);
 void fluffle_folio_end_writeback(struct folio *folio);

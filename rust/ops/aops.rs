@@ -5,10 +5,11 @@
 //! ([`super::writeback`]). The core is the truth for every page not in the
 //! cache.
 
-use super::sb::with_fs;
+use super::sb::{with_fs, KFs};
 use crate::fluffle::device::BLOCK_SIZE;
-use crate::fluffle::errno::{Errno, Result};
+use crate::fluffle::errno::{Errno, Result, EINVAL};
 use crate::fluffle::mem::FVec;
+use crate::fluffle::read_plan::{Segment, Source};
 use crate::vfs::folio::LockedFolio;
 use crate::vfs::shim;
 use crate::vfs::vtable::{zeroed, VTable};
@@ -52,26 +53,27 @@ unsafe extern "C" fn read_folio(_file: *mut bindings::file, folio: *mut bindings
     }
 }
 
-/// Most folios read with one core call (one full bio, 1 MiB).
+/// Most folios planned with one core call (one full bio, 1 MiB).
 const MAX_READ_FOLIOS: usize = 256;
 
 /// `readahead`: the window's folios, up to [`MAX_READ_FOLIOS`] at a time,
-/// are read with one core call each, straight from the device into the
-/// folios (no bounce buffer). Folios left unfilled (allocation failure,
-/// error) are unlocked without being marked up to date; `read_folio`
-/// retries them one by one.
+/// are planned with one core call ([`KFs::plan_read`]); holes and the
+/// blocks only the core holds are filled right away, under its mutex, and
+/// runs of device blocks are read by asynchronous bios straight into the
+/// folios, which their completion unlocks: the reader copies one window
+/// out while the device fills the next. Folios left unfilled (allocation
+/// failure, error) are unlocked without being marked up to date;
+/// `read_folio` retries them one by one.
 unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
     // SAFETY: the VFS passes a readahead request on one of our mappings;
     // `readahead_folio` hands out its consecutive locked folios one by one
-    // (the page cache keeps them referenced while they are locked), which
-    // we unlock.
+    // (the page cache keeps them referenced while they are locked), each of
+    // which we unlock or hand to a bio that does.
     unsafe {
         let inode = shim::fluffle_readahead_inode(rac);
         let (sb, ino) = ((*inode).i_sb, (*inode).i_ino as u64);
-        let (Ok(mut folios), Ok(mut bufs)) = (
-            FVec::<*mut bindings::folio>::try_with_capacity(MAX_READ_FOLIOS),
-            FVec::<&mut [u8]>::try_with_capacity(MAX_READ_FOLIOS),
-        ) else {
+        let (Ok(mut folios), mut plan) = (FVec::<*mut bindings::folio>::try_with_capacity(MAX_READ_FOLIOS), FVec::new())
+        else {
             return;
         };
         loop {
@@ -87,27 +89,76 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
                 }
             }
             let Some(&head) = folios.first() else { break };
-            let mut filled = true;
-            for &folio in folios.iter() {
-                // The folios are locked and not yet up to date, so only we
-                // write them; directly mapped (shim.c refuses HIGHMEM).
-                let addr = shim::fluffle_folio_address(folio).cast::<u8>();
-                let whole = core::slice::from_raw_parts_mut(addr, shim::fluffle_folio_size(folio));
-                for block in whole.chunks_mut(BLOCK_SIZE) {
-                    filled &= block.len() == BLOCK_SIZE && bufs.try_push(block).is_ok();
-                }
-            }
             let pos = shim::fluffle_folio_pos(head) as u64;
-            filled = filled && with_fs(sb, |fs| fs.read_blocks(ino, pos, &mut bufs)).is_ok();
-            bufs.clear();
-            for &folio in folios.iter() {
-                if filled {
-                    shim::fluffle_folio_mark_uptodate(folio);
+            let single = folios.iter().all(|&f| shim::fluffle_folio_size(f) == BLOCK_SIZE);
+            let planned = if single && pos % BLOCK_SIZE as u64 == 0 {
+                with_fs(sb, |fs| {
+                    fs.plan_read(ino, pos / BLOCK_SIZE as u64, folios.len(), &mut plan)?;
+                    fill_from_plan(fs, ino, pos, &folios, &plan)?;
+                    Ok(plan.iter().any(|s| matches!(s.src, Source::Device(_))).then(|| fs.device().async_reader()))
+                })
+            } else {
+                Err(EINVAL)
+            };
+            let reader = match planned {
+                Ok(reader) => reader,
+                Err(_) => {
+                    for &folio in folios.iter() {
+                        shim::fluffle_folio_unlock(folio);
+                    }
+                    continue;
                 }
-                shim::fluffle_folio_unlock(folio);
+            };
+            let mut k = 0usize;
+            for seg in plan.iter() {
+                let run = &folios[k..k + seg.count as usize];
+                match (seg.src, reader.as_ref()) {
+                    (Source::Device(lba), Some(reader)) => {
+                        let handed = reader.read_folios(lba, run);
+                        for &folio in &run[handed..] {
+                            shim::fluffle_folio_unlock(folio);
+                        }
+                    }
+                    _ => {
+                        for &folio in run {
+                            shim::fluffle_folio_mark_uptodate(folio);
+                            shim::fluffle_folio_unlock(folio);
+                        }
+                    }
+                }
+                k += seg.count as usize;
             }
         }
     }
+}
+
+/// Fills the folios of `plan`'s zero and core segments (under the core's
+/// mutex); device segments are left to the caller's bios.
+///
+/// # Safety
+///
+/// `folios` must be locked, not up-to-date, one-block folios of `ino`, the
+/// first at byte `pos`, as many as `plan` covers.
+unsafe fn fill_from_plan(fs: &mut KFs, ino: u64, pos: u64, folios: &[*mut bindings::folio], plan: &[Segment]) -> Result<()> {
+    let mut k = 0usize;
+    for seg in plan {
+        for j in k..k + seg.count as usize {
+            let folio = *folios.get(j).ok_or(EINVAL)?;
+            // SAFETY: the folio is locked and not up to date (caller), so
+            // its memory is ours; directly mapped (shim.c refuses HIGHMEM).
+            let buf = unsafe { core::slice::from_raw_parts_mut(shim::fluffle_folio_address(folio).cast::<u8>(), BLOCK_SIZE) };
+            match seg.src {
+                Source::Device(_) => break,
+                Source::Zeros => buf.fill(0),
+                Source::Core => {
+                    let n = fs.read(ino, pos + (j * BLOCK_SIZE) as u64, buf)?;
+                    buf[n..].fill(0);
+                }
+            }
+        }
+        k += seg.count as usize;
+    }
+    Ok(())
 }
 
 unsafe extern "C" fn write_begin(

@@ -4,6 +4,7 @@
 //! this directory and in `rust/ops/` (the FluffleFS callbacks), behind types
 //! whose invariants make the rest safe.
 
+pub(crate) mod bio;
 pub(crate) mod cmirror;
 pub(crate) mod errno;
 pub(crate) mod folio;

@@ -7,19 +7,13 @@
 //! its mutex) needs; transfers are split into bios of at most
 //! `BIO_MAX_VECS` pages.
 
+use super::bio::{AsyncReader, BioBuilder, InflightReads, SECTORS_PER_BLOCK};
 use super::shim;
 use crate::fluffle::device::{Geometry, ZoneCond, ZoneInfo, ZonedDevice, BLOCK_SIZE};
-use crate::fluffle::errno::{Result, EINVAL, EIO, ENOMEM};
+use crate::fluffle::errno::{Result, EINVAL, EIO};
+use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::bindings;
 use kernel::ffi::{c_int, c_uint, c_void};
-
-/// `GFP_NOIO` (`__GFP_RECLAIM`: direct and kswapd reclaim, no I/O, no FS),
-/// which bindgen cannot see because it is a macro of macros.
-const GFP_NOIO: bindings::gfp_t =
-    (1 << bindings::___GFP_DIRECT_RECLAIM_BIT) | (1 << bindings::___GFP_KSWAPD_RECLAIM_BIT);
-const SECTORS_PER_BLOCK: u64 = (BLOCK_SIZE / 512) as u64;
-/// Pages per bio (`BIO_MAX_VECS`).
-const MAX_VECS: usize = 256;
 
 /// A zoned block device the filesystem is mounted on.
 ///
@@ -31,6 +25,8 @@ const MAX_VECS: usize = 256;
 pub(crate) struct BlockZonedDevice {
     bdev: *mut bindings::block_device,
     geo: Geometry,
+    /// Readahead's bios in flight (boxed: they point at it).
+    reads: KBox<InflightReads>,
 }
 
 // SAFETY: a `block_device` may be used from any thread; the core serialises
@@ -61,8 +57,10 @@ impl BlockZonedDevice {
         if lbs as usize > BLOCK_SIZE || zone_sectors == 0 || zone_sectors % SECTORS_PER_BLOCK != 0 {
             return Err("zone size or logical block size is not a multiple of 4 KiB");
         }
+        let reads = KBox::new(InflightReads::new(), GFP_KERNEL).map_err(|_| "out of memory")?;
         let mut dev = Self {
             bdev,
+            reads,
             geo: Geometry {
                 zone_count: nr_zones,
                 zone_size: zone_sectors / SECTORS_PER_BLOCK,
@@ -79,6 +77,16 @@ impl BlockZonedDevice {
         }
         dev.geo.zone_cap = z0.capacity / SECTORS_PER_BLOCK;
         Ok(dev)
+    }
+
+    /// Leave to read the device outside the core's mutex (readahead): no
+    /// zone is reset while it or a read it started lives. Call it under
+    /// the core's mutex, which every reset is also made under.
+    pub(crate) fn async_reader(&self) -> AsyncReader {
+        // SAFETY: `bdev` is open and `reads` allocated for as long as the
+        // filesystem is mounted, which outlasts every page-cache folio
+        // (unmount evicts them first, waiting for locked ones).
+        unsafe { AsyncReader::new(self.bdev, &self.reads) }
     }
 
     /// Reports the raw zone `zone` (sectors).
@@ -121,7 +129,7 @@ impl BlockZonedDevice {
         if blocks == 0 || end > (self.geo.zone_count as u64) * self.geo.zone_size {
             return Err(EINVAL);
         }
-        let mut bio = BioBuilder { bio: core::ptr::null_mut(), bdev: self.bdev, op };
+        let mut bio = BioBuilder::new(self.bdev, op, core::ptr::null());
         let mut sector = lba * SECTORS_PER_BLOCK;
         for (buf, len) in segs {
             let mut off = 0usize;
@@ -147,104 +155,6 @@ impl BlockZonedDevice {
             Err(EIO)
         } else {
             Ok(())
-        }
-    }
-}
-
-/// The bio under construction for one [`BlockZonedDevice::rw`] call. A
-/// bio is submitted (and waited for) when it is full or the transfer ends;
-/// one bio of `BIO_MAX_VECS` pages carries the core's largest writes (1 MiB)
-/// whole, so waiting per bio costs no parallelism there.
-///
-/// # Invariants
-///
-/// `bio` is null or a bio allocated on `bdev` with `MAX_VECS` vectors, not
-/// yet submitted, covering whole blocks between calls.
-struct BioBuilder {
-    bio: *mut bindings::bio,
-    bdev: *mut bindings::block_device,
-    op: bindings::blk_opf_t,
-}
-
-impl BioBuilder {
-    /// Adds the block of memory at `addr` (which may cross a page
-    /// boundary), to be transferred at `sector`.
-    fn add_block(&mut self, addr: *mut u8, sector: u64) -> Result<()> {
-        let page = kernel::page::PAGE_SIZE;
-        // A block needs at most two vectors: submit when fewer are left, so
-        // no bio ends inside a block.
-        // SAFETY: a non-null `bio` is ours and not yet submitted (invariant).
-        if !self.bio.is_null() && unsafe { (*self.bio).bi_vcnt as usize } + 2 > MAX_VECS {
-            self.submit()?;
-        }
-        if self.bio.is_null() {
-            // SAFETY: `bdev` is valid and `fs_bio_set` is the kernel's static
-            // filesystem bio set. With GFP_NOIO the mempool allocation sleeps
-            // rather than fails.
-            let bio = unsafe {
-                bindings::bio_alloc_bioset(
-                    self.bdev,
-                    MAX_VECS as u16,
-                    self.op,
-                    GFP_NOIO,
-                    core::ptr::addr_of_mut!(shim::fs_bio_set),
-                )
-            };
-            if bio.is_null() {
-                return Err(ENOMEM);
-            }
-            // SAFETY: `bio` was just allocated and is ours until submitted.
-            unsafe { (*bio).bi_iter.bi_sector = sector };
-            self.bio = bio;
-        }
-        let mut off = 0usize;
-        while off < BLOCK_SIZE {
-            // SAFETY: `addr + off` lies inside the caller's block.
-            let at = unsafe { addr.add(off) };
-            let in_page = (at as usize) % page;
-            let n = core::cmp::min(page - in_page, BLOCK_SIZE - off);
-            // SAFETY: `at` is a valid kernel address of a buffer the caller
-            // keeps alive until the I/O completes: kmalloc or vmalloc memory
-            // or a page-cache folio, never the stack.
-            let pg = unsafe { shim::fluffle_buf_to_page(at.cast::<c_void>()) };
-            // SAFETY: the bio is ours (invariant) and has at least two free
-            // vectors (checked above).
-            let added = unsafe { bindings::bio_add_page(self.bio, pg, n as c_uint, in_page as c_uint) };
-            if added as usize != n {
-                return Err(EIO);
-            }
-            off += n;
-        }
-        Ok(())
-    }
-
-    /// Submits the bio built so far (if any) and waits for it.
-    fn submit(&mut self) -> Result<()> {
-        let bio = core::mem::replace(&mut self.bio, core::ptr::null_mut());
-        if bio.is_null() {
-            return Ok(());
-        }
-        // SAFETY: `bio` is complete and ours (invariant); `submit_bio_wait`
-        // returns once the I/O completed, after which we drop our reference.
-        let rc = unsafe {
-            let rc = bindings::submit_bio_wait(bio);
-            bindings::bio_put(bio);
-            rc
-        };
-        if rc != 0 {
-            Err(EIO)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl Drop for BioBuilder {
-    fn drop(&mut self) {
-        if !self.bio.is_null() {
-            // Left over after an error: never submitted, so just freed.
-            // SAFETY: the bio is ours and unsubmitted (invariant).
-            unsafe { bindings::bio_put(self.bio) };
         }
     }
 }
@@ -321,6 +231,8 @@ impl ZonedDevice for BlockZonedDevice {
     }
 
     fn reset(&mut self, zone: u32) -> Result<()> {
+        // A readahead planned before may still be reading the zone.
+        self.reads.wait_idle();
         self.zone_mgmt(bindings::req_op_REQ_OP_ZONE_RESET, zone)
     }
 

@@ -1,0 +1,271 @@
+//! Bios over kernel memory: synchronous transfers for the core's device
+//! calls, and asynchronous reads into page-cache folios for readahead.
+//!
+//! An asynchronous read is planned under the core's mutex and runs after
+//! it is dropped. That is safe on a zoned device because a block only
+//! changes when its zone is reset: [`InflightReads`] counts the reads in
+//! flight and the device waits for none before a reset.
+
+use super::shim;
+use crate::fluffle::device::BLOCK_SIZE;
+use crate::fluffle::errno::{Result, EIO, ENOMEM};
+use core::sync::atomic::{AtomicI32, Ordering};
+use kernel::bindings;
+use kernel::ffi::{c_uint, c_void};
+
+/// `GFP_NOIO` (`__GFP_RECLAIM`: direct and kswapd reclaim, no I/O, no FS),
+/// which bindgen cannot see because it is a macro of macros.
+const GFP_NOIO: bindings::gfp_t =
+    (1 << bindings::___GFP_DIRECT_RECLAIM_BIT) | (1 << bindings::___GFP_KSWAPD_RECLAIM_BIT);
+/// Pages per bio (`BIO_MAX_VECS`).
+const MAX_VECS: usize = 256;
+pub(crate) const SECTORS_PER_BLOCK: u64 = (BLOCK_SIZE / 512) as u64;
+
+/// Asynchronous reads in flight on one device.
+pub(crate) struct InflightReads {
+    count: AtomicI32,
+}
+
+impl InflightReads {
+    pub(crate) fn new() -> Self {
+        Self { count: AtomicI32::new(0) }
+    }
+
+    fn begin(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        // SeqCst (a locked instruction, a full barrier) orders the decrement
+        // before `wake_up_var`'s check for waiters, as it requires.
+        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // SAFETY: the address is only a wait-queue key.
+            unsafe { bindings::wake_up_var(self.count.as_ptr().cast::<c_void>()) };
+        }
+    }
+
+    /// Sleeps until no asynchronous read is in flight. The caller must
+    /// keep new ones from starting (the core's mutex does: reads are
+    /// planned under it).
+    pub(crate) fn wait_idle(&self) {
+        // SAFETY: the counter is valid for the call; the shim sleeps until
+        // it reads zero, woken by `end`.
+        unsafe { shim::fluffle_wait_until_zero(self.count.as_ptr()) };
+    }
+}
+
+/// Leave to read a device outside the core's mutex: until it is dropped
+/// and every read it started has ended, no zone of the device is reset.
+///
+/// # Invariants
+///
+/// `bdev` is the device's open block device and `reads` its counter, both
+/// valid until every folio read through this value has been unlocked
+/// (unmount evicts the page cache, waiting for locked folios, before the
+/// device goes); `reads` counts this value.
+pub(crate) struct AsyncReader {
+    bdev: *mut bindings::block_device,
+    reads: *const InflightReads,
+}
+
+impl AsyncReader {
+    /// Starts holding resets off.
+    ///
+    /// # Safety
+    ///
+    /// As the type invariants; call it under the core's mutex.
+    pub(crate) unsafe fn new(bdev: *mut bindings::block_device, reads: &InflightReads) -> Self {
+        reads.begin();
+        Self { bdev, reads }
+    }
+
+    /// Reads `folios` (locked, not up to date, consecutive in their file,
+    /// each one block: FluffleFS has no large folios) from `lba` on, asynchronously: when its bio ends,
+    /// each folio is marked up to date (unless the read failed) and
+    /// unlocked. Returns how many folios were handed to bios; the caller
+    /// unlocks the rest (only after a failure to build a bio).
+    ///
+    /// # Safety
+    ///
+    /// Every pointer in `folios` must be a locked folio of a FluffleFS
+    /// file whose blocks are on the device from `lba` on (a plan made
+    /// under the mutex this reader was created under).
+    pub(crate) unsafe fn read_folios(&self, lba: u64, folios: &[*mut bindings::folio]) -> usize {
+        let mut bio = BioBuilder::new(self.bdev, bindings::req_op_REQ_OP_READ, self.reads);
+        let mut sector = lba * SECTORS_PER_BLOCK;
+        for (k, &folio) in folios.iter().enumerate() {
+            // SAFETY: the folio is locked and not up to date (caller), so
+            // only we use its memory until the read ends; page-cache folios
+            // are directly mapped (shim.c refuses HIGHMEM).
+            let (addr, size) = unsafe {
+                (shim::fluffle_folio_address(folio).cast::<u8>(), shim::fluffle_folio_size(folio))
+            };
+            let mut off = 0;
+            while off < size {
+                // SAFETY: `off < size`, inside the folio.
+                if bio.add_block(unsafe { addr.add(off) }, sector).is_err() {
+                    // Folios in the failed bio end with it (not up to date).
+                    return k;
+                }
+                off += BLOCK_SIZE;
+                sector += SECTORS_PER_BLOCK;
+            }
+        }
+        // Asynchronous submission does not fail.
+        let _ = bio.submit();
+        folios.len()
+    }
+}
+
+impl Drop for AsyncReader {
+    fn drop(&mut self) {
+        // SAFETY: `reads` is valid and counts us (invariants).
+        unsafe { (*self.reads).end() };
+    }
+}
+
+/// `bi_end_io` of asynchronous folio reads.
+unsafe extern "C" fn read_end_io(bio: *mut bindings::bio) {
+    // SAFETY: the block layer passes our ended bio, whose `bi_private` is
+    // the device's `InflightReads`. The count drops first: once the folios
+    // are unlocked an unmount may free the device and its counter.
+    unsafe {
+        (*(*bio).bi_private.cast::<InflightReads>()).end();
+        shim::fluffle_bio_end_folio_reads(bio);
+        bindings::bio_put(bio);
+    }
+}
+
+/// The bio under construction for one transfer. A synchronous builder
+/// submits a bio (and waits for it) when it is full or the transfer ends;
+/// one bio of `BIO_MAX_VECS` pages carries the core's largest transfers
+/// (1 MiB) whole, so waiting per bio costs no parallelism there. An
+/// asynchronous one (reads into folios) submits without waiting and
+/// `read_end_io` finishes the folios.
+///
+/// # Invariants
+///
+/// `bio` is null or a bio allocated on `bdev` with `MAX_VECS` vectors, not
+/// yet submitted, covering whole blocks between calls. `reads` is null
+/// (synchronous) or valid while any bio of ours is in flight.
+pub(crate) struct BioBuilder {
+    bio: *mut bindings::bio,
+    bdev: *mut bindings::block_device,
+    op: bindings::blk_opf_t,
+    reads: *const InflightReads,
+}
+
+impl BioBuilder {
+    /// A builder for `op` on `bdev`; `reads` null for synchronous I/O.
+    pub(crate) fn new(bdev: *mut bindings::block_device, op: bindings::blk_opf_t, reads: *const InflightReads) -> Self {
+        Self { bio: core::ptr::null_mut(), bdev, op, reads }
+    }
+
+    /// Adds the block of memory at `addr` (which may cross a page
+    /// boundary), to be transferred at `sector`.
+    pub(crate) fn add_block(&mut self, addr: *mut u8, sector: u64) -> Result<()> {
+        let page = kernel::page::PAGE_SIZE;
+        // A block needs at most two vectors: submit when fewer are left, so
+        // no bio ends inside a block.
+        // SAFETY: a non-null `bio` is ours and not yet submitted (invariant).
+        if !self.bio.is_null() && unsafe { (*self.bio).bi_vcnt as usize } + 2 > MAX_VECS {
+            self.submit()?;
+        }
+        if self.bio.is_null() {
+            // SAFETY: `bdev` is valid and `fs_bio_set` is the kernel's static
+            // filesystem bio set. With GFP_NOIO the mempool allocation sleeps
+            // rather than fails.
+            let bio = unsafe {
+                bindings::bio_alloc_bioset(
+                    self.bdev,
+                    MAX_VECS as u16,
+                    self.op,
+                    GFP_NOIO,
+                    core::ptr::addr_of_mut!(shim::fs_bio_set),
+                )
+            };
+            if bio.is_null() {
+                return Err(ENOMEM);
+            }
+            // SAFETY: `bio` was just allocated and is ours until submitted.
+            unsafe { (*bio).bi_iter.bi_sector = sector };
+            self.bio = bio;
+        }
+        let mut off = 0usize;
+        while off < BLOCK_SIZE {
+            // SAFETY: `addr + off` lies inside the caller's block.
+            let at = unsafe { addr.add(off) };
+            let in_page = (at as usize) % page;
+            let n = core::cmp::min(page - in_page, BLOCK_SIZE - off);
+            // SAFETY: `at` is a valid kernel address of a buffer the caller
+            // keeps alive until the I/O completes: kmalloc or vmalloc memory
+            // or a page-cache folio, never the stack.
+            let pg = unsafe { shim::fluffle_buf_to_page(at.cast::<c_void>()) };
+            // SAFETY: the bio is ours (invariant) and has at least two free
+            // vectors (checked above).
+            let added = unsafe { bindings::bio_add_page(self.bio, pg, n as c_uint, in_page as c_uint) };
+            if added as usize != n {
+                return Err(EIO);
+            }
+            off += n;
+        }
+        Ok(())
+    }
+
+    /// Submits the bio built so far (if any): waits for it when
+    /// synchronous.
+    pub(crate) fn submit(&mut self) -> Result<()> {
+        let bio = core::mem::replace(&mut self.bio, core::ptr::null_mut());
+        if bio.is_null() {
+            return Ok(());
+        }
+        if !self.reads.is_null() {
+            // SAFETY: `bio` is complete and ours; from here `read_end_io`
+            // owns it, and `reads` outlives it (invariant).
+            unsafe {
+                (*self.reads).begin();
+                (*bio).bi_private = self.reads as *mut c_void;
+                (*bio).bi_end_io = Some(read_end_io);
+                bindings::submit_bio(bio);
+            }
+            return Ok(());
+        }
+        // SAFETY: `bio` is complete and ours (invariant); `submit_bio_wait`
+        // returns once the I/O completed, after which we drop our reference.
+        let rc = unsafe {
+            let rc = bindings::submit_bio_wait(bio);
+            bindings::bio_put(bio);
+            rc
+        };
+        if rc != 0 {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Drop for BioBuilder {
+    fn drop(&mut self) {
+        let bio = core::mem::replace(&mut self.bio, core::ptr::null_mut());
+        if bio.is_null() {
+            return;
+        }
+        if self.reads.is_null() {
+            // Left over after an error: never submitted, so just freed.
+            // SAFETY: the bio is ours and unsubmitted (invariant).
+            unsafe { bindings::bio_put(bio) };
+            return;
+        }
+        // An asynchronous read that could not be completed: end it failed,
+        // which unlocks its folios (not up to date) through `read_end_io`.
+        // SAFETY: as in `submit`; ending a bio we own without I/O is what
+        // `bio_io_error` does.
+        unsafe {
+            (*self.reads).begin();
+            (*bio).bi_private = self.reads as *mut c_void;
+            (*bio).bi_end_io = Some(read_end_io);
+            shim::fluffle_bio_io_error(bio);
+        }
+    }
+}
