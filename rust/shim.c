@@ -119,6 +119,18 @@ void fluffle_bio_end_folio_reads(struct bio *bio)
 		folio_end_read(fi.folio, bio->bi_status == BLK_STS_OK);
 }
 
+/* Writeback's bio completion. */
+void fluffle_bio_end_folio_writes(struct bio *bio)
+{
+	struct folio_iter fi;
+
+	bio_for_each_folio_all(fi, bio) {
+		if (bio->bi_status != BLK_STS_OK)
+			mapping_set_error(fi.folio->mapping, -EIO);
+		folio_end_writeback(fi.folio);
+	}
+}
+
 void fluffle_bio_io_error(struct bio *bio)
 {
 	bio_io_error(bio);

@@ -45,6 +45,7 @@ void fluffle_folio_put(struct folio *folio);
 void fluffle_folio_get(struct folio *folio);
 void *fluffle_folio_address(struct folio *folio);
 void fluffle_bio_end_folio_reads(struct bio *bio);
+void fluffle_bio_end_folio_writes(struct bio *bio);
 void fluffle_bio_io_error(struct bio *bio);
 void fluffle_wait_until_zero(int *count);
 void fluffle_folio_unlock(struct folio *folio);

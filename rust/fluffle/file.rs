@@ -245,24 +245,46 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// Writes whole blocks at the block-aligned `off` straight to the data
-    /// log, bypassing the dirty page cache: the kernel's writeback hands
-    /// over page-cache folios this way, so they reach the device without a
-    /// copy. Every buffer must be one whole block (`EINVAL`). Dirty pages
-    /// of the range are dropped (the caller's data is newer); the size
-    /// grows to the end of the range; mtime and ctime are set. Errors as
-    /// [`Fs::write`].
+    /// log, bypassing the dirty page cache. Every buffer must be one whole
+    /// block (`EINVAL`). See [`Fs::write_blocks_with`].
     pub fn write_blocks(&mut self, ino: u64, off: u64, blocks: &[&[u8]]) -> Result<()> {
+        if blocks.iter().any(|b| b.len() != BLOCK_SIZE) {
+            return Err(EINVAL);
+        }
+        self.write_blocks_with(ino, off, blocks.len(), |dev, lba, run| {
+            dev.write_vectored(lba, blocks.get(run).ok_or(EIO)?)
+        })
+    }
+
+    /// Writes `count` whole blocks at the block-aligned `off` (`EINVAL`
+    /// otherwise) straight to the data log, bypassing the dirty page
+    /// cache: the kernel's writeback hands over page-cache folios this
+    /// way, so they reach the device without a copy. The core places the
+    /// blocks and `write(dev, lba, run)` writes blocks `run` (indices into
+    /// the `count`) at `lba`, the zone's write pointer; it may leave the
+    /// write in flight if the device finishes it before any other
+    /// operation on it (the kernel's device does). Dirty pages of the
+    /// range are dropped (the caller's data is newer); the size grows to
+    /// the end of the range; mtime and ctime are set. Errors as
+    /// [`Fs::write`].
+    pub fn write_blocks_with(
+        &mut self,
+        ino: u64,
+        off: u64,
+        count: usize,
+        mut write: impl FnMut(&mut D, u64, core::ops::Range<usize>) -> Result<()>,
+    ) -> Result<()> {
         self.begin_op()?;
         let i = self.find(ino)?;
         self.regular(i)?;
-        if blocks.is_empty() {
+        if count == 0 {
             return Ok(());
         }
-        if off % BS != 0 || blocks.iter().any(|b| b.len() != BLOCK_SIZE) {
+        if off % BS != 0 {
             return Err(EINVAL);
         }
         let first = off / BS;
-        let end = (blocks.len() as u64).checked_mul(BS).and_then(|n| n.checked_add(off)).ok_or(EFBIG)?;
+        let end = (count as u64).checked_mul(BS).and_then(|n| n.checked_add(off)).ok_or(EFBIG)?;
         if end > MAX_FILE_SIZE {
             return Err(EFBIG);
         }
@@ -270,12 +292,11 @@ impl<D: ZonedDevice> Fs<D> {
             self.uninline(i)?;
         }
         self.check_room(i, off, end)?;
-        self.drop_pages(i, first, first + blocks.len() as u64);
+        self.drop_pages(i, first, first + count as u64);
         let mut done = 0usize;
-        while done < blocks.len() {
-            let (lba, got) = self.data_run((blocks.len() - done) as u64)?;
-            let run = blocks.get(done..done + got as usize).ok_or(EIO)?;
-            if let Err(e) = self.dev.write_vectored(lba, run) {
+        while done < count {
+            let (lba, got) = self.data_run((count - done) as u64)?;
+            if let Err(e) = write(&mut self.dev, lba, done..done + got as usize) {
                 self.broken = true;
                 return Err(e);
             }

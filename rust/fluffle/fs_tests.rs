@@ -596,3 +596,29 @@ fn read_blocks_matches_read_over_holes_dirty_pages_and_eof() {
     assert_eq!(&one[..4], b"tiny");
     assert!(one[4..].iter().all(|&b| b == 0));
 }
+
+#[test]
+fn write_blocks_with_places_runs_and_a_failed_write_stops_the_fs() {
+    let mut fs = mount(dev(16, 64));
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    fs.sync().unwrap();
+    // The caller writes each run itself (the kernel leaves it in flight).
+    let data = pattern(8, 100 * 4096);
+    let blocks: Vec<&[u8]> = data.chunks(4096).collect();
+    let mut runs = Vec::new();
+    fs.write_blocks_with(f, 0, blocks.len(), |dev, lba, run| {
+        runs.push(run.clone());
+        crate::device::ZonedDevice::write_vectored(dev, lba, &blocks[run])
+    })
+    .unwrap();
+    assert!(runs.len() >= 2, "100 blocks cross a 64-block zone: {runs:?}");
+    assert_eq!(runs.first().unwrap().start, 0);
+    assert!(runs.windows(2).all(|w| w[0].end == w[1].start), "runs follow each other: {runs:?}");
+    assert_eq!(runs.last().unwrap().end, 100);
+    assert_eq!(read_all(&mut fs, f), data);
+    // A write the caller could not do: the error comes back and nothing
+    // more is written until a remount.
+    let r = fs.write_blocks_with(f, 0, 1, |_, _, _| Err(EIO));
+    assert_eq!(r, Err(EIO));
+    assert!(fs.write(f, 0, b"x").is_err(), "a broken filesystem takes no writes");
+}

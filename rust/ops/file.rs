@@ -26,7 +26,7 @@ unsafe extern "C" fn fsync(file: *mut bindings::file, start: i64, end: i64, data
 
 /// Readahead window of a FluffleFS file: 1 MiB, one full bio, where the
 /// device default (128 KiB) would cost eight core calls and bios.
-const READAHEAD_PAGES: u32 = 256;
+const READAHEAD_PAGES: u32 = 1024;
 
 /// `open`: the generic checks, then a readahead window sized for the log's
 /// large sequential runs (as POSIX_FADV_SEQUENTIAL would widen it).

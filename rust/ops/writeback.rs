@@ -1,16 +1,17 @@
 //! `writepages`: dirty page-cache folios to the data log.
 //!
-//! Consecutive folios wholly inside the file are gathered into a run of up
-//! to [`MAX_RUN_BYTES`] and handed to the core's `write_blocks` by address,
-//! so they go into the device's bios without being copied (the core's own
-//! dirty pages are bypassed). The folio at EOF, which holds bytes past the
+//! Consecutive one-block folios wholly inside the file are gathered into
+//! runs of up to [`MAX_RUN_BYTES`]; the core places each run in the log
+//! (`write_blocks_with`, bypassing its own dirty pages) and the device
+//! writes it with a bio straight from the folios, without a copy and
+//! without waiting: the bio's completion ends their writeback (fsync and
+//! every other device operation wait for it), so the next run is gathered
+//! while the device writes. The folio at EOF, which holds bytes past the
 //! end of the file, goes through the core's byte-granular `write` instead.
-//! A run's folios stay locked and under writeback until the core returns,
-//! so nobody changes them while the device reads them.
 
 use super::sb::with_fs;
 use crate::fluffle::device::BLOCK_SIZE;
-use crate::fluffle::errno::Result;
+use crate::fluffle::errno::{Result, EIO};
 use crate::fluffle::mem::FVec;
 use crate::vfs::folio::LockedFolio;
 use crate::vfs::shim;
@@ -64,13 +65,12 @@ unsafe fn write_folio_copy(inode: *mut bindings::inode, folio: *mut bindings::fo
 ///
 /// # Invariants
 ///
-/// Every pointer in `folios` is such a folio of `inode`, the first at file
-/// offset `pos`, each following the previous without a gap, all wholly
-/// below `i_size` when added; `bufs` is empty between calls.
+/// Every pointer in `folios` is such a folio of `inode`, one block, the
+/// first at file offset `pos`, each following the previous without a gap,
+/// all wholly below `i_size` when added.
 struct Run {
     inode: *mut bindings::inode,
     folios: FVec<*mut bindings::folio>,
-    bufs: FVec<&'static [u8]>,
     pos: u64,
     end: u64,
 }
@@ -80,7 +80,6 @@ impl Run {
         Ok(Self {
             inode,
             folios: FVec::try_with_capacity(MAX_RUN_BLOCKS)?,
-            bufs: FVec::try_with_capacity(MAX_RUN_BLOCKS)?,
             pos: 0,
             end: 0,
         })
@@ -104,8 +103,7 @@ impl Run {
             )
         };
         let whole = pos % BLOCK_SIZE as u64 == 0
-            && size % BLOCK_SIZE as u64 == 0
-            && size as usize <= MAX_RUN_BYTES
+            && size == BLOCK_SIZE as u64
             && pos.checked_add(size).is_some_and(|e| e <= isize);
         let joins = !self.folios.is_empty()
             && pos == self.end
@@ -135,52 +133,53 @@ impl Run {
         Ok(())
     }
 
-    /// Writes the run with one core call and releases its folios; returns
-    /// 0 or the negative errno (also recorded on the mapping).
+    /// Writes the run with one core call, which submits its bios without
+    /// waiting (their completion ends the folios' writeback), and releases
+    /// the folios; returns 0 or the negative errno (also recorded on the
+    /// mapping).
     fn flush(&mut self) -> c_int {
         if self.folios.is_empty() {
             return 0;
         }
-        let r = self.write();
-        self.bufs.clear();
+        // SAFETY: `inode` is valid (invariant).
+        let (sb, ino) = unsafe { ((*self.inode).i_sb, (*self.inode).i_ino as u64) };
+        let folios = self.folios.as_slice();
+        let mut handed = 0usize;
+        // SAFETY: the super block is mounted while it has inodes; the folios
+        // are locked, referenced and under writeback (invariant), one block
+        // each, and stay valid until their writeback ends.
+        let r = unsafe {
+            with_fs(sb, |fs| {
+                fs.write_blocks_with(ino, self.pos, folios.len(), |dev, lba, run| {
+                    let run = folios.get(run).ok_or(EIO)?;
+                    let n = dev.write_folios(lba, run);
+                    handed += n;
+                    if n == run.len() {
+                        Ok(())
+                    } else {
+                        Err(EIO)
+                    }
+                })
+            })
+        };
         let rc = match r {
             Ok(()) => 0,
             Err(e) => -e.0,
         };
-        for &folio in self.folios.iter() {
-            // SAFETY: each folio is ours: locked, referenced and under
-            // writeback (invariant); this ends all three.
+        for (k, &folio) in folios.iter().enumerate() {
+            // SAFETY: each folio is ours: locked and referenced (invariant);
+            // those not handed to a bio are still under writeback by us.
             unsafe {
-                if rc != 0 {
-                    shim::fluffle_folio_set_error_mapping(folio, rc);
+                if k >= handed {
+                    shim::fluffle_folio_set_error_mapping(folio, if rc != 0 { rc } else { -EIO.0 });
+                    shim::fluffle_folio_end_writeback(folio);
                 }
                 shim::fluffle_folio_unlock(folio);
-                shim::fluffle_folio_end_writeback(folio);
                 shim::fluffle_folio_put(folio);
             }
         }
         self.folios.clear();
         rc
-    }
-
-    fn write(&mut self) -> Result<()> {
-        for &folio in self.folios.iter() {
-            // SAFETY: the folio is locked and referenced (invariant), so its
-            // memory stays valid and unchanged until `flush` releases it,
-            // after `bufs` is cleared; page-cache folios are directly mapped
-            // (shim.c refuses HIGHMEM), so the address covers the folio.
-            let whole = unsafe {
-                let addr = shim::fluffle_folio_address(folio).cast::<u8>();
-                core::slice::from_raw_parts(addr, shim::fluffle_folio_size(folio))
-            };
-            for block in whole.chunks(BLOCK_SIZE) {
-                self.bufs.try_push(block)?;
-            }
-        }
-        // SAFETY: `inode` is valid (invariant).
-        let (sb, ino) = unsafe { ((*self.inode).i_sb, (*self.inode).i_ino as u64) };
-        // SAFETY: as above; the super block is mounted while it has inodes.
-        unsafe { with_fs(sb, |fs| fs.write_blocks(ino, self.pos, &self.bufs)) }
     }
 }
 

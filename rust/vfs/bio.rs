@@ -3,13 +3,16 @@
 //!
 //! An asynchronous read is planned under the core's mutex and runs after
 //! it is dropped. That is safe on a zoned device because a block only
-//! changes when its zone is reset: [`InflightReads`] counts the reads in
-//! flight and the device waits for none before a reset.
+//! changes when its zone is reset: an [`InflightIo`] counts the reads in
+//! flight and the device waits for none before a reset. Asynchronous
+//! writes of page-cache folios (writeback) are submitted under the mutex,
+//! in write-pointer order, and the device lets them finish, and reports
+//! their failure, before any other operation.
 
 use super::shim;
 use crate::fluffle::device::BLOCK_SIZE;
 use crate::fluffle::errno::{Result, EIO, ENOMEM};
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use kernel::bindings;
 use kernel::ffi::{c_uint, c_void};
 
@@ -21,21 +24,27 @@ const GFP_NOIO: bindings::gfp_t =
 const MAX_VECS: usize = 256;
 pub(crate) const SECTORS_PER_BLOCK: u64 = (BLOCK_SIZE / 512) as u64;
 
-/// Asynchronous reads in flight on one device.
-pub(crate) struct InflightReads {
+/// Asynchronous bios of one kind in flight on one device, and whether
+/// one of them ever failed.
+pub(crate) struct InflightIo {
     count: AtomicI32,
+    failed: AtomicBool,
 }
 
-impl InflightReads {
+impl InflightIo {
     pub(crate) fn new() -> Self {
-        Self { count: AtomicI32::new(0) }
+        Self { count: AtomicI32::new(0), failed: AtomicBool::new(false) }
     }
 
     fn begin(&self) {
         self.count.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn end(&self) {
+    fn end(&self, ok: bool) {
+        if !ok {
+            // Before the count drops, so a waiter that sees zero sees it.
+            self.failed.store(true, Ordering::SeqCst);
+        }
         // SeqCst (a locked instruction, a full barrier) orders the decrement
         // before `wake_up_var`'s check for waiters, as it requires.
         if self.count.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -44,13 +53,19 @@ impl InflightReads {
         }
     }
 
-    /// Sleeps until no asynchronous read is in flight. The caller must
-    /// keep new ones from starting (the core's mutex does: reads are
-    /// planned under it).
-    pub(crate) fn wait_idle(&self) {
+    /// Sleeps until none is in flight; `EIO` if one ever failed (a failed
+    /// zone write leaves the write pointer unknown: nothing more may be
+    /// trusted until fsck). The caller must keep new ones from starting
+    /// (the core's mutex does: they are all started under it).
+    pub(crate) fn settle(&self) -> Result<()> {
         // SAFETY: the counter is valid for the call; the shim sleeps until
         // it reads zero, woken by `end`.
         unsafe { shim::fluffle_wait_until_zero(self.count.as_ptr()) };
+        if self.failed.load(Ordering::SeqCst) {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -65,7 +80,7 @@ impl InflightReads {
 /// device goes); `reads` counts this value.
 pub(crate) struct AsyncReader {
     bdev: *mut bindings::block_device,
-    reads: *const InflightReads,
+    reads: *const InflightIo,
 }
 
 impl AsyncReader {
@@ -74,15 +89,15 @@ impl AsyncReader {
     /// # Safety
     ///
     /// As the type invariants; call it under the core's mutex.
-    pub(crate) unsafe fn new(bdev: *mut bindings::block_device, reads: &InflightReads) -> Self {
+    pub(crate) unsafe fn new(bdev: *mut bindings::block_device, reads: &InflightIo) -> Self {
         reads.begin();
         Self { bdev, reads }
     }
 
     /// Reads `folios` (locked, not up to date, consecutive in their file,
-    /// each one block: FluffleFS has no large folios) from `lba` on, asynchronously: when its bio ends,
-    /// each folio is marked up to date (unless the read failed) and
-    /// unlocked. Returns how many folios were handed to bios; the caller
+    /// each one block: FluffleFS has no large folios) from `lba` on,
+    /// asynchronously: when its bio ends, each folio is marked up to date
+    /// (unless the read failed) and unlocked. Returns how many folios were handed to bios; the caller
     /// unlocks the rest (only after a failure to build a bio).
     ///
     /// # Safety
@@ -91,74 +106,118 @@ impl AsyncReader {
     /// file whose blocks are on the device from `lba` on (a plan made
     /// under the mutex this reader was created under).
     pub(crate) unsafe fn read_folios(&self, lba: u64, folios: &[*mut bindings::folio]) -> usize {
-        let mut bio = BioBuilder::new(self.bdev, bindings::req_op_REQ_OP_READ, self.reads);
-        let mut sector = lba * SECTORS_PER_BLOCK;
-        for (k, &folio) in folios.iter().enumerate() {
-            // SAFETY: the folio is locked and not up to date (caller), so
-            // only we use its memory until the read ends; page-cache folios
-            // are directly mapped (shim.c refuses HIGHMEM).
-            let (addr, size) = unsafe {
-                (shim::fluffle_folio_address(folio).cast::<u8>(), shim::fluffle_folio_size(folio))
-            };
-            let mut off = 0;
-            while off < size {
-                // SAFETY: `off < size`, inside the folio.
-                if bio.add_block(unsafe { addr.add(off) }, sector).is_err() {
-                    // Folios in the failed bio end with it (not up to date).
-                    return k;
-                }
-                off += BLOCK_SIZE;
-                sector += SECTORS_PER_BLOCK;
-            }
-        }
-        // Asynchronous submission does not fail.
-        let _ = bio.submit();
-        folios.len()
+        let mut bio = BioBuilder::new(self.bdev, bindings::req_op_REQ_OP_READ, Some((self.reads, read_end_io)));
+        // SAFETY: guaranteed by the caller.
+        unsafe { add_folios(&mut bio, lba, folios) }
     }
 }
 
 impl Drop for AsyncReader {
     fn drop(&mut self) {
         // SAFETY: `reads` is valid and counts us (invariants).
-        unsafe { (*self.reads).end() };
+        unsafe { (*self.reads).end(true) };
     }
 }
 
 /// `bi_end_io` of asynchronous folio reads.
 unsafe extern "C" fn read_end_io(bio: *mut bindings::bio) {
     // SAFETY: the block layer passes our ended bio, whose `bi_private` is
-    // the device's `InflightReads`. The count drops first: once the folios
-    // are unlocked an unmount may free the device and its counter.
+    // the device's read counter. The count drops first: once the folios
+    // are unlocked an unmount may free the device and its counter. A
+    // failed read shows as folios not up to date, not as a device error.
     unsafe {
-        (*(*bio).bi_private.cast::<InflightReads>()).end();
+        (*(*bio).bi_private.cast::<InflightIo>()).end(true);
         shim::fluffle_bio_end_folio_reads(bio);
         bindings::bio_put(bio);
     }
+}
+
+/// `bi_end_io` of asynchronous folio writes (writeback).
+unsafe extern "C" fn write_end_io(bio: *mut bindings::bio) {
+    // SAFETY: the block layer passes our ended bio, whose `bi_private` is
+    // the device's write counter. The count drops first (with the failure
+    // recorded for the core): once writeback ends an unmount may free the
+    // device. The folios' mapping records the error for fsync.
+    unsafe {
+        let ok = (*bio).bi_status == bindings::BLK_STS_OK as bindings::blk_status_t;
+        (*(*bio).bi_private.cast::<InflightIo>()).end(ok);
+        shim::fluffle_bio_end_folio_writes(bio);
+        bindings::bio_put(bio);
+    }
+}
+
+/// Writes `folios` (locked, under writeback, consecutive one-block folios
+/// of one file) at `lba` asynchronously: when its bio ends, each folio's
+/// writeback ends (with the error on its mapping if the write failed).
+/// Returns how many folios were handed to bios; the caller ends the
+/// writeback of the rest (only after a failure to build a bio).
+///
+/// # Safety
+///
+/// `bdev` must be open and `writes` valid until every such bio ended;
+/// call it under the core's mutex, `lba` being the zone's write pointer.
+pub(crate) unsafe fn write_folios(
+    bdev: *mut bindings::block_device,
+    writes: &InflightIo,
+    lba: u64,
+    folios: &[*mut bindings::folio],
+) -> usize {
+    let mut bio = BioBuilder::new(bdev, bindings::req_op_REQ_OP_WRITE, Some((writes, write_end_io)));
+    // SAFETY: guaranteed by the caller.
+    unsafe { add_folios(&mut bio, lba, folios) }
+}
+
+/// Adds `folios` (one block each) to `bio` from `lba` on and submits the
+/// last bio; returns how many were added before a failure.
+///
+/// # Safety
+///
+/// The folios must be locked (reads) or under writeback (writes), so their
+/// memory stays ours until the bios end.
+unsafe fn add_folios(bio: &mut BioBuilder, lba: u64, folios: &[*mut bindings::folio]) -> usize {
+    let mut sector = lba * SECTORS_PER_BLOCK;
+    for (k, &folio) in folios.iter().enumerate() {
+        // SAFETY: guaranteed by the caller; page-cache folios are directly
+        // mapped (shim.c refuses HIGHMEM).
+        let addr = unsafe { shim::fluffle_folio_address(folio).cast::<u8>() };
+        if bio.add_block(addr, sector).is_err() {
+            // Folios in the failed bio end with it (failed).
+            return k;
+        }
+        sector += SECTORS_PER_BLOCK;
+    }
+    // Asynchronous submission does not fail.
+    let _ = bio.submit();
+    folios.len()
 }
 
 /// The bio under construction for one transfer. A synchronous builder
 /// submits a bio (and waits for it) when it is full or the transfer ends;
 /// one bio of `BIO_MAX_VECS` pages carries the core's largest transfers
 /// (1 MiB) whole, so waiting per bio costs no parallelism there. An
-/// asynchronous one (reads into folios) submits without waiting and
-/// `read_end_io` finishes the folios.
+/// asynchronous one (folio reads and writes) submits without waiting, and
+/// its completion finishes the folios.
 ///
 /// # Invariants
 ///
 /// `bio` is null or a bio allocated on `bdev` with `MAX_VECS` vectors, not
-/// yet submitted, covering whole blocks between calls. `reads` is null
-/// (synchronous) or valid while any bio of ours is in flight.
+/// yet submitted, covering whole blocks between calls. `done` is `None`
+/// (synchronous) or the counter, valid while any bio of ours is in
+/// flight, and the completion that ends our bios.
 pub(crate) struct BioBuilder {
     bio: *mut bindings::bio,
     bdev: *mut bindings::block_device,
     op: bindings::blk_opf_t,
-    reads: *const InflightReads,
+    done: Option<(*const InflightIo, EndIo)>,
 }
 
+/// A bio completion.
+type EndIo = unsafe extern "C" fn(*mut bindings::bio);
+
 impl BioBuilder {
-    /// A builder for `op` on `bdev`; `reads` null for synchronous I/O.
-    pub(crate) fn new(bdev: *mut bindings::block_device, op: bindings::blk_opf_t, reads: *const InflightReads) -> Self {
-        Self { bio: core::ptr::null_mut(), bdev, op, reads }
+    /// A builder for `op` on `bdev`; `done` as the type's invariants.
+    pub(crate) fn new(bdev: *mut bindings::block_device, op: bindings::blk_opf_t, done: Option<(*const InflightIo, EndIo)>) -> Self {
+        Self { bio: core::ptr::null_mut(), bdev, op, done }
     }
 
     /// Adds the block of memory at `addr` (which may cross a page
@@ -219,13 +278,13 @@ impl BioBuilder {
         if bio.is_null() {
             return Ok(());
         }
-        if !self.reads.is_null() {
-            // SAFETY: `bio` is complete and ours; from here `read_end_io`
-            // owns it, and `reads` outlives it (invariant).
+        if let Some((inflight, end_io)) = self.done {
+            // SAFETY: `bio` is complete and ours; from here `end_io` owns
+            // it, and the counter outlives it (invariant).
             unsafe {
-                (*self.reads).begin();
-                (*bio).bi_private = self.reads as *mut c_void;
-                (*bio).bi_end_io = Some(read_end_io);
+                (*inflight).begin();
+                (*bio).bi_private = inflight as *mut c_void;
+                (*bio).bi_end_io = Some(end_io);
                 bindings::submit_bio(bio);
             }
             return Ok(());
@@ -251,20 +310,20 @@ impl Drop for BioBuilder {
         if bio.is_null() {
             return;
         }
-        if self.reads.is_null() {
+        let Some((inflight, end_io)) = self.done else {
             // Left over after an error: never submitted, so just freed.
             // SAFETY: the bio is ours and unsubmitted (invariant).
             unsafe { bindings::bio_put(bio) };
             return;
-        }
-        // An asynchronous read that could not be completed: end it failed,
-        // which unlocks its folios (not up to date) through `read_end_io`.
+        };
+        // An asynchronous transfer that could not be completed: end it
+        // failed, which finishes its folios through `end_io`.
         // SAFETY: as in `submit`; ending a bio we own without I/O is what
         // `bio_io_error` does.
         unsafe {
-            (*self.reads).begin();
-            (*bio).bi_private = self.reads as *mut c_void;
-            (*bio).bi_end_io = Some(read_end_io);
+            (*inflight).begin();
+            (*bio).bi_private = inflight as *mut c_void;
+            (*bio).bi_end_io = Some(end_io);
             shim::fluffle_bio_io_error(bio);
         }
     }

@@ -29,6 +29,7 @@ extern "C" {
     pub(crate) fn fluffle_folio_get(folio: *mut bindings::folio);
     pub(crate) fn fluffle_folio_address(folio: *mut bindings::folio) -> *mut c_void;
     pub(crate) fn fluffle_bio_end_folio_reads(bio: *mut bindings::bio);
+    pub(crate) fn fluffle_bio_end_folio_writes(bio: *mut bindings::bio);
     pub(crate) fn fluffle_bio_io_error(bio: *mut bindings::bio);
     pub(crate) fn fluffle_wait_until_zero(count: *mut i32);
     pub(crate) fn fluffle_folio_unlock(folio: *mut bindings::folio);

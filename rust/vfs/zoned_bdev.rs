@@ -7,7 +7,7 @@
 //! its mutex) needs; transfers are split into bios of at most
 //! `BIO_MAX_VECS` pages.
 
-use super::bio::{AsyncReader, BioBuilder, InflightReads, SECTORS_PER_BLOCK};
+use super::bio::{self, AsyncReader, BioBuilder, InflightIo, SECTORS_PER_BLOCK};
 use super::shim;
 use crate::fluffle::device::{Geometry, ZoneCond, ZoneInfo, ZonedDevice, BLOCK_SIZE};
 use crate::fluffle::errno::{Result, EINVAL, EIO};
@@ -26,7 +26,10 @@ pub(crate) struct BlockZonedDevice {
     bdev: *mut bindings::block_device,
     geo: Geometry,
     /// Readahead's bios in flight (boxed: they point at it).
-    reads: KBox<InflightReads>,
+    reads: KBox<InflightIo>,
+    /// Writeback's bios in flight (boxed: they point at it); every other
+    /// operation waits for them first.
+    writes: KBox<InflightIo>,
 }
 
 // SAFETY: a `block_device` may be used from any thread; the core serialises
@@ -57,10 +60,12 @@ impl BlockZonedDevice {
         if lbs as usize > BLOCK_SIZE || zone_sectors == 0 || zone_sectors % SECTORS_PER_BLOCK != 0 {
             return Err("zone size or logical block size is not a multiple of 4 KiB");
         }
-        let reads = KBox::new(InflightReads::new(), GFP_KERNEL).map_err(|_| "out of memory")?;
+        let reads = KBox::new(InflightIo::new(), GFP_KERNEL).map_err(|_| "out of memory")?;
+        let writes = KBox::new(InflightIo::new(), GFP_KERNEL).map_err(|_| "out of memory")?;
         let mut dev = Self {
             bdev,
             reads,
+            writes,
             geo: Geometry {
                 zone_count: nr_zones,
                 zone_size: zone_sectors / SECTORS_PER_BLOCK,
@@ -87,6 +92,24 @@ impl BlockZonedDevice {
         // filesystem is mounted, which outlasts every page-cache folio
         // (unmount evicts them first, waiting for locked ones).
         unsafe { AsyncReader::new(self.bdev, &self.reads) }
+    }
+
+    /// Writes `folios` (locked, under writeback, consecutive one-block
+    /// folios of one file) at `lba`, the zone's write pointer, without
+    /// waiting: the bio's completion ends their writeback, and the next
+    /// other operation on the device waits for it (and fails with `EIO`
+    /// if it failed). Returns how many folios were handed to bios; the
+    /// caller ends the writeback of the rest. Call it under the core's
+    /// mutex, which orders writes by write pointer.
+    ///
+    /// # Safety
+    ///
+    /// The folios must stay valid until their writeback ends.
+    pub(crate) unsafe fn write_folios(&mut self, lba: u64, folios: &[*mut bindings::folio]) -> usize {
+        // SAFETY: `bdev` is open and `writes` allocated while the filesystem
+        // is mounted; unmount waits for writeback first. The rest is the
+        // caller's.
+        unsafe { bio::write_folios(self.bdev, &self.writes, lba, folios) }
     }
 
     /// Reports the raw zone `zone` (sectors).
@@ -129,7 +152,8 @@ impl BlockZonedDevice {
         if blocks == 0 || end > (self.geo.zone_count as u64) * self.geo.zone_size {
             return Err(EINVAL);
         }
-        let mut bio = BioBuilder::new(self.bdev, op, core::ptr::null());
+        self.writes.settle()?;
+        let mut bio = BioBuilder::new(self.bdev, op, None);
         let mut sector = lba * SECTORS_PER_BLOCK;
         for (buf, len) in segs {
             let mut off = 0usize;
@@ -148,6 +172,7 @@ impl BlockZonedDevice {
         if zone >= self.geo.zone_count {
             return Err(EINVAL);
         }
+        self.writes.settle()?;
         let zs = self.geo.zone_size * SECTORS_PER_BLOCK;
         // SAFETY: `bdev` is valid (type invariant); the range is one zone.
         let rc = unsafe { bindings::blkdev_zone_mgmt(self.bdev, op, zone as u64 * zs, zs) };
@@ -190,6 +215,7 @@ impl ZonedDevice for BlockZonedDevice {
     }
 
     fn report_zone(&mut self, zone: u32) -> Result<ZoneInfo> {
+        self.writes.settle()?;
         let z = self.report_raw(zone)?;
         let start = z.start / SECTORS_PER_BLOCK;
         let cond = cond_of(z.cond);
@@ -232,7 +258,7 @@ impl ZonedDevice for BlockZonedDevice {
 
     fn reset(&mut self, zone: u32) -> Result<()> {
         // A readahead planned before may still be reading the zone.
-        self.reads.wait_idle();
+        self.reads.settle()?;
         self.zone_mgmt(bindings::req_op_REQ_OP_ZONE_RESET, zone)
     }
 
@@ -241,6 +267,8 @@ impl ZonedDevice for BlockZonedDevice {
     }
 
     fn flush(&mut self) -> Result<()> {
+        // Writeback's bios must be done before a flush can cover them.
+        self.writes.settle()?;
         // SAFETY: `bdev` is valid (type invariant).
         match unsafe { bindings::blkdev_issue_flush(self.bdev) } {
             0 => Ok(()),
