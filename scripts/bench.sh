@@ -7,6 +7,7 @@
 #   BENCH_SEQ_MB (256)  BENCH_RAND_FILE_MB (64)  BENCH_RAND_OPS (16384)
 #   BENCH_FILES (5000)  BENCH_FS ("raw flufflefs btrfs f2fs")
 #   BENCH_WORKLOADS ("seqwrite seqread randwrite creates")  BENCH_REPEAT (3, median)
+#   BENCH_WARMUP (1 unmeasured run first)
 #   BENCH_TIMEOUT (300 s per measurement)
 # and the disk's from vm/run's FLUFFLE_* variables. A benchmark, not a
 # test: a filesystem that fails shows n/a with the reason.
@@ -19,7 +20,7 @@ mkdir -p "$out"
 guest=$out/guest-bench.sh
 {
   echo "#!/bin/sh"
-  for v in BENCH_SEQ_MB BENCH_RAND_FILE_MB BENCH_RAND_OPS BENCH_FILES BENCH_FS BENCH_WORKLOADS BENCH_REPEAT BENCH_TIMEOUT; do
+  for v in BENCH_SEQ_MB BENCH_RAND_FILE_MB BENCH_RAND_OPS BENCH_FILES BENCH_FS BENCH_WORKLOADS BENCH_REPEAT BENCH_WARMUP BENCH_TIMEOUT; do
     [ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
   done
   echo "cat > /tmp/bench.py <<'__BENCH_PY__'"

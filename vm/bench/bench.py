@@ -19,9 +19,9 @@ the device sustains one block at a time. (fio cannot run in this guest:
 its kernel has no SysV shared memory.)
 
 Every filesystem gets a freshly reset and formatted device for each
-workload (seqread reuses seqwrite's). Each measurement runs BENCH_REPEAT
-(3) times and reports the median: the first run of anything under TCG
-also pays for translating its code. A filesystem or workload that fails
+workload (seqread reuses seqwrite's). Each measurement runs BENCH_WARMUP
+(1) times unmeasured, then BENCH_REPEAT (3) times, and reports the median:
+the first runs of anything under TCG also pay for translating its code. A filesystem or workload that fails
 is reported as n/a with the reason, and the run goes on.
 
 Usage: python3 bench.py            run everything, print the table
@@ -50,8 +50,10 @@ TIMEOUT = int(os.environ.get("BENCH_TIMEOUT", "300"))  # per workload, s
 # Raw device: zones written/read at once. Under TCG with one vCPU, 1 is the
 # fastest (measured: 1 > 2 > 4 > 8); more helps on real hardware.
 RAW_QD = int(os.environ.get("BENCH_RAW_QD", "1"))
-# Runs per measurement; the median is reported.
+# Runs per measurement, after unmeasured warm-up runs; the median is
+# reported.
 REPEAT = max(1, int(os.environ.get("BENCH_REPEAT", "3")))
+WARMUP = max(0, int(os.environ.get("BENCH_WARMUP", "1")))
 
 ALL_WORKLOADS = ["seqwrite", "seqread", "randwrite", "creates"]
 WORKLOADS = [w for w in ALL_WORKLOADS if w in os.environ.get("BENCH_WORKLOADS", " ".join(ALL_WORKLOADS)).split()]
@@ -344,16 +346,17 @@ def measure_once(fs, wl):
 
 
 def measure(fs, wl):
-    """The median of REPEAT runs (TCG translates code on its first run, so
-    a single cold run measures the emulator as much as the contender);
-    the first failure ends it. Returns (value, None, detail) or
+    """The median of REPEAT runs after WARMUP unmeasured ones (TCG
+    translates code on its first runs, so a cold run measures the emulator
+    as much as the contender); the first failure ends it. Returns (value, None, detail) or
     (None, reason, None)."""
     runs = []
-    for _ in range(REPEAT):
+    for i in range(WARMUP + REPEAT):
         value, err, detail = measure_once(fs, wl)
         if value is None:
             return None, err, None
-        runs.append((value, detail))
+        if i >= WARMUP:
+            runs.append((value, detail))
     runs.sort(key=lambda r: r[0])
     value, detail = runs[len(runs) // 2]
     spread = "/".join(fmt(v, UNITS[wl]) for v, _ in runs)
