@@ -52,6 +52,18 @@ impl ExtentMap {
         Some(core::cmp::max(e.fblk, fblk))
     }
 
+    /// Number of mapped blocks among file blocks `from..to`.
+    pub fn mapped_in(&self, from: u64, to: u64) -> u64 {
+        let mut n = 0;
+        for e in self.v.get(self.first_after(from)..).unwrap_or(&[]) {
+            if e.fblk >= to {
+                break;
+            }
+            n += core::cmp::min(e.end(), to) - core::cmp::max(e.fblk, from);
+        }
+        n
+    }
+
     /// Number of mapped blocks.
     pub fn mapped_blocks(&self) -> u64 {
         self.v.iter().map(|e| e.len as u64).sum()
@@ -178,6 +190,10 @@ mod tests {
     fn model_check(m: &ExtentMap, model: &[Option<u64>]) {
         for (i, want) in model.iter().enumerate() {
             assert_eq!(m.lookup(i as u64).map(|x| x.0), *want, "block {i}");
+        }
+        for (a, b) in [(0, 64), (0, 1), (5, 17), (31, 33), (60, 100), (63, 64), (10, 10)] {
+            let want = model.iter().take(b).skip(a).filter(|s| s.is_some()).count() as u64;
+            assert_eq!(m.mapped_in(a as u64, b as u64), want, "mapped in {a}..{b}");
         }
         m.validate(u64::MAX).unwrap();
     }

@@ -220,15 +220,16 @@ impl<D: ZonedDevice> Fs<D> {
     /// the blocks it adds must fit in the free space, and its block map
     /// must stay small enough for a node to fit in one zone.
     fn check_room(&mut self, i: usize, off: u64, end: u64) -> Result<()> {
-        let mut new = 0u64;
-        {
+        // Blocks neither mapped nor already a dirty page, counted by extents
+        // (not block by block: writeback passes 1 MiB at a time).
+        let new = {
             let n = &self.inodes[i];
-            for fblk in off / BS..end.div_ceil(BS) {
-                if n.map.lookup(fblk).is_none() && n.pages.binary_search_by(|p| p.fblk.cmp(&fblk)).is_err() {
-                    new += 1;
-                }
-            }
-        }
+            let (a, b) = (off / BS, end.div_ceil(BS));
+            let lo = n.pages.partition_point(|p| p.fblk < a);
+            let hi = n.pages.partition_point(|p| p.fblk < b);
+            let dirty_unmapped = n.pages[lo..hi].iter().filter(|p| n.map.lookup(p.fblk).is_none()).count() as u64;
+            (b - a) - n.map.mapped_in(a, b) - dirty_unmapped
+        };
         let used = self.used_blocks();
         if used + new > self.zones.usable_blocks() {
             return Err(ENOSPC);

@@ -111,7 +111,7 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
             };
             let mut k = 0usize;
             for seg in plan.iter() {
-                let run = &folios[k..k + seg.count as usize];
+                let Some(run) = folios.get(k..k + seg.count as usize) else { break };
                 match (seg.src, reader.as_ref()) {
                     (Source::Device(lba), Some(reader)) => {
                         let handed = reader.read_folios(lba, run);
@@ -128,6 +128,10 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
                 }
                 k += seg.count as usize;
             }
+            // Only if the plan fell short of the folios (it does not).
+            for &folio in folios.get(k..).unwrap_or(&[]) {
+                shim::fluffle_folio_unlock(folio);
+            }
         }
     }
 }
@@ -142,21 +146,23 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
 unsafe fn fill_from_plan(fs: &mut KFs, ino: u64, pos: u64, folios: &[*mut bindings::folio], plan: &[Segment]) -> Result<()> {
     let mut k = 0usize;
     for seg in plan {
-        for j in k..k + seg.count as usize {
-            let folio = *folios.get(j).ok_or(EINVAL)?;
+        let first = k;
+        k += seg.count as usize;
+        if let Source::Device(_) = seg.src {
+            continue;
+        }
+        for (j, &folio) in folios.get(first..k).ok_or(EINVAL)?.iter().enumerate() {
             // SAFETY: the folio is locked and not up to date (caller), so
             // its memory is ours; directly mapped (shim.c refuses HIGHMEM).
             let buf = unsafe { core::slice::from_raw_parts_mut(shim::fluffle_folio_address(folio).cast::<u8>(), BLOCK_SIZE) };
-            match seg.src {
-                Source::Device(_) => break,
-                Source::Zeros => buf.fill(0),
-                Source::Core => {
-                    let n = fs.read(ino, pos + (j * BLOCK_SIZE) as u64, buf)?;
-                    buf[n..].fill(0);
-                }
+            let n = match seg.src {
+                Source::Core => fs.read(ino, pos + ((first + j) * BLOCK_SIZE) as u64, buf)?,
+                _ => 0,
+            };
+            if let Some(rest) = buf.get_mut(n..) {
+                rest.fill(0);
             }
         }
-        k += seg.count as usize;
     }
     Ok(())
 }

@@ -6,6 +6,10 @@
 //! which takes the one filesystem mutex. Lock order: VFS locks (inode
 //! rwsem, folio lock) are always taken before the core mutex, and nothing
 //! that may fault on user memory runs while the core mutex is held.
+//! Writeback holds a run of folios locked at once, always taken in
+//! ascending index order (as `writeback_iter` hands them out). Under the
+//! core mutex the device may wait for its asynchronous bios (readahead,
+//! writeback); their completions take no lock.
 
 pub(crate) mod aops;
 pub(crate) mod attr;

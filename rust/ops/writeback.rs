@@ -85,10 +85,10 @@ impl Run {
         })
     }
 
-    /// True if `folio` (locked, of our inode) can join the run: it is
-    /// whole-block, wholly inside the file, and the run has room for it
-    /// (`folio` must then follow the run, or the run must be empty; the
-    /// caller flushes first otherwise).
+    /// `(whole, joins)` for `folio` (locked, of our inode): whether it can
+    /// be in a run at all (one block, wholly inside the file) and whether
+    /// it extends this one (follows it, with room left); the caller
+    /// flushes the run before starting a new one.
     ///
     /// # Safety
     ///
