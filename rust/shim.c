@@ -157,9 +157,16 @@ void fluffle_folio_end_writeback(struct folio *folio)
 	folio_end_writeback(folio);
 }
 
-struct folio *fluffle_write_begin_get_folio(struct address_space *mapping, pgoff_t index)
+/* A folio for a write of len bytes at index: large if the write is. */
+struct folio *fluffle_write_begin_get_folio(struct address_space *mapping, pgoff_t index, size_t len)
 {
-	return __filemap_get_folio(mapping, index, FGP_WRITEBEGIN, mapping_gfp_mask(mapping));
+	return __filemap_get_folio(mapping, index, FGP_WRITEBEGIN | fgf_set_order(len),
+				   mapping_gfp_mask(mapping));
+}
+
+void fluffle_mapping_set_folio_max_order(struct address_space *mapping, unsigned int max)
+{
+	mapping_set_folio_order_range(mapping, 0, max);
 }
 
 

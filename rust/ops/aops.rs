@@ -7,7 +7,7 @@
 
 use super::sb::{with_fs, KFs};
 use crate::fluffle::device::BLOCK_SIZE;
-use crate::fluffle::errno::{Errno, Result, EINVAL};
+use crate::fluffle::errno::{Errno, Result};
 use crate::fluffle::mem::FVec;
 use crate::fluffle::read_plan::{Segment, Source};
 use crate::vfs::folio::LockedFolio;
@@ -53,17 +53,20 @@ unsafe extern "C" fn read_folio(_file: *mut bindings::file, folio: *mut bindings
     }
 }
 
-/// Most folios planned with one core call (one full bio, 1 MiB).
-const MAX_READ_FOLIOS: usize = 256;
+/// Most blocks planned with one core call (one full bio, 1 MiB).
+const MAX_READ_BLOCKS: usize = 256;
+/// Largest page-cache folio of a file: 2^8 pages, 1 MiB, what one
+/// writeback run and one bio carry.
+pub(crate) const MAX_FOLIO_ORDER: c_uint = 8;
 
-/// `readahead`: the window's folios, up to [`MAX_READ_FOLIOS`] at a time,
-/// are planned with one core call ([`KFs::plan_read`]); holes and the
-/// blocks only the core holds are filled right away, under its mutex, and
-/// runs of device blocks are read by asynchronous bios straight into the
-/// folios, which their completion unlocks: the reader copies one window
-/// out while the device fills the next. Folios left unfilled (allocation
-/// failure, error) are unlocked without being marked up to date;
-/// `read_folio` retries them one by one.
+/// `readahead`: the window's folios, up to [`MAX_READ_BLOCKS`] at a time,
+/// are planned with one core call ([`KFs::plan_read`]). A folio wholly
+/// inside one run of device blocks is read by an asynchronous bio straight
+/// into it, which its completion unlocks: the reader copies one window
+/// out while the device fills the next. Any other folio (holes, the
+/// core's dirty pages, EOF) is filled right away by the core, under its
+/// mutex. Folios left unfilled (allocation failure, error) are unlocked
+/// without being marked up to date; `read_folio` retries them one by one.
 unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
     // SAFETY: the VFS passes a readahead request on one of our mappings;
     // `readahead_folio` hands out its consecutive locked folios one by one
@@ -72,34 +75,34 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
     unsafe {
         let inode = shim::fluffle_readahead_inode(rac);
         let (sb, ino) = ((*inode).i_sb, (*inode).i_ino as u64);
-        let (Ok(mut folios), mut plan) = (FVec::<*mut bindings::folio>::try_with_capacity(MAX_READ_FOLIOS), FVec::new())
-        else {
+        let (Ok(mut folios), Ok(mut lbas), mut plan) = (
+            FVec::<*mut bindings::folio>::try_with_capacity(MAX_READ_BLOCKS),
+            FVec::<Option<u64>>::try_with_capacity(MAX_READ_BLOCKS),
+            FVec::new(),
+        ) else {
             return;
         };
         loop {
             folios.clear();
-            while folios.len() < MAX_READ_FOLIOS {
+            let mut blocks = 0usize;
+            while blocks < MAX_READ_BLOCKS {
                 let folio = shim::fluffle_readahead_folio(rac);
                 if folio.is_null() {
                     break;
                 }
-                // Cannot fail: the capacity is reserved.
                 if folios.try_push(folio).is_err() {
                     shim::fluffle_folio_unlock(folio);
+                    continue;
                 }
+                blocks += shim::fluffle_folio_size(folio).div_ceil(BLOCK_SIZE);
             }
             let Some(&head) = folios.first() else { break };
             let pos = shim::fluffle_folio_pos(head) as u64;
-            let single = folios.iter().all(|&f| shim::fluffle_folio_size(f) == BLOCK_SIZE);
-            let planned = if single && pos % BLOCK_SIZE as u64 == 0 {
-                with_fs(sb, |fs| {
-                    fs.plan_read(ino, pos / BLOCK_SIZE as u64, folios.len(), &mut plan)?;
-                    fill_from_plan(fs, ino, pos, &folios, &plan)?;
-                    Ok(plan.iter().any(|s| matches!(s.src, Source::Device(_))).then(|| fs.device().async_reader()))
-                })
-            } else {
-                Err(EINVAL)
-            };
+            let planned = with_fs(sb, |fs| {
+                fs.plan_read(ino, pos / BLOCK_SIZE as u64, blocks, &mut plan)?;
+                place_folios(fs, ino, &folios, &plan, &mut lbas)?;
+                Ok(lbas.iter().any(|l| l.is_some()).then(|| fs.device().async_reader()))
+            });
             let reader = match planned {
                 Ok(reader) => reader,
                 Err(_) => {
@@ -109,60 +112,83 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
                     continue;
                 }
             };
+            // Runs of folios consecutive on the device go to one bio.
             let mut k = 0usize;
-            for seg in plan.iter() {
-                let Some(run) = folios.get(k..k + seg.count as usize) else { break };
-                match (seg.src, reader.as_ref()) {
-                    (Source::Device(lba), Some(reader)) => {
-                        let handed = reader.read_folios(lba, run);
-                        for &folio in &run[handed..] {
-                            shim::fluffle_folio_unlock(folio);
-                        }
-                    }
-                    _ => {
-                        for &folio in run {
-                            shim::fluffle_folio_mark_uptodate(folio);
-                            shim::fluffle_folio_unlock(folio);
-                        }
-                    }
+            while k < folios.len() {
+                let Some(lba) = lbas.get(k).copied().flatten() else {
+                    shim::fluffle_folio_mark_uptodate(folios[k]);
+                    shim::fluffle_folio_unlock(folios[k]);
+                    k += 1;
+                    continue;
+                };
+                let mut end = k + 1;
+                let mut next = lba + folio_blocks(folios[k]);
+                while end < folios.len() && lbas.get(end).copied().flatten() == Some(next) {
+                    next += folio_blocks(folios[end]);
+                    end += 1;
                 }
-                k += seg.count as usize;
-            }
-            // Only if the plan fell short of the folios (it does not).
-            for &folio in folios.get(k..).unwrap_or(&[]) {
-                shim::fluffle_folio_unlock(folio);
+                let handed = reader.as_ref().map_or(0, |r| r.read_folios(lba, &folios[k..end]));
+                for &folio in &folios[k + handed..end] {
+                    shim::fluffle_folio_unlock(folio);
+                }
+                k = end;
             }
         }
     }
 }
 
-/// Fills the folios of `plan`'s zero and core segments (under the core's
-/// mutex); device segments are left to the caller's bios.
+/// Blocks in `folio`.
 ///
 /// # Safety
 ///
-/// `folios` must be locked, not up-to-date, one-block folios of `ino`, the
-/// first at byte `pos`, as many as `plan` covers.
-unsafe fn fill_from_plan(fs: &mut KFs, ino: u64, pos: u64, folios: &[*mut bindings::folio], plan: &[Segment]) -> Result<()> {
-    let mut k = 0usize;
-    for seg in plan {
-        let first = k;
-        k += seg.count as usize;
-        if let Source::Device(_) = seg.src {
-            continue;
+/// `folio` must be a valid folio.
+unsafe fn folio_blocks(folio: *mut bindings::folio) -> u64 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { shim::fluffle_folio_size(folio).div_ceil(BLOCK_SIZE) as u64 }
+}
+
+/// Sets `lbas[k]` to the device block a bio reads folio `k` from when
+/// `plan` puts it wholly inside one device run, and otherwise fills the
+/// folio from the core now (under its mutex) and sets `None`.
+///
+/// # Safety
+///
+/// `folios` must be locked, not up-to-date, consecutive folios of `ino`
+/// covering exactly the blocks `plan` was made for.
+unsafe fn place_folios(fs: &mut KFs, ino: u64, folios: &[*mut bindings::folio], plan: &[Segment], lbas: &mut FVec<Option<u64>>) -> Result<()> {
+    lbas.clear();
+    let mut seg = 0usize;
+    let mut seg_start = 0u64;
+    let mut at = 0u64;
+    for &folio in folios {
+        // SAFETY: guaranteed by the caller.
+        let n = unsafe { folio_blocks(folio) };
+        while let Some(s) = plan.get(seg) {
+            if seg_start + s.count as u64 > at {
+                break;
+            }
+            seg_start += s.count as u64;
+            seg += 1;
         }
-        for (j, &folio) in folios.get(first..k).ok_or(EINVAL)?.iter().enumerate() {
-            // SAFETY: the folio is locked and not up to date (caller), so
-            // its memory is ours; directly mapped (shim.c refuses HIGHMEM).
-            let buf = unsafe { core::slice::from_raw_parts_mut(shim::fluffle_folio_address(folio).cast::<u8>(), BLOCK_SIZE) };
-            let n = match seg.src {
-                Source::Core => fs.read(ino, pos + ((first + j) * BLOCK_SIZE) as u64, buf)?,
-                _ => 0,
+        let lba = match plan.get(seg) {
+            Some(Segment { count, src: Source::Device(lba) }) if at + n <= seg_start + *count as u64 => Some(lba + (at - seg_start)),
+            _ => None,
+        };
+        if lba.is_none() {
+            // SAFETY: the folio is locked and not up to date (caller), so its
+            // memory is ours; directly mapped (shim.c refuses HIGHMEM).
+            let buf = unsafe {
+                core::slice::from_raw_parts_mut(shim::fluffle_folio_address(folio).cast::<u8>(), shim::fluffle_folio_size(folio))
             };
-            if let Some(rest) = buf.get_mut(n..) {
+            // SAFETY: as above.
+            let pos = unsafe { shim::fluffle_folio_pos(folio) } as u64;
+            let got = fs.read(ino, pos, buf)?;
+            if let Some(rest) = buf.get_mut(got..) {
                 rest.fill(0);
             }
         }
+        lbas.try_push(lba)?;
+        at += n;
     }
     Ok(())
 }
@@ -179,13 +205,14 @@ unsafe extern "C" fn write_begin(
     // place for the folio, which we return locked and referenced.
     unsafe {
         let page = kernel::page::PAGE_SIZE as i64;
-        let folio = shim::fluffle_write_begin_get_folio(mapping, (pos / page) as usize);
+        let folio = shim::fluffle_write_begin_get_folio(mapping, (pos / page) as usize, len as usize);
         if shim::fluffle_is_err(folio.cast()) {
             return shim::fluffle_ptr_err(folio.cast()) as c_int;
         }
         let mut f = LockedFolio::from_raw(folio);
-        if !f.is_uptodate() && (len as usize) < f.size() {
-            // A partial write: the rest of the page must come from the core.
+        let whole = f.pos() == pos as u64 && len as usize >= f.size();
+        if !f.is_uptodate() && !whole {
+            // A partial write: the rest of the folio must come from the core.
             let inode = (*mapping).host;
             if let Err(e) = fill_from_core(inode, &mut f) {
                 f.unlock();

@@ -149,6 +149,8 @@ unsafe fn set_ops(inode: *mut bindings::inode, ftype: FileType, link: Option<FVe
                 (*inode).i_op = FILE_INODE_OPS.get();
                 (*inode).__bindgen_anon_3.i_fop = file::FILE_OPS.get();
                 (*inode).i_data.a_ops = aops::AOPS.get();
+                // Folios up to 1 MiB: one writeback run, one bio.
+                shim::fluffle_mapping_set_folio_max_order(&mut (*inode).i_data, aops::MAX_FOLIO_ORDER);
             }
             FileType::Directory => {
                 (*inode).i_op = dir::DIR_INODE_OPS.get();

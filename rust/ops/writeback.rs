@@ -13,7 +13,9 @@ use super::sb::with_fs;
 use crate::fluffle::device::BLOCK_SIZE;
 use crate::fluffle::errno::{Result, EIO};
 use crate::fluffle::mem::FVec;
+use crate::vfs::bio::FolioPart;
 use crate::vfs::folio::LockedFolio;
+use crate::vfs::zoned_bdev::BlockZonedDevice;
 use crate::vfs::shim;
 use kernel::bindings;
 use kernel::ffi::c_int;
@@ -65,14 +67,18 @@ unsafe fn write_folio_copy(inode: *mut bindings::inode, folio: *mut bindings::fo
 ///
 /// # Invariants
 ///
-/// Every pointer in `folios` is such a folio of `inode`, one block, the
-/// first at file offset `pos`, each following the previous without a gap,
-/// all wholly below `i_size` when added.
+/// Every pointer in `folios` is such a folio of `inode`, a whole number of
+/// blocks starting at block `starts[k]` of the run (the run starts at file
+/// offset `pos` and holds `blocks` blocks, at most [`MAX_RUN_BLOCKS`]),
+/// each following the previous without a gap, all wholly below `i_size`
+/// when added. `parts` is empty between calls.
 struct Run {
     inode: *mut bindings::inode,
     folios: FVec<*mut bindings::folio>,
+    starts: FVec<usize>,
+    parts: FVec<FolioPart>,
     pos: u64,
-    end: u64,
+    blocks: usize,
 }
 
 impl Run {
@@ -80,15 +86,17 @@ impl Run {
         Ok(Self {
             inode,
             folios: FVec::try_with_capacity(MAX_RUN_BLOCKS)?,
+            starts: FVec::try_with_capacity(MAX_RUN_BLOCKS)?,
+            parts: FVec::try_with_capacity(MAX_RUN_BLOCKS)?,
             pos: 0,
-            end: 0,
+            blocks: 0,
         })
     }
 
     /// `(whole, joins)` for `folio` (locked, of our inode): whether it can
-    /// be in a run at all (one block, wholly inside the file) and whether
-    /// it extends this one (follows it, with room left); the caller
-    /// flushes the run before starting a new one.
+    /// be in a run at all (whole blocks, wholly inside the file) and
+    /// whether it extends this one (follows it, with room left); the
+    /// caller flushes the run before starting a new one.
     ///
     /// # Safety
     ///
@@ -98,16 +106,18 @@ impl Run {
         let (pos, size, isize) = unsafe {
             (
                 shim::fluffle_folio_pos(folio) as u64,
-                shim::fluffle_folio_size(folio) as u64,
+                shim::fluffle_folio_size(folio),
                 shim::fluffle_i_size_read(self.inode) as u64,
             )
         };
-        let whole = pos % BLOCK_SIZE as u64 == 0
-            && size == BLOCK_SIZE as u64
-            && pos.checked_add(size).is_some_and(|e| e <= isize);
+        let bs = BLOCK_SIZE as u64;
+        let whole = pos % bs == 0
+            && size % BLOCK_SIZE == 0
+            && size <= MAX_RUN_BYTES
+            && pos.checked_add(size as u64).is_some_and(|e| e <= isize);
         let joins = !self.folios.is_empty()
-            && pos == self.end
-            && (self.end - self.pos + size) as usize <= MAX_RUN_BYTES;
+            && pos == self.pos + self.blocks as u64 * bs
+            && self.blocks + size / BLOCK_SIZE <= MAX_RUN_BLOCKS;
         (whole, joins)
     }
 
@@ -118,15 +128,19 @@ impl Run {
     /// `folio` must be a valid locked folio of our inode for which `fits`
     /// returned `(true, true)`, or `(true, _)` with the run empty.
     unsafe fn push(&mut self, folio: *mut bindings::folio) -> Result<()> {
+        // Cannot fail: the capacity is reserved for a run's most folios.
         self.folios.try_push(folio)?;
+        if let Err(e) = self.starts.try_push(self.blocks) {
+            self.folios.pop();
+            return Err(e);
+        }
         // SAFETY: guaranteed by the caller: the folio is locked, so its
         // writeback may start; the reference keeps it ours until `flush`.
         unsafe {
-            let (pos, size) = (shim::fluffle_folio_pos(folio) as u64, shim::fluffle_folio_size(folio) as u64);
             if self.folios.len() == 1 {
-                self.pos = pos;
+                self.pos = shim::fluffle_folio_pos(folio) as u64;
             }
-            self.end = pos + size;
+            self.blocks += shim::fluffle_folio_size(folio) / BLOCK_SIZE;
             shim::fluffle_folio_get(folio);
             shim::fluffle_folio_start_writeback(folio);
         }
@@ -143,30 +157,26 @@ impl Run {
         }
         // SAFETY: `inode` is valid (invariant).
         let (sb, ino) = unsafe { ((*self.inode).i_sb, (*self.inode).i_ino as u64) };
-        let folios = self.folios.as_slice();
+        let (folios, starts, parts) = (self.folios.as_slice(), self.starts.as_slice(), &mut self.parts);
+        // Folios `..handed` have their last part in a bio, which ends their
+        // writeback.
         let mut handed = 0usize;
         // SAFETY: the super block is mounted while it has inodes; the folios
-        // are locked, referenced and under writeback (invariant), one block
-        // each, and stay valid until their writeback ends.
+        // are locked, referenced and under writeback (invariant) and stay
+        // valid until their writeback ends.
         let r = unsafe {
             with_fs(sb, |fs| {
-                fs.write_blocks_with(ino, self.pos, folios.len(), |dev, lba, run| {
-                    let run = folios.get(run).ok_or(EIO)?;
-                    let n = dev.write_folios(lba, run);
-                    handed += n;
-                    if n == run.len() {
-                        Ok(())
-                    } else {
-                        Err(EIO)
-                    }
+                fs.write_blocks_with(ino, self.pos, self.blocks, |dev, lba, run| {
+                    write_run(dev, lba, run, folios, starts, parts, &mut handed)
                 })
             })
         };
+        self.parts.clear();
         let rc = match r {
             Ok(()) => 0,
             Err(e) => -e.0,
         };
-        for (k, &folio) in folios.iter().enumerate() {
+        for (k, &folio) in self.folios.iter().enumerate() {
             // SAFETY: each folio is ours: locked and referenced (invariant);
             // those not handed to a bio are still under writeback by us.
             unsafe {
@@ -179,8 +189,69 @@ impl Run {
             }
         }
         self.folios.clear();
+        self.starts.clear();
+        self.blocks = 0;
         rc
     }
+}
+
+/// Writes blocks `run` of a [`Run`] at `lba`, where the core placed them:
+/// the folio parts in it go to asynchronous bios, except the head of a
+/// folio that continues past `run` (the log went on in another zone),
+/// which is written synchronously, last, so the bio of its tail alone ends
+/// its writeback. Advances `handed` past the folios whose last part is in
+/// a bio.
+///
+/// # Safety
+///
+/// As [`Run::flush`]: `folios` and `starts` as the `Run` invariants, under
+/// the core's mutex.
+unsafe fn write_run(
+    dev: &mut BlockZonedDevice,
+    lba: u64,
+    run: core::ops::Range<usize>,
+    folios: &[*mut bindings::folio],
+    starts: &[usize],
+    parts: &mut FVec<FolioPart>,
+    handed: &mut usize,
+) -> Result<()> {
+    parts.clear();
+    // The folio holding the run's first block.
+    let first = starts.partition_point(|&s| s <= run.start).saturating_sub(1);
+    let mut head = None;
+    for k in first..folios.len() {
+        let Some(&start) = starts.get(k) else { break };
+        if start >= run.end {
+            break;
+        }
+        let end = starts.get(k + 1).copied().unwrap_or(start + folio_blocks(folios[k]));
+        let (a, b) = (core::cmp::max(start, run.start), core::cmp::min(end, run.end));
+        let part = FolioPart { folio: folios[k], from: a - start, to: b - start };
+        if b < end {
+            head = Some((lba + (a - run.start) as u64, part));
+        } else {
+            parts.try_push(part)?;
+        }
+    }
+    // SAFETY: the folios are under writeback (caller), consecutive in the
+    // log from `lba`, each part the last of its folio.
+    let n = unsafe { dev.write_parts(lba, parts) };
+    // `parts` holds the last parts of folios `first..`, in order.
+    *handed = first + n;
+    if n != parts.len() {
+        return Err(EIO);
+    }
+    if let Some((at, part)) = head {
+        // SAFETY: as above; the device lets the bios before it finish first.
+        unsafe { dev.write_part_sync(at, part) }?;
+    }
+    Ok(())
+}
+
+/// Blocks in `folio`.
+fn folio_blocks(folio: *mut bindings::folio) -> usize {
+    // SAFETY: the callers' folios are valid (locked, referenced).
+    unsafe { shim::fluffle_folio_size(folio) / BLOCK_SIZE }
 }
 
 impl Drop for Run {

@@ -12,6 +12,7 @@
 use super::shim;
 use crate::fluffle::device::BLOCK_SIZE;
 use crate::fluffle::errno::{Result, EIO, ENOMEM};
+use crate::fluffle::mem::FVec;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use kernel::bindings;
 use kernel::ffi::{c_uint, c_void};
@@ -95,8 +96,7 @@ impl AsyncReader {
     }
 
     /// Reads `folios` (locked, not up to date, consecutive in their file,
-    /// each one block: FluffleFS has no large folios) from `lba` on,
-    /// asynchronously: when its bio ends, each folio is marked up to date
+    /// whole blocks each) from `lba` on, asynchronously: when its bio ends, each folio is marked up to date
     /// (unless the read failed) and unlocked. Returns how many folios were handed to bios; the caller
     /// unlocks the rest (only after a failure to build a bio).
     ///
@@ -107,8 +107,15 @@ impl AsyncReader {
     /// under the mutex this reader was created under).
     pub(crate) unsafe fn read_folios(&self, lba: u64, folios: &[*mut bindings::folio]) -> usize {
         let mut bio = BioBuilder::new(self.bdev, bindings::req_op_REQ_OP_READ, Some((self.reads, read_end_io)));
+        let mut parts: FVec<FolioPart> = FVec::new();
+        for &folio in folios {
+            // SAFETY: guaranteed by the caller.
+            if parts.try_push(unsafe { FolioPart::whole(folio) }).is_err() {
+                break;
+            }
+        }
         // SAFETY: guaranteed by the caller.
-        unsafe { add_folios(&mut bio, lba, folios) }
+        unsafe { add_parts(&mut bio, lba, &parts) }
     }
 }
 
@@ -146,49 +153,75 @@ unsafe extern "C" fn write_end_io(bio: *mut bindings::bio) {
     }
 }
 
-/// Writes `folios` (locked, under writeback, consecutive one-block folios
-/// of one file) at `lba` asynchronously: when its bio ends, each folio's
-/// writeback ends (with the error on its mapping if the write failed).
-/// Returns how many folios were handed to bios; the caller ends the
-/// writeback of the rest (only after a failure to build a bio).
+/// Blocks `from..to` of a folio (a large folio may be split between a
+/// synchronous and an asynchronous write at a zone end).
+#[derive(Clone, Copy)]
+pub(crate) struct FolioPart {
+    pub(crate) folio: *mut bindings::folio,
+    pub(crate) from: usize,
+    pub(crate) to: usize,
+}
+
+impl FolioPart {
+    /// The whole folio.
+    ///
+    /// # Safety
+    ///
+    /// `folio` must be a valid folio.
+    pub(crate) unsafe fn whole(folio: *mut bindings::folio) -> Self {
+        // SAFETY: guaranteed by the caller.
+        let size = unsafe { shim::fluffle_folio_size(folio) };
+        Self { folio, from: 0, to: size / BLOCK_SIZE }
+    }
+}
+
+/// Writes `parts` (of folios under writeback, one after the other in the
+/// log, each part the last of its folio) at `lba` asynchronously: when its
+/// bio ends, each folio's writeback ends (with the error on its mapping if
+/// the write failed). Returns how many parts were handed to bios; the
+/// caller ends the writeback of the rest (only after a failure to build a
+/// bio).
 ///
 /// # Safety
 ///
 /// `bdev` must be open and `writes` valid until every such bio ended;
 /// call it under the core's mutex, `lba` being the zone's write pointer.
-pub(crate) unsafe fn write_folios(
+pub(crate) unsafe fn write_parts(
     bdev: *mut bindings::block_device,
     writes: &InflightIo,
     lba: u64,
-    folios: &[*mut bindings::folio],
+    parts: &[FolioPart],
 ) -> usize {
     let mut bio = BioBuilder::new(bdev, bindings::req_op_REQ_OP_WRITE, Some((writes, write_end_io)));
     // SAFETY: guaranteed by the caller.
-    unsafe { add_folios(&mut bio, lba, folios) }
+    unsafe { add_parts(&mut bio, lba, parts) }
 }
 
-/// Adds `folios` (one block each) to `bio` from `lba` on and submits the
-/// last bio; returns how many were added before a failure.
+/// Adds `parts` to `bio` from `lba` on, each as one vector (so no folio
+/// is split between two bios and its completion runs once), and submits
+/// the last bio; returns how many were added before a failure.
 ///
 /// # Safety
 ///
 /// The folios must be locked (reads) or under writeback (writes), so their
 /// memory stays ours until the bios end.
-unsafe fn add_folios(bio: &mut BioBuilder, lba: u64, folios: &[*mut bindings::folio]) -> usize {
+unsafe fn add_parts(bio: &mut BioBuilder, lba: u64, parts: &[FolioPart]) -> usize {
     let mut sector = lba * SECTORS_PER_BLOCK;
-    for (k, &folio) in folios.iter().enumerate() {
-        // SAFETY: guaranteed by the caller; page-cache folios are directly
-        // mapped (shim.c refuses HIGHMEM).
-        let addr = unsafe { shim::fluffle_folio_address(folio).cast::<u8>() };
-        if bio.add_block(addr, sector).is_err() {
-            // Folios in the failed bio end with it (failed).
-            return k;
+    let mut added = parts.len();
+    for (k, part) in parts.iter().enumerate() {
+        let blocks = part.to.saturating_sub(part.from);
+        // SAFETY: guaranteed by the caller.
+        let r = unsafe { bio.add_folio_range(part.folio, part.from * BLOCK_SIZE, blocks * BLOCK_SIZE, sector) };
+        if blocks == 0 || r.is_err() {
+            // Parts in the failed bio end with it (failed).
+            added = k;
+            break;
         }
-        sector += SECTORS_PER_BLOCK;
+        sector += blocks as u64 * SECTORS_PER_BLOCK;
     }
     // Asynchronous submission does not fail.
     let _ = bio.submit();
-    folios.len()
+    added
 }
 
 /// The bio under construction for one transfer. A synchronous builder
@@ -220,6 +253,54 @@ impl BioBuilder {
         Self { bio: core::ptr::null_mut(), bdev, op, done }
     }
 
+    /// Adds bytes `off..off + len` of `folio` as one vector, to be
+    /// transferred at `sector` (after the bio built so far, or in a new
+    /// one).
+    ///
+    /// # Safety
+    ///
+    /// The folio's memory must stay ours until the bio ends.
+    pub(crate) unsafe fn add_folio_range(&mut self, folio: *mut bindings::folio, off: usize, len: usize, sector: u64) -> Result<()> {
+        // SAFETY: a non-null `bio` is ours and not yet submitted (invariant).
+        if !self.bio.is_null() && unsafe { (*self.bio).bi_vcnt as usize } >= MAX_VECS {
+            self.submit()?;
+        }
+        self.open(sector)?;
+        // SAFETY: the bio is ours (invariant) with a free vector; the range
+        // is the caller's.
+        if unsafe { bindings::bio_add_folio(self.bio, folio, len, off) } {
+            Ok(())
+        } else {
+            Err(EIO)
+        }
+    }
+
+    /// Allocates the bio if there is none, starting at `sector`.
+    fn open(&mut self, sector: u64) -> Result<()> {
+        if !self.bio.is_null() {
+            return Ok(());
+        }
+        // SAFETY: `bdev` is valid and `fs_bio_set` is the kernel's static
+        // filesystem bio set. With GFP_NOIO the mempool allocation sleeps
+        // rather than fails.
+        let bio = unsafe {
+            bindings::bio_alloc_bioset(
+                self.bdev,
+                MAX_VECS as u16,
+                self.op,
+                GFP_NOIO,
+                core::ptr::addr_of_mut!(shim::fs_bio_set),
+            )
+        };
+        if bio.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `bio` was just allocated and is ours until submitted.
+        unsafe { (*bio).bi_iter.bi_sector = sector };
+        self.bio = bio;
+        Ok(())
+    }
+
     /// Adds the block of memory at `addr` (which may cross a page
     /// boundary), to be transferred at `sector`.
     pub(crate) fn add_block(&mut self, addr: *mut u8, sector: u64) -> Result<()> {
@@ -230,26 +311,7 @@ impl BioBuilder {
         if !self.bio.is_null() && unsafe { (*self.bio).bi_vcnt as usize } + 2 > MAX_VECS {
             self.submit()?;
         }
-        if self.bio.is_null() {
-            // SAFETY: `bdev` is valid and `fs_bio_set` is the kernel's static
-            // filesystem bio set. With GFP_NOIO the mempool allocation sleeps
-            // rather than fails.
-            let bio = unsafe {
-                bindings::bio_alloc_bioset(
-                    self.bdev,
-                    MAX_VECS as u16,
-                    self.op,
-                    GFP_NOIO,
-                    core::ptr::addr_of_mut!(shim::fs_bio_set),
-                )
-            };
-            if bio.is_null() {
-                return Err(ENOMEM);
-            }
-            // SAFETY: `bio` was just allocated and is ours until submitted.
-            unsafe { (*bio).bi_iter.bi_sector = sector };
-            self.bio = bio;
-        }
+        self.open(sector)?;
         let mut off = 0usize;
         while off < BLOCK_SIZE {
             // SAFETY: `addr + off` lies inside the caller's block.

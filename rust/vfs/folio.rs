@@ -7,9 +7,9 @@ use kernel::bindings;
 ///
 /// # Invariants
 ///
-/// `ptr` is a valid, locked folio for the lifetime of this value; FluffleFS
-/// does not enable large folios, so it is one page of directly mapped
-/// (non-highmem on x86_64) memory.
+/// `ptr` is a valid, locked folio for the lifetime of this value: one or
+/// more pages of directly mapped memory (shim.c refuses HIGHMEM), so its
+/// address covers all of it.
 pub(crate) struct LockedFolio {
     ptr: *mut bindings::folio,
 }
@@ -53,7 +53,7 @@ impl LockedFolio {
         let size = self.size();
         // SAFETY: the folio is locked and referenced (type invariant), so its
         // memory stays valid and nobody else writes it while we hold the
-        // lock; a single-page folio maps whole with kmap_local.
+        // lock; directly mapped, it is whole at its kmap_local address.
         unsafe {
             let addr = shim::fluffle_kmap_local_folio(self.ptr, 0);
             let r = f(core::slice::from_raw_parts_mut(addr.cast::<u8>(), size));

@@ -38,7 +38,9 @@ extern "C" {
     pub(crate) fn fluffle_write_begin_get_folio(
         mapping: *mut bindings::address_space,
         index: usize,
+        len: usize,
     ) -> *mut bindings::folio;
+    pub(crate) fn fluffle_mapping_set_folio_max_order(mapping: *mut bindings::address_space, max: c_uint);
     pub(crate) fn fluffle_folio_mark_dirty(folio: *mut bindings::folio) -> bool;
     pub(crate) fn fluffle_readahead_folio(rac: *mut bindings::readahead_control) -> *mut bindings::folio;
     pub(crate) fn fluffle_readahead_inode(rac: *mut bindings::readahead_control) -> *mut bindings::inode;

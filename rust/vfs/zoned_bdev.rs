@@ -7,7 +7,7 @@
 //! its mutex) needs; transfers are split into bios of at most
 //! `BIO_MAX_VECS` pages.
 
-use super::bio::{self, AsyncReader, BioBuilder, InflightIo, SECTORS_PER_BLOCK};
+use super::bio::{self, AsyncReader, BioBuilder, FolioPart, InflightIo, SECTORS_PER_BLOCK};
 use super::shim;
 use crate::fluffle::device::{Geometry, ZoneCond, ZoneInfo, ZonedDevice, BLOCK_SIZE};
 use crate::fluffle::errno::{Result, EINVAL, EIO};
@@ -94,22 +94,37 @@ impl BlockZonedDevice {
         unsafe { AsyncReader::new(self.bdev, &self.reads) }
     }
 
-    /// Writes `folios` (locked, under writeback, consecutive one-block
-    /// folios of one file) at `lba`, the zone's write pointer, without
-    /// waiting: the bio's completion ends their writeback, and the next
-    /// other operation on the device waits for it (and fails with `EIO`
-    /// if it failed). Returns how many folios were handed to bios; the
-    /// caller ends the writeback of the rest. Call it under the core's
-    /// mutex, which orders writes by write pointer.
+    /// Writes `parts` (of folios under writeback, one after the other in
+    /// the log, each the last part of its folio) at `lba`, the zone's
+    /// write pointer, without waiting: the bio's completion ends their
+    /// writeback, and the next other operation on the device waits for it
+    /// (and fails with `EIO` if it failed). Returns how many parts were
+    /// handed to bios; the caller ends the writeback of the rest. Call it
+    /// under the core's mutex, which orders writes by write pointer.
     ///
     /// # Safety
     ///
     /// The folios must stay valid until their writeback ends.
-    pub(crate) unsafe fn write_folios(&mut self, lba: u64, folios: &[*mut bindings::folio]) -> usize {
+    pub(crate) unsafe fn write_parts(&mut self, lba: u64, parts: &[FolioPart]) -> usize {
         // SAFETY: `bdev` is open and `writes` allocated while the filesystem
         // is mounted; unmount waits for writeback first. The rest is the
         // caller's.
-        unsafe { bio::write_folios(self.bdev, &self.writes, lba, folios) }
+        unsafe { bio::write_parts(self.bdev, &self.writes, lba, parts) }
+    }
+
+    /// Writes `part`, the head of a folio whose rest goes to another zone,
+    /// at `lba` and waits for it: the folio's writeback ends with the bio
+    /// of its last part.
+    ///
+    /// # Safety
+    ///
+    /// The folio must be under writeback (its memory stable and ours).
+    pub(crate) unsafe fn write_part_sync(&mut self, lba: u64, part: FolioPart) -> Result<()> {
+        let len = part.to.saturating_sub(part.from) * BLOCK_SIZE;
+        // SAFETY: guaranteed by the caller; page-cache folios are directly
+        // mapped (shim.c refuses HIGHMEM), so the range is addressable.
+        let addr = unsafe { shim::fluffle_folio_address(part.folio).cast::<u8>().add(part.from * BLOCK_SIZE) };
+        self.rw(bindings::req_op_REQ_OP_WRITE, lba, core::iter::once((addr, len)))
     }
 
     /// Reports the raw zone `zone` (sectors).
