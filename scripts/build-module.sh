@@ -9,7 +9,13 @@ top=$(cd "$here/.." && pwd)
 kdir=${1:?usage: build-module.sh KERNEL_BUILD_DIR}
 out=$top/build/module
 
+# Objects built against another kernel tree must go: Kbuild's dependency
+# files name that tree's headers and config, so it would keep them.
+if [ "$(cat "$out/.kernel-dir" 2>/dev/null)" != "$kdir" ]; then
+  rm -rf "$out"
+fi
 mkdir -p "$out"
+echo "$kdir" > "$out/.kernel-dir"
 # Mirror sources; keep existing objects (and their timestamps) so an
 # unchanged tree is not rebuilt.
 (cd "$top" && find Kbuild rust -type f \( -name Kbuild -o -name '*.rs' -o -name '*.c' -o -name '*.h' \) \
