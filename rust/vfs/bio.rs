@@ -1,5 +1,6 @@
 //! Bios over kernel memory: synchronous transfers for the core's device
-//! calls, and asynchronous reads into page-cache folios for readahead.
+//! calls, and asynchronous reads (readahead) and writes (writeback) of
+//! page-cache folios.
 //!
 //! An asynchronous read is planned under the core's mutex and runs after
 //! it is dropped. That is safe on a zoned device because a block only
@@ -96,8 +97,9 @@ impl AsyncReader {
     }
 
     /// Reads `folios` (locked, not up to date, consecutive in their file,
-    /// whole blocks each) from `lba` on, asynchronously: when its bio ends, each folio is marked up to date
-    /// (unless the read failed) and unlocked. Returns how many folios were handed to bios; the caller
+    /// whole blocks each) from `lba` on, asynchronously: when its bio
+    /// ends, each folio is marked up to date (unless the read failed) and
+    /// unlocked. Returns how many folios were handed to bios; the caller
     /// unlocks the rest (only after a failure to build a bio).
     ///
     /// # Safety
@@ -213,7 +215,8 @@ unsafe fn add_parts(bio: &mut BioBuilder, lba: u64, parts: &[FolioPart]) -> usiz
         // SAFETY: guaranteed by the caller.
         let r = unsafe { bio.add_folio_range(part.folio, part.from * BLOCK_SIZE, blocks * BLOCK_SIZE, sector) };
         if blocks == 0 || r.is_err() {
-            // Parts in the failed bio end with it (failed).
+            // The parts before go in the bio submitted below; this one and
+            // the rest stay the caller's.
             added = k;
             break;
         }
