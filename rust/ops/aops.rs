@@ -265,6 +265,7 @@ pub(crate) static AOPS: VTable<bindings::address_space_operations> = VTable(bind
     read_folio: Some(read_folio),
     readahead: Some(readahead),
     writepages: Some(super::writeback::writepages),
+    direct_IO: Some(super::direct_io::direct_io),
     dirty_folio: Some(bindings::filemap_dirty_folio),
     write_begin: Some(write_begin),
     write_end: Some(write_end),

@@ -31,15 +31,23 @@ unsafe extern "C" fn fsync(file: *mut bindings::file, start: i64, end: i64, data
 /// with 4 MiB).
 const READAHEAD_PAGES: u32 = 1024;
 
-/// `open`: the generic checks, then a readahead window sized for the log's
-/// large sequential runs (as POSIX_FADV_SEQUENTIAL would widen it).
+/// `FMODE_CAN_ODIRECT` (a `__force` cast bindgen cannot see; shim.c checks
+/// the value).
+const FMODE_CAN_ODIRECT: u32 = 1 << 22;
+
+/// `open`: the generic checks, O_DIRECT allowed ([`super::direct_io`]),
+/// then a readahead window sized for the log's large sequential runs (as
+/// POSIX_FADV_SEQUENTIAL would widen it).
 unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: the VFS passes the inode and the file being opened, which is
     // ours alone until `open` returns.
     unsafe {
         let rc = bindings::generic_file_open(inode, file);
-        if rc == 0 && (*file).__bindgen_anon_2.f_ra.ra_pages < READAHEAD_PAGES {
-            (*file).__bindgen_anon_2.f_ra.ra_pages = READAHEAD_PAGES;
+        if rc == 0 {
+            (*file).f_mode |= FMODE_CAN_ODIRECT;
+            if (*file).__bindgen_anon_2.f_ra.ra_pages < READAHEAD_PAGES {
+                (*file).__bindgen_anon_2.f_ra.ra_pages = READAHEAD_PAGES;
+            }
         }
         rc
     }

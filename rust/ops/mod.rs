@@ -15,6 +15,7 @@ pub(crate) mod aops;
 pub(crate) mod attr;
 pub(crate) mod csd;
 pub(crate) mod dir;
+pub(crate) mod direct_io;
 pub(crate) mod file;
 pub(crate) mod gc;
 pub(crate) mod inode;
