@@ -169,8 +169,6 @@ void fluffle_mapping_set_folio_max_order(struct address_space *mapping, unsigned
 	mapping_set_folio_order_range(mapping, 0, max);
 }
 
-
-
 struct folio *fluffle_readahead_folio(struct readahead_control *rac)
 {
 	return readahead_folio(rac);

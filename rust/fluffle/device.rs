@@ -101,6 +101,19 @@ impl Geometry {
     }
 }
 
+/// Total bytes of buffers that must each be a non-empty whole number of
+/// blocks (`EINVAL` otherwise, or if they overflow).
+pub fn whole_blocks_len(lens: impl Iterator<Item = usize>) -> Result<usize> {
+    let mut total = 0usize;
+    for len in lens {
+        if len == 0 || len % BLOCK_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        total = total.checked_add(len).ok_or(EINVAL)?;
+    }
+    Ok(total)
+}
+
 /// A zoned block device.
 ///
 /// All buffers are whole blocks: `buf.len()` must be a non-zero multiple of
@@ -125,10 +138,7 @@ pub trait ZonedDevice {
     /// kernel's device overrides it to read into the caller's pages
     /// (readahead folios) directly.
     fn read_vectored(&mut self, lba: u64, bufs: &mut [&mut [u8]]) -> Result<()> {
-        if bufs.iter().any(|b| b.is_empty() || b.len() % BLOCK_SIZE != 0) {
-            return Err(EINVAL);
-        }
-        let total = bufs.iter().map(|b| b.len()).sum();
+        let total = whole_blocks_len(bufs.iter().map(|b| b.len()))?;
         let mut all: FVec<u8> = FVec::try_from_elem(0u8, total)?;
         self.read(lba, &mut all)?;
         let mut at = 0;
@@ -152,10 +162,7 @@ pub trait ZonedDevice {
     /// put the caller's pages in its bios directly, so page-cache folios
     /// reach the disk without a copy.
     fn write_vectored(&mut self, lba: u64, bufs: &[&[u8]]) -> Result<()> {
-        if bufs.iter().any(|b| b.is_empty() || b.len() % BLOCK_SIZE != 0) {
-            return Err(EINVAL);
-        }
-        let total = bufs.iter().map(|b| b.len()).sum();
+        let total = whole_blocks_len(bufs.iter().map(|b| b.len()))?;
         let mut all: FVec<u8> = FVec::try_with_capacity(total)?;
         for b in bufs {
             all.try_extend_from_slice(b)?;

@@ -94,6 +94,17 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(n)
     }
 
+    /// [`Fs::read`] that fills all of `buf`: bytes past EOF read as zeros
+    /// (a page-cache folio or block is filled whole). Returns the bytes of
+    /// the file read, as [`Fs::read`].
+    pub fn read_padded(&mut self, ino: u64, off: u64, buf: &mut [u8]) -> Result<usize> {
+        let n = self.read(ino, off, buf)?;
+        if let Some(rest) = buf.get_mut(n..) {
+            rest.fill(0);
+        }
+        Ok(n)
+    }
+
     /// One past the last usable block of `lba`'s zone.
     pub(super) fn zone_end(&self, lba: u64) -> u64 {
         match self.geo.zone_of(lba) {
@@ -459,7 +470,7 @@ impl<D: ZonedDevice> Fs<D> {
         let r = self.writeback_pages(ino, &mut done);
         if let Ok(i) = self.find(ino) {
             let pages = &self.inodes[i].pages;
-            if let (Some(a), Some(b)) = (pages.first(), pages.get(done.wrapping_sub(1))) {
+            if let (Some(a), Some(b)) = (pages.first(), done.checked_sub(1).and_then(|d| pages.get(d))) {
                 let (from, to) = (a.fblk, b.fblk + 1);
                 self.drop_pages(i, from, to);
             }

@@ -102,8 +102,7 @@ impl<D: ZonedDevice> Fs<D> {
                 Source::Zeros => run.iter_mut().for_each(|b| b.fill(0)),
                 Source::Core => {
                     for (j, b) in run.iter_mut().enumerate() {
-                        let n = self.read(ino, off + ((k + j) as u64) * BS, b)?;
-                        b[n..].fill(0);
+                        self.read_padded(ino, off + ((k + j) as u64) * BS, b)?;
                     }
                 }
             }

@@ -7,9 +7,10 @@
 
 use super::sb::{with_fs, KFs};
 use crate::fluffle::device::BLOCK_SIZE;
-use crate::fluffle::errno::{Errno, Result};
+use crate::fluffle::errno::Result;
 use crate::fluffle::mem::FVec;
 use crate::fluffle::read_plan::{Segment, Source};
+use crate::vfs::bio::folio_blocks;
 use crate::vfs::folio::LockedFolio;
 use crate::vfs::shim;
 use crate::vfs::vtable::{zeroed, VTable};
@@ -26,14 +27,8 @@ unsafe fn fill_from_core(inode: *mut bindings::inode, folio: &mut LockedFolio) -
     let pos = folio.pos();
     // SAFETY: guaranteed by the caller.
     let (sb, ino) = unsafe { ((*inode).i_sb, (*inode).i_ino as u64) };
-    folio.with_bytes(|buf| {
-        // SAFETY: as above.
-        let n = unsafe { with_fs(sb, |fs| fs.read(ino, pos, buf)) }?;
-        if let Some(rest) = buf.get_mut(n..) {
-            rest.fill(0);
-        }
-        Ok::<(), Errno>(())
-    })?;
+    // SAFETY: as above.
+    folio.with_bytes(|buf| unsafe { with_fs(sb, |fs| fs.read_padded(ino, pos, buf)) })?;
     folio.mark_uptodate();
     Ok(())
 }
@@ -94,7 +89,7 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
                     shim::fluffle_folio_unlock(folio);
                     continue;
                 }
-                blocks += shim::fluffle_folio_size(folio).div_ceil(BLOCK_SIZE);
+                blocks += folio_blocks(folio);
             }
             let Some(&head) = folios.first() else { break };
             let pos = shim::fluffle_folio_pos(head) as u64;
@@ -122,9 +117,9 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
                     continue;
                 };
                 let mut end = k + 1;
-                let mut next = lba + folio_blocks(folios[k]);
+                let mut next = lba + folio_blocks(folios[k]) as u64;
                 while end < folios.len() && lbas.get(end).copied().flatten() == Some(next) {
-                    next += folio_blocks(folios[end]);
+                    next += folio_blocks(folios[end]) as u64;
                     end += 1;
                 }
                 let handed = reader.as_ref().map_or(0, |r| r.read_folios(lba, &folios[k..end]));
@@ -135,16 +130,6 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
             }
         }
     }
-}
-
-/// Blocks in `folio`.
-///
-/// # Safety
-///
-/// `folio` must be a valid folio.
-unsafe fn folio_blocks(folio: *mut bindings::folio) -> u64 {
-    // SAFETY: guaranteed by the caller.
-    unsafe { shim::fluffle_folio_size(folio).div_ceil(BLOCK_SIZE) as u64 }
 }
 
 /// Sets `lbas[k]` to the device block a bio reads folio `k` from when
@@ -162,7 +147,7 @@ unsafe fn place_folios(fs: &mut KFs, ino: u64, folios: &[*mut bindings::folio], 
     let mut at = 0u64;
     for &folio in folios {
         // SAFETY: guaranteed by the caller.
-        let n = unsafe { folio_blocks(folio) };
+        let n = unsafe { folio_blocks(folio) } as u64;
         while let Some(s) = plan.get(seg) {
             if seg_start + s.count as u64 > at {
                 break;
@@ -182,10 +167,7 @@ unsafe fn place_folios(fs: &mut KFs, ino: u64, folios: &[*mut bindings::folio], 
             };
             // SAFETY: as above.
             let pos = unsafe { shim::fluffle_folio_pos(folio) } as u64;
-            let got = fs.read(ino, pos, buf)?;
-            if let Some(rest) = buf.get_mut(got..) {
-                rest.fill(0);
-            }
+            fs.read_padded(ino, pos, buf)?;
         }
         lbas.try_push(lba)?;
         at += n;

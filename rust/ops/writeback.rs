@@ -1,7 +1,7 @@
 //! `writepages`: dirty page-cache folios to the data log.
 //!
-//! Consecutive one-block folios wholly inside the file are gathered into
-//! runs of up to [`MAX_RUN_BYTES`]; the core places each run in the log
+//! Consecutive folios (whole blocks) wholly inside the file are gathered
+//! into runs of up to [`MAX_RUN_BYTES`]; the core places each run in the log
 //! (`write_blocks_with`, bypassing its own dirty pages) and the device
 //! writes it with a bio straight from the folios, without a copy and
 //! without waiting: the bio's completion ends their writeback (fsync and
@@ -13,7 +13,7 @@ use super::sb::with_fs;
 use crate::fluffle::device::BLOCK_SIZE;
 use crate::fluffle::errno::{Result, EIO};
 use crate::fluffle::mem::FVec;
-use crate::vfs::bio::FolioPart;
+use crate::vfs::bio::{folio_blocks, FolioPart};
 use crate::vfs::folio::LockedFolio;
 use crate::vfs::zoned_bdev::BlockZonedDevice;
 use crate::vfs::shim;
@@ -140,7 +140,7 @@ impl Run {
             if self.folios.len() == 1 {
                 self.pos = shim::fluffle_folio_pos(folio) as u64;
             }
-            self.blocks += shim::fluffle_folio_size(folio) / BLOCK_SIZE;
+            self.blocks += folio_blocks(folio);
             shim::fluffle_folio_get(folio);
             shim::fluffle_folio_start_writeback(folio);
         }
@@ -224,7 +224,8 @@ unsafe fn write_run(
         if start >= run.end {
             break;
         }
-        let end = starts.get(k + 1).copied().unwrap_or(start + folio_blocks(folios[k]));
+        // SAFETY: the folios are valid (caller).
+        let end = starts.get(k + 1).copied().unwrap_or(start + unsafe { folio_blocks(folios[k]) });
         let (a, b) = (core::cmp::max(start, run.start), core::cmp::min(end, run.end));
         let part = FolioPart { folio: folios[k], from: a - start, to: b - start };
         if b < end {
@@ -246,12 +247,6 @@ unsafe fn write_run(
         unsafe { dev.write_part_sync(at, part) }?;
     }
     Ok(())
-}
-
-/// Blocks in `folio`.
-fn folio_blocks(folio: *mut bindings::folio) -> usize {
-    // SAFETY: the callers' folios are valid (locked, referenced).
-    unsafe { shim::fluffle_folio_size(folio) / BLOCK_SIZE }
 }
 
 impl Drop for Run {

@@ -13,7 +13,6 @@
 use super::shim;
 use crate::fluffle::device::BLOCK_SIZE;
 use crate::fluffle::errno::{Result, EIO, ENOMEM};
-use crate::fluffle::mem::FVec;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use kernel::bindings;
 use kernel::ffi::{c_uint, c_void};
@@ -109,15 +108,10 @@ impl AsyncReader {
     /// under the mutex this reader was created under).
     pub(crate) unsafe fn read_folios(&self, lba: u64, folios: &[*mut bindings::folio]) -> usize {
         let mut bio = BioBuilder::new(self.bdev, bindings::req_op_REQ_OP_READ, Some((self.reads, read_end_io)));
-        let mut parts: FVec<FolioPart> = FVec::new();
-        for &folio in folios {
-            // SAFETY: guaranteed by the caller.
-            if parts.try_push(unsafe { FolioPart::whole(folio) }).is_err() {
-                break;
-            }
-        }
+        // SAFETY: guaranteed by the caller (valid, locked folios).
+        let parts = folios.iter().map(|&folio| unsafe { FolioPart::whole(folio) });
         // SAFETY: guaranteed by the caller.
-        unsafe { add_parts(&mut bio, lba, &parts) }
+        unsafe { add_parts(&mut bio, lba, parts) }
     }
 }
 
@@ -172,9 +166,18 @@ impl FolioPart {
     /// `folio` must be a valid folio.
     pub(crate) unsafe fn whole(folio: *mut bindings::folio) -> Self {
         // SAFETY: guaranteed by the caller.
-        let size = unsafe { shim::fluffle_folio_size(folio) };
-        Self { folio, from: 0, to: size / BLOCK_SIZE }
+        Self { folio, from: 0, to: unsafe { folio_blocks(folio) } }
     }
+}
+
+/// Blocks in `folio` (a folio is whole pages, and a page one block).
+///
+/// # Safety
+///
+/// `folio` must be a valid folio.
+pub(crate) unsafe fn folio_blocks(folio: *mut bindings::folio) -> usize {
+    // SAFETY: guaranteed by the caller.
+    unsafe { shim::fluffle_folio_size(folio) / BLOCK_SIZE }
 }
 
 /// Writes `parts` (of folios under writeback, one after the other in the
@@ -196,7 +199,7 @@ pub(crate) unsafe fn write_parts(
 ) -> usize {
     let mut bio = BioBuilder::new(bdev, bindings::req_op_REQ_OP_WRITE, Some((writes, write_end_io)));
     // SAFETY: guaranteed by the caller.
-    unsafe { add_parts(&mut bio, lba, parts) }
+    unsafe { add_parts(&mut bio, lba, parts.iter().copied()) }
 }
 
 /// Adds `parts` to `bio` from `lba` on, each as one vector (so no folio
@@ -207,19 +210,19 @@ pub(crate) unsafe fn write_parts(
 ///
 /// The folios must be locked (reads) or under writeback (writes), so their
 /// memory stays ours until the bios end.
-unsafe fn add_parts(bio: &mut BioBuilder, lba: u64, parts: &[FolioPart]) -> usize {
+unsafe fn add_parts(bio: &mut BioBuilder, lba: u64, parts: impl Iterator<Item = FolioPart>) -> usize {
     let mut sector = lba * SECTORS_PER_BLOCK;
-    let mut added = parts.len();
-    for (k, part) in parts.iter().enumerate() {
+    let mut added = 0;
+    for part in parts {
         let blocks = part.to.saturating_sub(part.from);
         // SAFETY: guaranteed by the caller.
         let r = unsafe { bio.add_folio_range(part.folio, part.from * BLOCK_SIZE, blocks * BLOCK_SIZE, sector) };
         if blocks == 0 || r.is_err() {
             // The parts before go in the bio submitted below; this one and
             // the rest stay the caller's.
-            added = k;
             break;
         }
+        added += 1;
         sector += blocks as u64 * SECTORS_PER_BLOCK;
     }
     // Asynchronous submission does not fail.

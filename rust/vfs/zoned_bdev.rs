@@ -9,7 +9,7 @@
 
 use super::bio::{self, AsyncReader, BioBuilder, FolioPart, InflightIo, SECTORS_PER_BLOCK};
 use super::shim;
-use crate::fluffle::device::{Geometry, ZoneCond, ZoneInfo, ZonedDevice, BLOCK_SIZE};
+use crate::fluffle::device::{whole_blocks_len, Geometry, ZoneCond, ZoneInfo, ZonedDevice, BLOCK_SIZE};
 use crate::fluffle::errno::{Result, EINVAL, EIO};
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::bindings;
@@ -156,13 +156,7 @@ impl BlockZonedDevice {
     /// [`BLOCK_SIZE`]), in bios of up to `BIO_MAX_VECS` pages cut only at
     /// block boundaries.
     fn rw(&mut self, op: bindings::blk_opf_t, lba: u64, segs: impl Iterator<Item = (*mut u8, usize)> + Clone) -> Result<()> {
-        let mut blocks = 0u64;
-        for (_, len) in segs.clone() {
-            if len == 0 || len % BLOCK_SIZE != 0 {
-                return Err(EINVAL);
-            }
-            blocks = blocks.checked_add((len / BLOCK_SIZE) as u64).ok_or(EINVAL)?;
-        }
+        let blocks = (whole_blocks_len(segs.clone().map(|(_, len)| len))? / BLOCK_SIZE) as u64;
         let end = lba.checked_add(blocks).ok_or(EINVAL)?;
         if blocks == 0 || end > (self.geo.zone_count as u64) * self.geo.zone_size {
             return Err(EINVAL);

@@ -21,8 +21,9 @@ its kernel has no SysV shared memory.)
 Every filesystem gets a freshly reset and formatted device for each
 workload (seqread reuses seqwrite's). Each measurement runs BENCH_WARMUP
 (1) times unmeasured, then BENCH_REPEAT (3) times, and reports the median:
-the first runs of anything under TCG also pay for translating its code. A filesystem or workload that fails
-is reported as n/a with the reason, and the run goes on.
+the first runs of anything under TCG also pay for translating its code.
+A filesystem or workload that fails is reported as n/a with the reason,
+and the run goes on.
 
 Usage: python3 bench.py            run everything, print the table
        python3 bench.py run FS WL  one workload, JSON result on stdout
@@ -348,8 +349,8 @@ def measure_once(fs, wl):
 def measure(fs, wl):
     """The median of REPEAT runs after WARMUP unmeasured ones (TCG
     translates code on its first runs, so a cold run measures the emulator
-    as much as the contender); the first failure ends it. Returns (value, None, detail) or
-    (None, reason, None)."""
+    as much as the contender); the first failure ends it. Returns (value,
+    None, detail) or (None, reason, None)."""
     runs = []
     for i in range(WARMUP + REPEAT):
         value, err, detail = measure_once(fs, wl)
