@@ -35,6 +35,9 @@ struct FluffleFsModule {
 /// The filesystem type as the VFS sees it.
 struct FluffleFs;
 
+/// Its `file_system_type`, static as lockdep needs (see `FsTypeSlot`).
+static FS_TYPE: vfs::fs_type::FsTypeSlot = vfs::fs_type::FsTypeSlot::new();
+
 impl vfs::fs_type::FileSystem for FluffleFs {
     const NAME: &'static CStr = c_str!("flufflefs");
 
@@ -61,7 +64,7 @@ fn core_self_test() -> Result {
 impl kernel::Module for FluffleFsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         core_self_test()?;
-        let registration = vfs::fs_type::Registration::new::<FluffleFs>(module)?;
+        let registration = vfs::fs_type::Registration::new::<FluffleFs>(module, &FS_TYPE)?;
         pr_info!("registered (core self-test ok)\n");
         Ok(Self { _registration: registration })
     }

@@ -8,7 +8,7 @@
 #   BENCH_FILES (5000)  BENCH_FS ("raw flufflefs btrfs f2fs")
 #   BENCH_WORKLOADS ("seqwrite seqread randwrite creates")  BENCH_REPEAT (3, median)
 #   BENCH_WARMUP (1 unmeasured run first)
-#   BENCH_TIMEOUT (300 s per measurement)
+#   BENCH_TIMEOUT (300 s per measurement)  BENCH_RAW_QDS ("1 2 4" zones in flight)
 # and the disk's from vm/run's FLUFFLE_* variables. A benchmark, not a
 # test: a filesystem that fails shows n/a with the reason.
 set -euo pipefail
@@ -20,7 +20,7 @@ mkdir -p "$out"
 guest=$out/guest-bench.sh
 {
   echo "#!/bin/sh"
-  for v in BENCH_SEQ_MB BENCH_RAND_FILE_MB BENCH_RAND_OPS BENCH_FILES BENCH_FS BENCH_WORKLOADS BENCH_REPEAT BENCH_WARMUP BENCH_TIMEOUT; do
+  for v in BENCH_SEQ_MB BENCH_RAND_FILE_MB BENCH_RAND_OPS BENCH_FILES BENCH_FS BENCH_WORKLOADS BENCH_REPEAT BENCH_WARMUP BENCH_TIMEOUT BENCH_RAW_QDS; do
     [ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
   done
   echo "cat > /tmp/bench.py <<'__BENCH_PY__'"
@@ -34,6 +34,8 @@ guest=$out/guest-bench.sh
 # namespace leaves it ~100 MiB: the benchmark's namespace has 48 zones
 # (3 GiB, a sparse file), the same for every contender. The whole run must
 # fit in the guest's script timeout.
+# Benchmarks run on the fast kernel (no lockdep/KASAN/kmemleak).
+export FLUFFLE_KERNEL=${FLUFFLE_KERNEL:-fast}
 export FLUFFLE_ZONES=${FLUFFLE_ZONES:-48}
 export FLUFFLE_EXTRA_DISK_MB=${FLUFFLE_EXTRA_DISK_MB:-128}
 export FLUFFLE_TEST_TIMEOUT=${FLUFFLE_TEST_TIMEOUT:-2400}

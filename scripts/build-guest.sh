@@ -8,8 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 
 # Tools the in-guest tests use: blkzone (util-linux), getfattr/setfattr
-# (attr), modprobe (kmod), the comparison filesystems' mkfs, fio, strace.
-GUEST_PKGS=kmod,util-linux,attr,e2fsprogs,btrfs-progs,f2fs-tools,fio,strace,procps,nvme-cli,xxd,python3
+# (attr), modprobe (kmod), the comparison filesystems' mkfs, fio, strace,
+# dmsetup (device-mapper fault injection), stress-ng (the two-CPU mix).
+GUEST_PKGS=kmod,util-linux,attr,e2fsprogs,btrfs-progs,f2fs-tools,fio,strace,procps,nvme-cli,xxd,python3,dmsetup,stress-ng
 
 # Bump RECIPE when a change to this script changes what gets built.
 RECIPE="debootstrap minbase bookworm ext4 v1"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds flufflefs.ko against the kernel in $1 (from build-kernel.sh) and
-# prints its path. The sources are mirrored into build/module so Kbuild's
-# objects never land in the checkout.
+# prints its path. The sources are mirrored into build/module/<kernel> (one
+# tree per kernel build, so switching between the debug and the fast kernel
+# rebuilds nothing) so Kbuild's objects never land in the checkout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 top=$(cd "$here/.." && pwd)
 kdir=${1:?usage: build-module.sh KERNEL_BUILD_DIR}
-out=$top/build/module
+out=$top/build/module/$(basename "$kdir")
 
 # Objects built against another kernel tree must go: Kbuild's dependency
 # files name that tree's headers and config, so it would keep them.

@@ -4,6 +4,8 @@
 # the static `fluffle` tool and the bpf/ objects (in build/), and the static
 # `fsx` exerciser (scripts/build-fsx.sh, cached). Writes their
 # paths to build/paths.env for vm/run.
+# FLUFFLE_KERNEL picks the guest kernel: debug (default; lockdep, KASAN,
+# kmemleak: what the tests run on) or fast (benchmarks, the demo).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -11,7 +13,7 @@ top=$(cd "$here/.." && pwd)
 mkdir -p "$top/build"
 
 "$here/install-deps.sh"
-kdir=$("$here/build-kernel.sh")
+kdir=$("$here/build-kernel.sh" "${FLUFFLE_KERNEL:-debug}")
 guest=$("$here/build-guest.sh")
 ko=$("$here/build-module.sh" "$kdir")
 [ -f "$kdir/arch/x86/boot/bzImage" ] || die "no kernel image in '$kdir'"
@@ -27,6 +29,7 @@ fsx=$("$here/build-fsx.sh")   # fsx for vm/tests/25-fsx.sh (cached)
 
 cat > "$top/build/paths.env" <<ENV
 KERNEL_DIR=$kdir
+KERNEL_FLAVOUR=${FLUFFLE_KERNEL:-debug}
 KERNEL_IMAGE=$kdir/arch/x86/boot/bzImage
 GUEST_IMAGE=$guest
 MODULE_KO=$ko

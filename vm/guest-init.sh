@@ -23,6 +23,20 @@ ln -sf /fluffle/bin/fluffle /usr/local/sbin/fsck.flufflefs
 export PYTHONPATH=/fluffle
 mkdir -p /mnt
 cd /tmp
+# debugfs: kmemleak and fail_make_request are configured through it.
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# dmsetup makes its /dev/mapper nodes itself: no udev in this guest.
+export DM_DISABLE_UDEV=1
+
+# What this guest checks, for the run's header (vm/report.sh prints @@INFO).
+debug=""
+[ -e /proc/lockdep ] && debug="$debug lockdep"
+dmesg | grep -q "KernelAddressSanitizer initialized" && debug="$debug KASAN"
+[ -e /sys/kernel/debug/kmemleak ] && debug="$debug kmemleak"
+[ -d /sys/kernel/debug/fail_make_request ] && debug="$debug fail_make_request"
+dmsetup targets 2>/dev/null | grep -q '^flakey' && debug="$debug dm-flakey"
+dmsetup targets 2>/dev/null | grep -q '^error' && debug="$debug dm-error"
+echo "@@INFO guest: $(nproc) CPUs, kernel $(uname -r) ($FLUFFLE_KERNEL), checks:${debug:- none}" >&3
 
 finish() {
   echo "@@DONE" >&3
@@ -44,8 +58,10 @@ for t in /fluffle/tests/*; do
   case "$t" in *.py) run="python3 -u" ;; *) run="sh -e" ;; esac
   echo "@@BEGIN $name" >&3
   start=$(date +%s)
-  # Each test starts from the same state: module unloaded, disk not mounted.
+  # Each test starts from the same state: module unloaded, disk not mounted,
+  # no device-mapper device left over (one holds the disk open).
   umount /mnt 2>/dev/null
+  dmsetup remove_all 2>/dev/null
   rmmod flufflefs 2>/dev/null
   timeout "$FLUFFLE_TEST_TIMEOUT" $run "$t" >&3 2>&3
   rc=$?

@@ -50,6 +50,7 @@ while next_line; do
       fi
       name="" ;;
     "@@DONE") touch "$run/done" ;;
+    "@@INFO "*) printf '%s\n' "${line#@@INFO }" ;;
     *)
       if [ "$mode" = script ]; then printf '%s\n' "$line"
       elif [ -n "$name" ]; then out+="$line"$'\n'; fi ;;

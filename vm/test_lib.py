@@ -68,3 +68,56 @@ def write_file(path, data, mode="wb"):
 def read_file(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+# Device-mapper over the ZNS namespace, for making it fail on purpose
+# (dm-flakey and dm-error both pass zones through). Tables are lists of
+# (start, length, target-and-args) in 512-byte sectors; a zoned dm device
+# needs every segment zone-aligned.
+ZONE_SECTORS = int(os.environ.get("FLUFFLE_ZONE_SIZE_MB", "64")) * 2048
+
+
+def dev_sectors(dev=DEV):
+    return int(sh(f"blockdev --getsz {dev}"))
+
+
+def dm_table(segments):
+    return "\n".join(f"{start} {length} {target}" for start, length, target in segments)
+
+
+def dm_create(name, segments):
+    """Creates /dev/mapper/NAME with `segments`; returns its path."""
+    with open(f"/tmp/{name}.table", "w") as f:
+        f.write(dm_table(segments) + "\n")
+    sh(f"dmsetup create {name} /tmp/{name}.table")
+    return f"/dev/mapper/{name}"
+
+
+def dm_swap(name, segments):
+    """Replaces the live table of NAME under a mounted filesystem: I/O in
+    flight finishes first; the filesystem is not frozen (--nolockfs), so a
+    failing table sees exactly what the filesystem does next."""
+    with open(f"/tmp/{name}.table", "w") as f:
+        f.write(dm_table(segments) + "\n")
+    sh(f"dmsetup suspend --nolockfs {name}")
+    sh(f"dmsetup load {name} /tmp/{name}.table")
+    sh(f"dmsetup resume {name}")
+
+
+def dm_remove(name):
+    sh(f"dmsetup remove {name} 2>/dev/null || true", check_rc=False)
+
+
+def linear(dev=DEV, start=0, length=None):
+    """One segment mapping `length` sectors of DEV from `start` unchanged."""
+    length = dev_sectors(dev) - start if length is None else length
+    return (start, length, f"linear {dev} {start}")
+
+
+def errno_of(fn, *args, **kw):
+    """The errno fn(*args) fails with, or None if it succeeds."""
+    try:
+        fn(*args, **kw)
+    except OSError as e:
+        return e.errno
+    return None

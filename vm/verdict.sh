@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # After QEMU has exited: adds the whole-run checks to the per-test counts
-# (the guest finished; the kernel log has no oops, BUG, WARNING or Rust
-# panic), prints the VM summary and writes build/vm-results.
+# (the guest finished; the kernel log has no splat of any checker), prints the VM summary and writes build/vm-results.
 mode=$1; run=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
 read -r passed failed < "$run/counts" 2>/dev/null || { passed=0; failed=0; }
@@ -18,7 +17,15 @@ else
 the guest did not finish; last kernel messages:
 $(tail -n 30 "$run/console.log")"
 fi
-bad=$(grep -nE 'Oops|BUG:|WARNING: CPU|cut here|Kernel panic|panicked|rust_panic|Call Trace:|general protection fault|UBSAN|KASAN|INFO: task .* blocked|soft lockup' "$run/console.log" | head -n 20)
+# Splats of every checker the debug kernel has: oops/BUG/WARN, Rust panics,
+# KASAN, lockdep (its reports start with "WARNING: possible ..." or
+# "WARNING: inconsistent ..."; "INFO: trying to register non-static key" is
+# a lock used uninitialised), RCU misuse, sleeping in atomic context (a
+# "BUG:"), hung tasks, soft lockups and kmemleak's leak reports.
+splat='Oops|BUG:|WARNING:|cut here|Kernel panic|panicked|rust_panic|Call Trace:|general protection fault'
+splat+='|UBSAN|KASAN:|INFO: task .* blocked|soft lockup|DEBUG_LOCKS_WARN_ON|non-static key'
+splat+='|suspicious RCU usage|suspected memory leak'
+bad=$(grep -nE "$splat" "$run/console.log" | head -n 20)
 if [ -z "$bad" ]; then
   check vm-kernel-log-clean 0
 else

@@ -186,6 +186,10 @@ unsafe extern "C" fn write_begin(
     // SAFETY: the VFS passes one of our mappings (inode locked) and a
     // place for the folio, which we return locked and referenced.
     unsafe {
+        // Nothing reaches the page cache once the disk lost a write.
+        if let Err(e) = super::sb::writable((*(*mapping).host).i_sb) {
+            return -e.0;
+        }
         let page = kernel::page::PAGE_SIZE as i64;
         let folio = shim::fluffle_write_begin_get_folio(mapping, (pos / page) as usize, len as usize);
         if shim::fluffle_is_err(folio.cast()) {

@@ -225,6 +225,10 @@ pub(crate) unsafe extern "C" fn write_iter(iocb: *mut bindings::kiocb, from: *mu
     // source iterator.
     unsafe {
         let (file, inode, att) = attached(iocb);
+        // A write after a lost one fails (before any byte is taken).
+        if let Err(e) = super::sb::writable((*inode).i_sb) {
+            return -(e.0 as isize);
+        }
         let id = att.write;
         if id == 0 {
             return bindings::generic_file_write_iter(iocb, from);

@@ -6,6 +6,7 @@ use crate::csd::registry::Registry;
 use crate::fluffle::errno::{Errno, EINVAL as EINVAL_CORE, EIO, ENOMEM as ENOMEM_CORE, EUCLEAN};
 use crate::fluffle::fs::Fs;
 use crate::fluffle::types::{MountOptions, MAX_FILE_SIZE};
+use crate::vfs::bio::InflightIo;
 use crate::vfs::errno::from_core;
 use crate::vfs::cmirror::KStatFs;
 use crate::vfs::nofs::NoFs;
@@ -14,7 +15,7 @@ use crate::vfs::zoned_bdev::BlockZonedDevice;
 use crate::vfs::time;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::ffi::{c_int, c_void};
-use kernel::{bindings, new_mutex, prelude::*, sync::Mutex};
+use kernel::{bindings, new_mutex, prelude::*, sync::Arc, sync::Mutex};
 
 /// `statfs.f_type` of FluffleFS ("FLUF").
 pub(crate) const FLUFFLE_MAGIC: usize = 0x464c_5546;
@@ -35,6 +36,13 @@ pub(crate) struct SbInfo {
     /// Set by `FS_IOC_SHUTDOWN`: every operation fails with EIO and
     /// nothing more is written.
     pub(crate) shutdown: AtomicBool,
+    /// Set once a device write failed (the core's or writeback's): every
+    /// change fails with EIO from then on, reads go on; see [`writable`].
+    stopped: AtomicBool,
+    /// Writeback's bios in flight on the device (shared with it): its
+    /// failure flag is how a lost asynchronous write stops changes before
+    /// the core next touches the device.
+    writes: Arc<InflightIo>,
     /// The background GC thread, or null.
     gc_task: AtomicPtr<bindings::task_struct>,
 }
@@ -70,7 +78,59 @@ pub(crate) unsafe fn with_fs<R>(
     let mut guard = info.fs.lock();
     let fs = guard.as_mut().ok_or(EIO)?;
     fs.set_time(time::now());
-    f(fs)
+    if info.writes.has_failed() && !fs.is_shut_down() {
+        // Writeback lost a write since the core last touched the device:
+        // stop changes now, not at its next device operation.
+        fs.shutdown();
+    }
+    let r = f(fs);
+    if fs.is_shut_down() {
+        // A device write failed under this call (the core stops itself).
+        // SAFETY: forwarded contract.
+        unsafe { note_stopped(sb, info) };
+    }
+    r
+}
+
+/// Whether changes may still be made: `EIO` after a shutdown or a failed
+/// device write, checked without the core's mutex by the callbacks that
+/// change file data in the page cache only (`write_iter`, `write_begin`),
+/// so a write after a lost one fails instead of pretending (as f2fs does
+/// once it stops checkpointing).
+///
+/// # Safety
+///
+/// As for [`info`].
+pub(crate) unsafe fn writable(sb: *mut bindings::super_block) -> core::result::Result<(), Errno> {
+    // SAFETY: forwarded contract.
+    let info = unsafe { info(sb) };
+    if info.shutdown.load(Ordering::Acquire) || info.stopped.load(Ordering::Acquire) {
+        return Err(EIO);
+    }
+    if info.writes.has_failed() {
+        // SAFETY: forwarded contract.
+        unsafe { note_stopped(sb, info) };
+        return Err(EIO);
+    }
+    Ok(())
+}
+
+/// Marks the filesystem stopped after a failed device write and says so
+/// once, naming the device.
+///
+/// # Safety
+///
+/// As for [`info`]; `info` is `sb`'s.
+unsafe fn note_stopped(sb: *mut bindings::super_block, info: &SbInfo) {
+    if !info.stopped.swap(true, Ordering::AcqRel) {
+        // SAFETY: `s_id` is the NUL-terminated device name the VFS set up.
+        let dev = unsafe { CStr::from_char_ptr((*sb).s_id.as_ptr()) };
+        pr_err!(
+            "{}: a write to the device failed: every change now fails with EIO; \
+             what was not fsynced may be lost; unmount, then fsck.flufflefs\n",
+            dev
+        );
+    }
 }
 
 /// A core result as the C return value of a callback (0 or -errno).
@@ -92,6 +152,7 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
             return Err(EINVAL);
         }
     };
+    let writes = dev.write_status();
     let fs = {
         let _nofs = NoFs::enter();
         KFs::mount(dev, &MountOptions { read_only: false, now: time::now() }).map_err(|e| {
@@ -104,6 +165,8 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
             fs <- new_mutex!(Some(fs)),
             csd <- new_mutex!(Registry::new()),
             shutdown: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            writes,
             gc_task: AtomicPtr::new(core::ptr::null_mut()),
         }),
         GFP_KERNEL,

@@ -54,6 +54,12 @@ impl InflightIo {
         }
     }
 
+    /// Whether one of them ever failed (read without waiting, so callers
+    /// outside the core's mutex can refuse changes at once).
+    pub(crate) fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+
     /// Sleeps until none is in flight; `EIO` if one ever failed (a failed
     /// zone write leaves the write pointer unknown: nothing more may be
     /// trusted until fsck). The caller must keep new ones from starting

@@ -1,5 +1,7 @@
 //! Registration of a filesystem type with the VFS.
 
+use super::vtable::zeroed;
+use core::cell::UnsafeCell;
 use kernel::{bindings, error::to_result, prelude::*, str::CStr, ThisModule};
 
 /// The callbacks a block-device filesystem gives the VFS.
@@ -18,15 +20,43 @@ pub(crate) trait FileSystem {
     const KILL_SB: unsafe extern "C" fn(*mut bindings::super_block);
 }
 
+/// Static storage for one `file_system_type`.
+///
+/// A registered type must not live on the heap: the VFS keys the lock
+/// classes of its super blocks and inodes (`s_umount_key`, `s_writers_key`,
+/// `i_lock_key`, `i_mutex_key`, ...) by addresses inside it, and lockdep
+/// accepts only static keys (or registered ones). Every C filesystem has
+/// a `static struct file_system_type`; on the heap, lockdep reports "key
+/// has not been registered" at the first mount and turns itself off.
+///
+/// # Invariants
+///
+/// The contents are only touched by [`Registration`]: written before
+/// `register_filesystem()`, owned by the VFS until `unregister_filesystem()`.
+pub(crate) struct FsTypeSlot(UnsafeCell<bindings::file_system_type>);
+
+// SAFETY: the contents are written once, by `Registration::new` before the
+// VFS sees them (the invariant); from then on the VFS serialises its own
+// access (`file_systems_lock`).
+unsafe impl Sync for FsTypeSlot {}
+
+impl FsTypeSlot {
+    /// An empty type, for a `static`.
+    pub(crate) const fn new() -> Self {
+        // SAFETY: `file_system_type` is a C struct for which all-zeroes is
+        // a valid (empty) value.
+        Self(UnsafeCell::new(unsafe { zeroed() }))
+    }
+}
+
 /// A filesystem type registered with the VFS for as long as this lives.
 ///
 /// # Invariants
 ///
-/// `fs_type` points to a `file_system_type` that was successfully passed to
-/// `register_filesystem()` and is unregistered (and then freed) on drop; it
-/// is never moved in between because it lives on the heap.
+/// `fs_type` points into a static [`FsTypeSlot`] that was successfully
+/// passed to `register_filesystem()` and is unregistered on drop.
 pub(crate) struct Registration {
-    fs_type: KBox<bindings::file_system_type>,
+    fs_type: *mut bindings::file_system_type,
 }
 
 // SAFETY: after registration the VFS owns all concurrent access to the
@@ -37,22 +67,30 @@ unsafe impl Send for Registration {}
 unsafe impl Sync for Registration {}
 
 impl Registration {
-    /// Registers `T` as a filesystem type owned by `module`.
-    pub(crate) fn new<T: FileSystem>(module: &'static ThisModule) -> Result<Self> {
-        let mut fs_type = KBox::new(
-            // SAFETY: `file_system_type` is a C struct for which all-zeroes
-            // is a valid (empty) value.
-            unsafe { core::mem::zeroed::<bindings::file_system_type>() },
-            GFP_KERNEL,
-        )?;
-        fs_type.owner = module.as_ptr();
-        fs_type.name = T::NAME.as_char_ptr();
-        fs_type.fs_flags = bindings::FS_REQUIRES_DEV as i32;
-        fs_type.mount = Some(mount_callback::<T>);
-        fs_type.kill_sb = Some(T::KILL_SB);
-        // SAFETY: `fs_type` is fully initialised, lives on the heap until
-        // `drop` unregisters it, and its name is a static C string.
-        to_result(unsafe { bindings::register_filesystem(&mut *fs_type) })?;
+    /// Registers `T` as a filesystem type owned by `module`, in `slot`;
+    /// `EBUSY` if the slot is registered already.
+    pub(crate) fn new<T: FileSystem>(module: &'static ThisModule, slot: &'static FsTypeSlot) -> Result<Self> {
+        let fs_type = slot.0.get();
+        // SAFETY: `fs_type` points to static storage; it is written only
+        // while unregistered (checked first: a registered type has its
+        // name set, and only `register_filesystem()` below publishes it).
+        unsafe {
+            if !(*fs_type).name.is_null() {
+                return Err(EBUSY);
+            }
+            (*fs_type).owner = module.as_ptr();
+            (*fs_type).name = T::NAME.as_char_ptr();
+            (*fs_type).fs_flags = bindings::FS_REQUIRES_DEV as i32;
+            (*fs_type).mount = Some(mount_callback::<T>);
+            (*fs_type).kill_sb = Some(T::KILL_SB);
+        }
+        // SAFETY: `fs_type` is fully initialised and static, and its name
+        // is a static C string.
+        if let Err(e) = to_result(unsafe { bindings::register_filesystem(fs_type) }) {
+            // SAFETY: not registered: still ours to write.
+            unsafe { (*fs_type).name = core::ptr::null() };
+            return Err(e);
+        }
         Ok(Self { fs_type })
     }
 }
@@ -61,8 +99,12 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: by the type invariant the type is registered; the module
         // reference count keeps it from being unloaded while mounted, so no
-        // super block refers to it any more.
-        unsafe { bindings::unregister_filesystem(&mut *self.fs_type) };
+        // super block refers to it any more. Once unregistered the slot is
+        // ours again.
+        unsafe {
+            bindings::unregister_filesystem(self.fs_type);
+            (*self.fs_type).name = core::ptr::null();
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use super::shim;
 use crate::fluffle::device::{whole_blocks_len, Geometry, ZoneCond, ZoneInfo, ZonedDevice, BLOCK_SIZE};
 use crate::fluffle::errno::{Result, EINVAL, EIO};
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
+use kernel::sync::Arc;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_uint, c_void};
 
@@ -27,9 +28,10 @@ pub(crate) struct BlockZonedDevice {
     geo: Geometry,
     /// Readahead's bios in flight (boxed: they point at it).
     reads: KBox<InflightIo>,
-    /// Writeback's bios in flight (boxed: they point at it); every other
-    /// operation waits for them first.
-    writes: KBox<InflightIo>,
+    /// Writeback's bios in flight (on the heap: they point at it); every
+    /// other operation waits for them first. Shared with the super block,
+    /// which refuses changes once one failed ([`Self::write_status`]).
+    writes: Arc<InflightIo>,
 }
 
 // SAFETY: a `block_device` may be used from any thread; the core serialises
@@ -61,7 +63,7 @@ impl BlockZonedDevice {
             return Err("zone size or logical block size is not a multiple of 4 KiB");
         }
         let reads = KBox::new(InflightIo::new(), GFP_KERNEL).map_err(|_| "out of memory")?;
-        let writes = KBox::new(InflightIo::new(), GFP_KERNEL).map_err(|_| "out of memory")?;
+        let writes = Arc::new(InflightIo::new(), GFP_KERNEL).map_err(|_| "out of memory")?;
         let mut dev = Self {
             bdev,
             reads,
@@ -82,6 +84,12 @@ impl BlockZonedDevice {
         }
         dev.geo.zone_cap = z0.capacity / SECTORS_PER_BLOCK;
         Ok(dev)
+    }
+
+    /// The counter of writeback's bios, whose failure flag says, without
+    /// the core's mutex, that a write was lost.
+    pub(crate) fn write_status(&self) -> Arc<InflightIo> {
+        self.writes.clone()
     }
 
     /// Leave to read the device outside the core's mutex (readahead): no
