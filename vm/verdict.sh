@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # After QEMU has exited: adds the whole-run checks to the per-test counts
-# (the guest finished; the kernel log has no splat of any checker), prints the VM summary and writes build/vm-results.
+# (the guest finished; the kernel log has no splat of any checker), prints
+# the VM summary and writes build/vm-results.
 mode=$1; run=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
 read -r passed failed < "$run/counts" 2>/dev/null || { passed=0; failed=0; }

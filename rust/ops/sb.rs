@@ -37,7 +37,7 @@ pub(crate) struct SbInfo {
     /// nothing more is written.
     pub(crate) shutdown: AtomicBool,
     /// Set once a device write failed (the core's or writeback's): every
-    /// change fails with EIO from then on, reads go on; see [`writable`].
+    /// change fails with EIO from then on; see [`writable`].
     stopped: AtomicBool,
     /// Writeback's bios in flight on the device (shared with it): its
     /// failure flag is how a lost asynchronous write stops changes before
