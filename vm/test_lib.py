@@ -85,11 +85,17 @@ def dm_table(segments):
     return "\n".join(f"{start} {length} {target}" for start, length, target in segments)
 
 
+def dm_table_file(name, segments):
+    """Writes `segments` as NAME's table file for dmsetup; returns its path."""
+    path = f"/tmp/{name}.table"
+    with open(path, "w") as f:
+        f.write(dm_table(segments) + "\n")
+    return path
+
+
 def dm_create(name, segments):
     """Creates /dev/mapper/NAME with `segments`; returns its path."""
-    with open(f"/tmp/{name}.table", "w") as f:
-        f.write(dm_table(segments) + "\n")
-    sh(f"dmsetup create {name} /tmp/{name}.table")
+    sh(f"dmsetup create {name} {dm_table_file(name, segments)}")
     return f"/dev/mapper/{name}"
 
 
@@ -97,10 +103,9 @@ def dm_swap(name, segments):
     """Replaces the live table of NAME under a mounted filesystem: I/O in
     flight finishes first; the filesystem is not frozen (--nolockfs), so a
     failing table sees exactly what the filesystem does next."""
-    with open(f"/tmp/{name}.table", "w") as f:
-        f.write(dm_table(segments) + "\n")
+    table = dm_table_file(name, segments)
     sh(f"dmsetup suspend --nolockfs {name}")
-    sh(f"dmsetup load {name} /tmp/{name}.table")
+    sh(f"dmsetup load {name} {table}")
     sh(f"dmsetup resume {name}")
 
 

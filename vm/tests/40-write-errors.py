@@ -5,7 +5,7 @@
 # writes returns EIO, later changes fail with EIO instead of pretending,
 # unmount works, and after a remount on the healthy disk everything
 # fsynced before the fault is intact and fsck is clean.
-import hashlib, os, time
+import hashlib, os
 from test_lib import *
 
 FLK = "flk"

@@ -72,7 +72,6 @@ for z in range(2, dev_sectors() // ZONE_SECTORS):
         break
 check(victim is not None, "no zone holds only the big file's data")
 zsec = ZONE_SECTORS
-size = dev_sectors()
 failing = [linear(DEV, 0, victim * zsec),
            (victim * zsec, zsec, f"error {DEV} {victim * zsec}"),
            linear(DEV, (victim + 1) * zsec)]
