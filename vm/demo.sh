@@ -8,11 +8,11 @@ say "kernel $(uname -r): the flufflefs module is loaded"
 grep -w flufflefs /proc/filesystems
 
 say "the emulated ZNS disk"
-fluffle zones /dev/nvme0n1 | head -n 4
+fluffle zones $FLUFFLE_DEV | head -n 4
 
-say "mkfs -t flufflefs /dev/nvme0n1 && mount -t flufflefs /dev/nvme0n1 /mnt"
-mkfs -t flufflefs /dev/nvme0n1
-mount -t flufflefs /dev/nvme0n1 /mnt
+say "mkfs -t flufflefs $FLUFFLE_DEV && mount -t flufflefs $FLUFFLE_DEV /mnt"
+mkfs -t flufflefs "$FLUFFLE_DEV"
+mount -t flufflefs "$FLUFFLE_DEV" /mnt
 df -h /mnt
 
 say "writing /mnt/data: 16 MiB of little-endian int32 samples"

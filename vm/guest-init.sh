@@ -28,6 +28,23 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 # dmsetup makes its /dev/mapper nodes itself: no udev in this guest.
 export DM_DISABLE_UDEV=1
 
+# The ZNS namespaces by NSID: with two CPUs the kernel scans them in
+# parallel, so which one becomes nvme0n1 changes from boot to boot. Tests
+# use $FLUFFLE_DEV (NSID 1, the big disk) and $FLUFFLE_SMALL_DEV (NSID 2).
+# The scan may still run when init starts: wait for both (10 s at most).
+ns_dev() {
+  for b in /sys/block/nvme*n*; do
+    [ "$(cat "$b/nsid" 2>/dev/null)" = "$1" ] && [ -b "/dev/${b##*/}" ] && { echo "/dev/${b##*/}"; return 0; }
+  done
+  return 1
+}
+tries=0
+until FLUFFLE_DEV=$(ns_dev 1) && FLUFFLE_SMALL_DEV=$(ns_dev 2); do
+  tries=$((tries + 1)); [ $tries -ge 100 ] && break
+  sleep 0.1
+done
+export FLUFFLE_DEV FLUFFLE_SMALL_DEV
+
 # What this guest checks, for the run's header (vm/report.sh prints @@INFO).
 debug=""
 [ -e /proc/lockdep ] && debug="$debug lockdep"
@@ -36,7 +53,7 @@ dmesg | grep -q "KernelAddressSanitizer initialized" && debug="$debug KASAN"
 [ -d /sys/kernel/debug/fail_make_request ] && debug="$debug fail_make_request"
 dmsetup targets 2>/dev/null | grep -q '^flakey' && debug="$debug dm-flakey"
 dmsetup targets 2>/dev/null | grep -q '^error' && debug="$debug dm-error"
-echo "@@INFO guest: $(nproc) CPUs, kernel $(uname -r) ($FLUFFLE_KERNEL), checks:${debug:- none}" >&3
+echo "@@INFO guest: $(nproc) CPUs, kernel $(uname -r) ($FLUFFLE_KERNEL), checks:${debug:- none}; disks: $FLUFFLE_DEV (big), $FLUFFLE_SMALL_DEV (small)" >&3
 
 finish() {
   echo "@@DONE" >&3

@@ -8,7 +8,10 @@ import os
 import subprocess
 import sys
 
-DEV = "/dev/nvme0n1"
+# The big and the small ZNS namespace, found by NSID in guest-init (their
+# nvme0nN names change between boots).
+DEV = os.environ.get("FLUFFLE_DEV", "/dev/nvme0n1")
+SMALL_DEV = os.environ.get("FLUFFLE_SMALL_DEV", "/dev/nvme0n2")
 MNT = "/mnt"
 
 

@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 
-DEV = os.environ.get("BENCH_DEV", "/dev/nvme0n1")
+DEV = os.environ.get("BENCH_DEV", os.environ.get("FLUFFLE_DEV", "/dev/nvme0n1"))
 META_DEV = os.environ.get("BENCH_META_DEV", "/dev/vdc")  # f2fs metadata
 MNT = "/mnt"
 MIB = 1 << 20

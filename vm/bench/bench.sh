@@ -3,7 +3,7 @@
 # /tmp/bench.py and the BENCH_* settings in the environment first).
 # Prints the progress of each measurement, then the table.
 echo "guest: $(nproc) CPUs, $(( $(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024 )) MiB," \
-  "kernel $(uname -r), zoned: $(cat /sys/block/nvme0n1/queue/zoned)," \
+  "kernel $(uname -r), zoned: $(cat /sys/block/${FLUFFLE_DEV#/dev/}/queue/zoned)," \
   "metadata disk for f2fs: $( [ -b /dev/vdc ] && echo "/dev/vdc $(( $(cat /sys/block/vdc/size) / 2048 )) MiB" || echo none)"
 umount /mnt 2>/dev/null
 exec python3 -u /tmp/bench.py

@@ -5,8 +5,8 @@
 set -e
 MB=${FLUFFLE_CSD_MB:-256}
 BPF=/fluffle/bpf
-mkfs -t flufflefs /dev/nvme0n1 >/dev/null
-mount -t flufflefs /dev/nvme0n1 /mnt
+mkfs -t flufflefs "$FLUFFLE_DEV" >/dev/null
+mount -t flufflefs "$FLUFFLE_DEV" /mnt
 python3 - "$MB" <<'PY'
 import random, struct, sys
 mb = int(sys.argv[1])

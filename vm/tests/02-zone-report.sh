@@ -1,6 +1,6 @@
 # `fluffle zones` reports the geometry QEMU was started with.
 . /fluffle/tests-lib.sh
-dev=/dev/nvme0n1
+dev=$FLUFFLE_DEV
 out=$(fluffle zones $dev)
 echo "$out" | head -n 4
 size_sectors=$(( FLUFFLE_ZONE_SIZE_MB * 2048 ))

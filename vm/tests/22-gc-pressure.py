@@ -1,4 +1,4 @@
-# GC under pressure on the small zoned disk (/dev/nvme0n2): fill to 90 %,
+# GC under pressure on the small zoned disk (NSID 2): fill to 90 %,
 # overwrite and delete for 3x the device size, verify every byte; no
 # ENOSPC while space is reclaimable. Meanwhile a second process reads
 # files cold (readahead's asynchronous bios) and checks every block: GC
@@ -6,11 +6,10 @@
 import os, random
 from test_lib import *
 
-SMALL = "/dev/nvme0n2"
 sh(f"umount {MNT} 2>/dev/null || true")
 sh("modprobe flufflefs")
-sh(f"mkfs.flufflefs {SMALL}")
-sh(f"mount -t flufflefs {SMALL} {MNT}")
+sh(f"mkfs.flufflefs {SMALL_DEV}")
+sh(f"mount -t flufflefs {SMALL_DEV} {MNT}")
 st = os.statvfs(MNT)
 usable = st.f_bavail * st.f_bsize
 device = int(os.environ.get("FLUFFLE_SMALL_ZONES", "12")) * (12 << 20)
@@ -108,4 +107,4 @@ for path, v in files.items():
         fail(f"{path} differs after GC (version {v})")
 print(f"{len(files)} files verified")
 sh(f"umount {MNT}")
-sh(f"fsck.flufflefs {SMALL}")
+sh(f"fsck.flufflefs {SMALL_DEV}")

@@ -1,7 +1,7 @@
 # Damaged or foreign images are refused with an errno and a reason in
 # dmesg, never an oops (the runner checks the kernel log).
 . /fluffle/tests-lib.sh
-dev=/dev/nvme0n1
+dev=$FLUFFLE_DEV
 modprobe flufflefs
 zone_sectors=$(( FLUFFLE_ZONE_SIZE_MB * 2048 ))
 

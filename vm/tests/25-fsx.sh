@@ -11,7 +11,7 @@
 ops=${FSX_OPS:-20000}
 seed=${FSX_SEED:-20261124}
 fs=${FSX_FS:-flufflefs}
-dev=/dev/nvme0n1
+dev=$FLUFFLE_DEV
 file=/mnt/fsx.file
 art=/tmp/fsx-artifacts
 command -v fsx >/dev/null || fail "fsx is not on PATH (scripts/build-fsx.sh, FSX_BIN in build/paths.env)"

@@ -11,7 +11,7 @@ if [ ! -e $km ]; then
   [ "$FLUFFLE_KERNEL" = debug ] && fail "debug kernel without kmemleak"
   echo "no kmemleak in this kernel ($FLUFFLE_KERNEL): skipped"; exit 0
 fi
-dev=/dev/nvme0n1
+dev=$FLUFFLE_DEV
 modprobe flufflefs
 others=$(lsmod | awk 'NR > 1 && $1 != "flufflefs" { print $1 }')
 [ -z "$others" ] || fail "other modules loaded, their frames would look like ours: $others"
