@@ -184,9 +184,71 @@ bool fluffle_folio_mark_dirty(struct folio *folio)
 	return folio_mark_dirty(folio);
 }
 
+bool fluffle_folio_test_dirty(struct folio *folio)
+{
+	return folio_test_dirty(folio);
+}
+
 void fluffle_folio_set_error_mapping(struct folio *folio, int err)
 {
 	mapping_set_error(folio->mapping, err);
+}
+
+/* Delayed allocation: the blocks reserved for a dirty folio are its private data. */
+unsigned long fluffle_folio_reserved(struct folio *folio)
+{
+	return (unsigned long)folio_get_private(folio);
+}
+
+void fluffle_folio_set_reserved(struct folio *folio, unsigned long blocks)
+{
+	if (folio_test_private(folio))
+		folio_change_private(folio, (void *)blocks);
+	else
+		folio_attach_private(folio, (void *)blocks);
+}
+
+unsigned long fluffle_folio_take_reserved(struct folio *folio)
+{
+	return (unsigned long)folio_detach_private(folio);
+}
+
+/* page_mkwrite: the parts of filemap_page_mkwrite that are inline. */
+struct folio *fluffle_vmf_folio(struct vm_fault *vmf)
+{
+	return page_folio(vmf->page);
+}
+
+struct file *fluffle_vmf_file(struct vm_fault *vmf)
+{
+	return vmf->vma->vm_file;
+}
+
+void fluffle_folio_lock(struct folio *folio)
+{
+	folio_lock(folio);
+}
+
+struct address_space *fluffle_folio_mapping(struct folio *folio)
+{
+	return folio->mapping;
+}
+
+void fluffle_sb_start_pagefault(struct super_block *sb)
+{
+	sb_start_pagefault(sb);
+}
+
+void fluffle_sb_end_pagefault(struct super_block *sb)
+{
+	sb_end_pagefault(sb);
+}
+
+/* mmap: generic_file_mmap with our vm_operations. */
+void fluffle_vma_set_ops(struct file *file, struct vm_area_struct *vma, const struct vm_operations_struct *ops)
+{
+	file_accessed(file);
+	vma->vm_ops = ops;
 }
 
 bool fluffle_dir_emit(struct dir_context *ctx, const char *name, int namelen, u64 ino, unsigned int type)

@@ -18,6 +18,11 @@ struct dir_context;
 struct timespec64;
 struct iov_iter;
 struct readahead_control;
+struct super_block;
+struct file;
+struct vm_fault;
+struct vm_area_struct;
+struct vm_operations_struct;
 
 /* blkdev.h */
 bool fluffle_bdev_is_zoned(struct block_device *bdev);
@@ -54,9 +59,20 @@ void fluffle_folio_end_writeback(struct folio *folio);
 struct folio *fluffle_write_begin_get_folio(struct address_space *mapping, pgoff_t index, size_t len);
 void fluffle_mapping_set_folio_max_order(struct address_space *mapping, unsigned int max);
 bool fluffle_folio_mark_dirty(struct folio *folio);
+bool fluffle_folio_test_dirty(struct folio *folio);
 struct folio *fluffle_readahead_folio(struct readahead_control *rac);
 struct inode *fluffle_readahead_inode(struct readahead_control *rac);
 void fluffle_folio_set_error_mapping(struct folio *folio, int err);
+unsigned long fluffle_folio_reserved(struct folio *folio);
+void fluffle_folio_set_reserved(struct folio *folio, unsigned long blocks);
+unsigned long fluffle_folio_take_reserved(struct folio *folio);
+struct folio *fluffle_vmf_folio(struct vm_fault *vmf);
+struct file *fluffle_vmf_file(struct vm_fault *vmf);
+void fluffle_folio_lock(struct folio *folio);
+struct address_space *fluffle_folio_mapping(struct folio *folio);
+void fluffle_sb_start_pagefault(struct super_block *sb);
+void fluffle_sb_end_pagefault(struct super_block *sb);
+void fluffle_vma_set_ops(struct file *file, struct vm_area_struct *vma, const struct vm_operations_struct *ops);
 
 /* fs.h */
 bool fluffle_dir_emit(struct dir_context *ctx, const char *name, int namelen, u64 ino, unsigned int type);

@@ -22,10 +22,11 @@ fi
 # KASAN, lockdep (its reports start with "WARNING: possible ..." or
 # "WARNING: inconsistent ..."; "INFO: trying to register non-static key" is
 # a lock used uninitialised), RCU misuse, sleeping in atomic context (a
-# "BUG:"), hung tasks, soft lockups and kmemleak's leak reports.
+# "BUG:"), hung tasks, soft lockups and kmemleak's leak reports; and the
+# module's own accounting check at unmount (a leaked space reservation).
 splat='Oops|BUG:|WARNING:|cut here|Kernel panic|panicked|rust_panic|Call Trace:|general protection fault'
 splat+='|UBSAN|KASAN:|INFO: task .* blocked|soft lockup|DEBUG_LOCKS_WARN_ON|non-static key'
-splat+='|suspicious RCU usage|suspected memory leak'
+splat+='|suspicious RCU usage|suspected memory leak|reservation leak'
 bad=$(grep -nE "$splat" "$run/console.log" | head -n 20)
 if [ -z "$bad" ]; then
   check vm-kernel-log-clean 0

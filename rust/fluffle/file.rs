@@ -231,16 +231,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// the blocks it adds must fit in the free space, and its block map
     /// must stay small enough for a node to fit in one zone.
     fn check_room(&mut self, i: usize, off: u64, end: u64) -> Result<()> {
-        // Blocks neither mapped nor already a dirty page, counted by extents
-        // (not block by block: writeback passes 1 MiB at a time).
-        let new = {
-            let n = &self.inodes[i];
-            let (a, b) = (off / BS, end.div_ceil(BS));
-            let lo = n.pages.partition_point(|p| p.fblk < a);
-            let hi = n.pages.partition_point(|p| p.fblk < b);
-            let dirty_unmapped = n.pages[lo..hi].iter().filter(|p| n.map.lookup(p.fblk).is_none()).count() as u64;
-            (b - a) - n.map.mapped_in(a, b) - dirty_unmapped
-        };
+        let new = self.new_blocks(i, off / BS, end.div_ceil(BS));
         let used = self.used_blocks();
         if used + new > self.zones.usable_blocks() {
             return Err(ENOSPC);
@@ -254,6 +245,53 @@ impl<D: ZonedDevice> Fs<D> {
             return Err(ENOSPC);
         }
         Ok(())
+    }
+
+    /// Blocks `a..b` of inode index `i` that writing them would add: those
+    /// neither mapped nor already a dirty page, counted by extents (not
+    /// block by block: writeback passes 1 MiB at a time).
+    fn new_blocks(&self, i: usize, a: u64, b: u64) -> u64 {
+        let n = &self.inodes[i];
+        let lo = n.pages.partition_point(|p| p.fblk < a);
+        let hi = n.pages.partition_point(|p| p.fblk < b);
+        let dirty_unmapped = n.pages[lo..hi].iter().filter(|p| n.map.lookup(p.fblk).is_none()).count() as u64;
+        (b - a).saturating_sub(n.map.mapped_in(a, b)).saturating_sub(dirty_unmapped)
+    }
+
+    /// Delayed allocation for a page cache outside the core (the kernel's):
+    /// before a `write(2)` dirties blocks `first..first + count` of `ino`,
+    /// reserves room for those of them that writeback will add, so a write
+    /// that does not fit fails there with `ENOSPC` instead of being lost at
+    /// writeback, after the caller was told it succeeded. `held` is what
+    /// the caller already holds for the same blocks (an earlier write to
+    /// the same folio); returns what it holds now (never less). The caller
+    /// gives it back with [`Fs::unreserve`] when it writes the blocks back
+    /// (just before, so the write itself does not count them twice) or
+    /// drops them.
+    pub fn reserve(&mut self, ino: u64, first: u64, count: u64, held: u64) -> Result<u64> {
+        self.writable()?;
+        let i = self.find(ino)?;
+        self.regular(i)?;
+        let end = first.checked_add(count).filter(|&e| e <= MAX_FILE_SIZE / BS).ok_or(EFBIG)?;
+        let want = self.new_blocks(i, first, end);
+        if want <= held {
+            return Ok(held);
+        }
+        if self.used_blocks() + (want - held) > self.zones.usable_blocks() {
+            return Err(ENOSPC);
+        }
+        self.reserved += want - held;
+        Ok(want)
+    }
+
+    /// Gives back `blocks` reserved by [`Fs::reserve`].
+    pub fn unreserve(&mut self, blocks: u64) {
+        self.reserved = self.reserved.saturating_sub(blocks);
+    }
+
+    /// Blocks reserved and not given back (0 once the page cache is clean).
+    pub fn reserved_blocks(&self) -> u64 {
+        self.reserved
     }
 
     /// Writes whole blocks at the block-aligned `off` straight to the data

@@ -111,6 +111,10 @@ pub struct Fs<D: ZonedDevice> {
     /// Dirty pages of blocks that are not mapped yet (they will add live
     /// blocks when written back).
     pub(super) fresh_pages: u64,
+    /// Blocks reserved for dirty folios of the kernel's page cache that are
+    /// not mapped yet ([`Fs::reserve`]): promised to a `write(2)` that
+    /// already returned, so no other operation may take them.
+    pub(super) reserved: u64,
     pub(super) snaps: FVec<Snap>,
     /// Modifying operations so far (paces the dirty-metadata check).
     pub(super) ops: u64,
@@ -179,6 +183,7 @@ impl<D: ZonedDevice> Fs<D> {
             zones: Zones::new(geo)?,
             dirty_pages: 0,
             fresh_pages: 0,
+            reserved: 0,
             snaps: FVec::new(),
             in_gc: false,
             nodeless: 0,
@@ -254,14 +259,14 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// Blocks counted against `usable_blocks`: live blocks, dirty pages of
-    /// unmapped blocks, an estimate for never-written nodes, and the dead
+    /// unmapped blocks (the core's and the reserved ones), an estimate for never-written nodes, and the dead
     /// blocks of zones pinned by snapshots (GC cannot reclaim those until
     /// the snapshots go away, so admitting writes into them would turn
     /// into an ENOSPC at writeback).
     pub(super) fn used_blocks(&self) -> u64 {
         // New inodes will mostly share pack blocks; a quarter block each is
         // a conservative estimate until the checkpoint writes them.
-        let mut used = self.zones.live_blocks() + self.fresh_pages + self.nodeless.div_ceil(4);
+        let mut used = self.zones.live_blocks() + self.fresh_pages + self.reserved + self.nodeless.div_ceil(4);
         if !self.snaps.is_empty() {
             for z in self.zones.z.iter() {
                 if z.pins > 0 {

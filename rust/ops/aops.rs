@@ -196,10 +196,16 @@ unsafe extern "C" fn write_begin(
             return shim::fluffle_ptr_err(folio.cast()) as c_int;
         }
         let mut f = LockedFolio::from_raw(folio);
+        let inode = (*mapping).host;
+        // Room on the disk for what this write dirties, or ENOSPC now.
+        if let Err(e) = super::delalloc::reserve(inode, &f, pos as u64 + len as u64) {
+            f.unlock();
+            shim::fluffle_folio_put(folio);
+            return -e.0;
+        }
         let whole = f.pos() == pos as u64 && len as usize >= f.size();
         if !f.is_uptodate() && !whole {
             // A partial write: the rest of the folio must come from the core.
-            let inode = (*mapping).host;
             if let Err(e) = fill_from_core(inode, &mut f) {
                 f.unlock();
                 shim::fluffle_folio_put(folio);
@@ -240,6 +246,10 @@ unsafe extern "C" fn write_end(
                 shim::fluffle_i_size_write(inode, end);
             }
             shim::fluffle_folio_mark_dirty(folio);
+        } else if !shim::fluffle_folio_test_dirty(folio) {
+            // Nothing copied (the retry reserves again): a clean folio
+            // must not keep a reservation.
+            super::delalloc::give_back((*(*mapping).host).i_sb, f.take_reserved());
         }
         f.unlock();
         shim::fluffle_folio_put(folio);
@@ -253,6 +263,9 @@ pub(crate) static AOPS: VTable<bindings::address_space_operations> = VTable(bind
     writepages: Some(super::writeback::writepages),
     direct_IO: Some(super::direct_io::direct_io),
     dirty_folio: Some(bindings::filemap_dirty_folio),
+    invalidate_folio: Some(super::delalloc::invalidate_folio),
+    release_folio: Some(super::delalloc::release_folio),
+    migrate_folio: Some(shim::filemap_migrate_folio),
     write_begin: Some(write_begin),
     write_end: Some(write_end),
     // SAFETY: `address_space_operations` is a C struct of function pointers.

@@ -64,7 +64,7 @@ pub(crate) static FILE_OPS: VTable<bindings::file_operations> = VTable(bindings:
     llseek: Some(bindings::generic_file_llseek),
     read_iter: Some(csd::read_iter),
     write_iter: Some(csd::write_iter),
-    mmap: Some(bindings::generic_file_mmap),
+    mmap: Some(super::delalloc::mmap),
     open: Some(open),
     release: Some(csd::release),
     fsync: Some(fsync),

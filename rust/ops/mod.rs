@@ -14,6 +14,7 @@
 pub(crate) mod aops;
 pub(crate) mod attr;
 pub(crate) mod csd;
+pub(crate) mod delalloc;
 pub(crate) mod dir;
 pub(crate) mod direct_io;
 pub(crate) mod file;

@@ -38,17 +38,25 @@ unsafe fn write_folio_copy(inode: *mut bindings::inode, folio: *mut bindings::fo
         let mut f = LockedFolio::from_raw(folio);
         let size = shim::fluffle_i_size_read(inode) as u64;
         let pos = f.pos();
+        let (sb, ino) = ((*inode).i_sb, (*inode).i_ino as u64);
         if pos >= size {
             // Beyond EOF (truncated meanwhile): nothing to write.
+            super::delalloc::give_back(sb, f.take_reserved());
             f.unlock();
             return 0;
         }
         let len = core::cmp::min(f.size() as u64, size - pos) as usize;
         shim::fluffle_folio_start_writeback(folio);
-        let (sb, ino) = ((*inode).i_sb, (*inode).i_ino as u64);
+        let held = f.take_reserved();
         // The core copies the bytes into its own page, so the folio can be
-        // unlocked as soon as the call returns.
-        let r = f.with_bytes(|buf| with_fs(sb, |fs| fs.write(ino, pos, buf.get(..len).unwrap_or(&[]))));
+        // unlocked as soon as the call returns. The write takes the room
+        // reserved for it.
+        let r = f.with_bytes(|buf| {
+            with_fs(sb, |fs| {
+                fs.unreserve(held);
+                fs.write(ino, pos, buf.get(..len).unwrap_or(&[]))
+            })
+        });
         f.unlock();
         let rc = match r {
             Ok(_) => 0,
@@ -71,7 +79,8 @@ unsafe fn write_folio_copy(inode: *mut bindings::inode, folio: *mut bindings::fo
 /// blocks starting at block `starts[k]` of the run (the run starts at file
 /// offset `pos` and holds `blocks` blocks, at most [`MAX_RUN_BLOCKS`]),
 /// each following the previous without a gap, all wholly below `i_size`
-/// when added. `parts` is empty between calls.
+/// when added. `parts` is empty between calls. `reserved` is what the
+/// folios' reservations (taken off them) add up to.
 struct Run {
     inode: *mut bindings::inode,
     folios: FVec<*mut bindings::folio>,
@@ -79,6 +88,7 @@ struct Run {
     parts: FVec<FolioPart>,
     pos: u64,
     blocks: usize,
+    reserved: u64,
 }
 
 impl Run {
@@ -90,6 +100,7 @@ impl Run {
             parts: FVec::try_with_capacity(MAX_RUN_BLOCKS)?,
             pos: 0,
             blocks: 0,
+            reserved: 0,
         })
     }
 
@@ -143,6 +154,7 @@ impl Run {
             self.blocks += folio_blocks(folio);
             shim::fluffle_folio_get(folio);
             shim::fluffle_folio_start_writeback(folio);
+            self.reserved += LockedFolio::from_raw(folio).take_reserved();
         }
         Ok(())
     }
@@ -161,11 +173,14 @@ impl Run {
         // Folios `..handed` have their last part in a bio, which ends their
         // writeback.
         let mut handed = 0usize;
+        let reserved = core::mem::take(&mut self.reserved);
         // SAFETY: the super block is mounted while it has inodes; the folios
         // are locked, referenced and under writeback (invariant) and stay
         // valid until their writeback ends.
         let r = unsafe {
             with_fs(sb, |fs| {
+                // The blocks take the room reserved for them.
+                fs.unreserve(reserved);
                 fs.write_blocks_with(ino, self.pos, self.blocks, |dev, lba, run| {
                     write_run(dev, lba, run, folios, starts, parts, &mut handed)
                 })

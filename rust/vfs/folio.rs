@@ -48,6 +48,31 @@ impl LockedFolio {
         unsafe { shim::fluffle_folio_mark_uptodate(self.ptr) }
     }
 
+    /// Blocks reserved on the disk for this dirty folio (delayed
+    /// allocation, see `ops/delalloc.rs`): 0 if none.
+    pub(crate) fn reserved(&self) -> u64 {
+        // SAFETY: valid folio (type invariant); reading `private` is
+        // stable while it is locked.
+        unsafe { shim::fluffle_folio_reserved(self.ptr) as u64 }
+    }
+
+    /// Records that `blocks` (more than 0) are reserved for this folio; it
+    /// then holds an extra reference until [`LockedFolio::take_reserved`].
+    pub(crate) fn set_reserved(&self, blocks: u64) {
+        debug_assert!(blocks > 0);
+        // SAFETY: the folio is locked (type invariant), as attaching or
+        // changing private data requires.
+        unsafe { shim::fluffle_folio_set_reserved(self.ptr, blocks as usize) }
+    }
+
+    /// Takes the folio's reservation off it (0 if it had none), for the
+    /// caller to give back.
+    pub(crate) fn take_reserved(&self) -> u64 {
+        // SAFETY: the folio is locked (type invariant), as detaching
+        // private data requires.
+        unsafe { shim::fluffle_folio_take_reserved(self.ptr) as u64 }
+    }
+
     /// Runs `f` on the folio's bytes.
     pub(crate) fn with_bytes<R>(&mut self, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let size = self.size();

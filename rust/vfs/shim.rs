@@ -42,9 +42,24 @@ extern "C" {
     ) -> *mut bindings::folio;
     pub(crate) fn fluffle_mapping_set_folio_max_order(mapping: *mut bindings::address_space, max: c_uint);
     pub(crate) fn fluffle_folio_mark_dirty(folio: *mut bindings::folio) -> bool;
+    pub(crate) fn fluffle_folio_test_dirty(folio: *mut bindings::folio) -> bool;
     pub(crate) fn fluffle_readahead_folio(rac: *mut bindings::readahead_control) -> *mut bindings::folio;
     pub(crate) fn fluffle_readahead_inode(rac: *mut bindings::readahead_control) -> *mut bindings::inode;
     pub(crate) fn fluffle_folio_set_error_mapping(folio: *mut bindings::folio, err: c_int);
+    pub(crate) fn fluffle_folio_reserved(folio: *mut bindings::folio) -> usize;
+    pub(crate) fn fluffle_folio_set_reserved(folio: *mut bindings::folio, blocks: usize);
+    pub(crate) fn fluffle_folio_take_reserved(folio: *mut bindings::folio) -> usize;
+    pub(crate) fn fluffle_vmf_folio(vmf: *mut bindings::vm_fault) -> *mut bindings::folio;
+    pub(crate) fn fluffle_vmf_file(vmf: *mut bindings::vm_fault) -> *mut bindings::file;
+    pub(crate) fn fluffle_folio_lock(folio: *mut bindings::folio);
+    pub(crate) fn fluffle_folio_mapping(folio: *mut bindings::folio) -> *mut bindings::address_space;
+    pub(crate) fn fluffle_sb_start_pagefault(sb: *mut bindings::super_block);
+    pub(crate) fn fluffle_sb_end_pagefault(sb: *mut bindings::super_block);
+    pub(crate) fn fluffle_vma_set_ops(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+        ops: *const bindings::vm_operations_struct,
+    );
 
     pub(crate) fn fluffle_dir_emit(
         ctx: *mut bindings::dir_context,
@@ -88,6 +103,15 @@ extern "C" {
         mapping: *mut bindings::address_space,
         start: usize,
         end: usize,
+    ) -> c_int;
+    /// `mm/page-writeback.c`; pagemap.h is not among the bound headers.
+    pub(crate) fn folio_wait_stable(folio: *mut bindings::folio);
+    /// `mm/migrate.c`: moves a folio and its private data.
+    pub(crate) fn filemap_migrate_folio(
+        mapping: *mut bindings::address_space,
+        dst: *mut bindings::folio,
+        src: *mut bindings::folio,
+        mode: bindings::migrate_mode,
     ) -> c_int;
     /// `mm/filemap.c`; pagemap.h is not among the bound headers.
     pub(crate) fn filemap_write_and_wait_range(
