@@ -3,8 +3,11 @@
 //! Payload after the 32-byte header (see `layout.rs`):
 //! `uuid[16], zone_count u32, pad u32, zone_size u64, zone_cap u64,
 //! next_ino u64, node_version u64, time (i64, u32), 3 x head (zone u32,
-//! wp u64), nzones u32, SIT (valid u32 per zone), n_nat u64, NAT entries
-//! (ino u64, lba u64, blocks u32) sorted by inode number`.
+//! wp u64), nzones u32, SIT (valid u32 per zone), NAT height u32, NAT root
+//! lba u64, n_journal u32, NAT journal entries (ino u64, lba u64, blocks
+//! u32; lba 0: no inode) sorted by inode number`. The journal holds at most
+//! `NAT_JOURNAL_MAX` entries, so a checkpoint's size no longer depends on
+//! the number of files (see `nat.rs`).
 //!
 //! Checkpoints are appended to the current checkpoint zone; when one does
 //! not fit, the other zone is reset and receives it (the newest valid
@@ -17,9 +20,10 @@ use super::fs::Fs;
 use super::layout::*;
 use super::mem::FVec;
 use super::types::Timespec;
+use super::nat::{NAT_JOURNAL_MAX, NAT_MAX_HEIGHT};
 use super::zones::NHEADS;
 
-/// Bytes per NAT entry.
+/// Bytes per NAT journal entry.
 pub const NAT_ENTRY: usize = 20;
 
 /// One NAT entry: where inode `ino`'s node lives.
@@ -49,8 +53,12 @@ pub struct Checkpoint {
     pub heads: [(u32, u64); NHEADS],
     /// Valid blocks per zone.
     pub sit: FVec<u32>,
-    /// Node locations.
-    pub nat: FVec<NatEntry>,
+    /// Interior levels of the NAT tree.
+    pub nat_height: u32,
+    /// Address of the NAT tree's root block (0: empty tree).
+    pub nat_root: u64,
+    /// NAT entries newer than their leaf, sorted by inode (lba 0: none).
+    pub nat_journal: FVec<NatEntry>,
     /// Zone holding it.
     pub zone: u32,
     /// Relative block just after it in its zone.
@@ -113,26 +121,27 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         }
         sit.try_push(v)?;
     }
-    let nn = d.u64()?;
-    if nn > (d.remaining() / NAT_ENTRY) as u64 {
+    let nat_height = d.u32()?;
+    let nat_root = d.u64()?;
+    if nat_height > NAT_MAX_HEIGHT || (nat_root != 0 && geo.zone_of(nat_root).map_or(true, |z| z < CKPT_ZONES)) {
         return Err(EUCLEAN);
     }
-    let mut nat = FVec::try_with_capacity(nn as usize)?;
+    let nn = d.u32()? as usize;
+    if nn > NAT_JOURNAL_MAX || nn > d.remaining() / NAT_ENTRY {
+        return Err(EUCLEAN);
+    }
+    // Entries are checked against the zones at mount (`Fs::load_nat`).
+    let mut nat_journal = FVec::try_with_capacity(nn)?;
     let mut last = 0u64;
     for _ in 0..nn {
         let ino = d.u64()?;
         let lba = d.u64()?;
         let blocks = d.u32()?;
-        if ino <= last || ino >= next_ino || blocks as u64 > cap {
-            return Err(EUCLEAN);
-        }
-        let z = geo.zone_of(lba).ok_or(EUCLEAN)?;
-        let rel = lba - geo.zone_start(z);
-        if z < CKPT_ZONES || rel + core::cmp::max(blocks, 1) as u64 > cap {
+        if ino <= last {
             return Err(EUCLEAN);
         }
         last = ino;
-        nat.try_push(NatEntry { ino, lba, blocks })?;
+        nat_journal.try_push(NatEntry { ino, lba, blocks })?;
     }
     if d.remaining() != 0 {
         return Err(EUCLEAN);
@@ -145,7 +154,9 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         time: Timespec { sec, nsec },
         heads,
         sit,
-        nat,
+        nat_height,
+        nat_root,
+        nat_journal,
         zone: 0,
         end: 0,
     })
@@ -202,6 +213,8 @@ impl<D: ZonedDevice> Fs<D> {
             }
         }
         self.write_dirty_nodes()?;
+        self.write_nat()?;
+        let journal = self.nat_journal()?;
         self.flush()?;
         let seq = self.cp_seq.checked_add(1).ok_or(EUCLEAN)?;
         let mut buf: FVec<u8> = FVec::new();
@@ -233,12 +246,14 @@ impl<D: ZonedDevice> Fs<D> {
             for z in self.zones.z.iter() {
                 e.u32(z.valid)?;
             }
-            e.u64(self.inodes.len() as u64)?;
-            for n in self.inodes.iter() {
-                e.u64(n.ino)?;
-                e.u64(n.node_lba)?;
+            e.u32(self.nat.height())?;
+            e.u64(self.nat.root())?;
+            e.u32(journal.len() as u32)?;
+            for j in journal.iter() {
+                e.u64(j.ino)?;
+                e.u64(j.lba)?;
                 // 0 blocks: the node is a record in the pack block at lba.
-                e.u32(if n.packed { 0 } else { n.node_blocks })?;
+                e.u32(j.blocks)?;
             }
         }
         let plen = buf.len() - CKPT_HDR;

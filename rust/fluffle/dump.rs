@@ -21,6 +21,16 @@ impl<D: ZonedDevice> Fs<D> {
         writeln!(out)?;
         writeln!(out, "checkpoint: seq {} in zone {} (zone write pointer {})", self.cp_seq, self.ckpt_zone, self.ckpt_wp)?;
         writeln!(out, "next inode {}, node version {}, inodes {}", self.next_ino, self.node_version, self.inodes.len())?;
+        let mut nat_blocks = 0u64;
+        self.nat.for_each_block(&mut |_, _, _| nat_blocks += 1);
+        writeln!(
+            out,
+            "NAT: tree of {} blocks, {} interior levels, root at lba {}; {} entries journaled",
+            nat_blocks,
+            self.nat.height(),
+            self.nat.root(),
+            self.nat.journal.len()
+        )?;
         writeln!(
             out,
             "space: usable {} blocks, live {}, free zones {}, reserve {} zones",

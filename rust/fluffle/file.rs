@@ -634,6 +634,7 @@ impl<D: ZonedDevice> Fs<D> {
         n.node_blocks = count as u32;
         n.packed = false;
         n.dirty = false;
+        self.nat.changed(ino);
         Ok(())
     }
 
@@ -708,6 +709,8 @@ impl<D: ZonedDevice> Fs<D> {
             n.node_blocks = 1;
             n.packed = true;
             n.dirty = false;
+            let ino = n.ino;
+            self.nat.changed(ino);
         }
         recs.clear();
         members.clear();

@@ -66,6 +66,7 @@ use super::layout::{uuid_seed, NODE_PAYLOAD};
 use super::mem::{FBox, FVec};
 use super::snapshot::Snap;
 use super::zones::Zones;
+use super::nat::NatTree;
 
 /// Counters for benchmarks and tests.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
@@ -84,6 +85,8 @@ pub struct FsStats {
     pub ckpt_blocks: u64,
     /// Zones reset.
     pub zone_resets: u64,
+    /// NAT tree blocks written (counted in `node_blocks` too).
+    pub nat_blocks: u64,
 }
 
 /// A mounted filesystem on device `D`.
@@ -106,6 +109,8 @@ pub struct Fs<D: ZonedDevice> {
     pub(super) ckpt_zone: u32,
     pub(super) ckpt_wp: u64,
     pub(super) zones: Zones,
+    /// Where the nodes are on disk: the NAT tree's blocks and journal.
+    pub(super) nat: NatTree,
     /// Dirty pages over all inodes.
     pub(super) dirty_pages: u64,
     /// Dirty pages of blocks that are not mapped yet (they will add live
@@ -181,6 +186,7 @@ impl<D: ZonedDevice> Fs<D> {
             ckpt_zone: 0,
             ckpt_wp: 0,
             zones: Zones::new(geo)?,
+            nat: NatTree::new()?,
             dirty_pages: 0,
             fresh_pages: 0,
             reserved: 0,
@@ -298,11 +304,10 @@ impl<D: ZonedDevice> Fs<D> {
         blocks.saturating_mul(NODE_PAYLOAD)
     }
 
-    /// Maximum number of inodes (every NAT entry must fit in a checkpoint).
+    /// Maximum number of inodes: inode numbers stay below 2^31 (the NAT
+    /// tree addresses all of them).
     pub(super) fn max_inodes(&self) -> u64 {
-        let bytes = self.geo.zone_cap.saturating_mul(BLOCK_SIZE as u64) / 2;
-        let fixed = 256 + 4 * self.geo.zone_count as u64;
-        bytes.saturating_sub(fixed) / super::checkpoint::NAT_ENTRY as u64
+        (1 << 31) - 2
     }
 
     /// Inodes the filesystem admits (`statfs.files`): the NAT bound, and
@@ -525,6 +530,10 @@ impl<D: ZonedDevice> Fs<D> {
         }
         for k in 0..n.node_blocks as u64 {
             self.zones.release(n.node_lba + k);
+        }
+        if n.node_blocks != 0 {
+            // Its NAT entry goes.
+            self.nat.changed(n.ino);
         }
         self.dirty_pages = self.dirty_pages.saturating_sub(n.pages.len() as u64);
         let fresh = n.pages.iter().filter(|p| p.fresh).count() as u64;

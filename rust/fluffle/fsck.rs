@@ -16,6 +16,7 @@ use super::errno::*;
 use super::fs::Fs;
 use super::mem::FVec;
 use super::types::*;
+use super::nat::owner_nat;
 use super::zones::{owner_data, owner_node, OWNER_PACK};
 
 /// Kinds of problems fsck reports.
@@ -206,6 +207,15 @@ impl<D: ZonedDevice> Fs<D> {
                     self.mark(r, &mut rmap, &mut valid, e.lba + k, owner_data(x.ino, e.fblk + k), x.ino);
                 }
             }
+        }
+        let mut nat: FVec<(u32, u64, u64)> = FVec::new();
+        let mut full = false;
+        self.nat.for_each_block(&mut |level, k, lba| full |= nat.try_push((level, k, lba)).is_err());
+        if full {
+            return Err(ENOMEM);
+        }
+        for &(level, k, lba) in nat.iter() {
+            self.mark(r, &mut rmap, &mut valid, lba, owner_nat(level, k), 0);
         }
         for (i, (a, b)) in rmap.iter().zip(self.zones.rmap.iter()).enumerate() {
             if a != b {

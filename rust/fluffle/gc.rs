@@ -14,6 +14,7 @@ use super::errno::*;
 use super::fs::Fs;
 use super::mem::FVec;
 use super::layout::{open_pack, pack_records};
+use super::nat::nat_block_of;
 use super::zones::{owner_data, ZState, H_GC, H_NODE, OWNER_NODE, OWNER_PACK};
 
 /// Largest run GC reads and writes at once (blocks).
@@ -59,6 +60,12 @@ impl<D: ZonedDevice> Fs<D> {
                 p += 1;
                 continue;
             }
+            if let Some((level, k)) = nat_block_of(o) {
+                // The next checkpoint writes the NAT block elsewhere.
+                self.nat.moved(level, k)?;
+                p += 1;
+                continue;
+            }
             if o & OWNER_NODE != 0 {
                 let i = self.find(o >> 32).map_err(|_| EUCLEAN)?;
                 self.inodes[i].dirty = true;
@@ -69,7 +76,7 @@ impl<D: ZonedDevice> Fs<D> {
             let mut n = 1u64;
             while p + n < wp && n < GC_RUN {
                 let o2 = self.zones.owner(start + p + n);
-                if o2 == 0 || o2 & (OWNER_NODE | OWNER_PACK) != 0 {
+                if o2 == 0 || o2 & (OWNER_NODE | OWNER_PACK) != 0 || nat_block_of(o2).is_some() {
                     break;
                 }
                 n += 1;
@@ -134,7 +141,7 @@ impl<D: ZonedDevice> Fs<D> {
             if o == 0 {
                 continue;
             }
-            if o & (OWNER_NODE | OWNER_PACK) != 0 {
+            if o & (OWNER_NODE | OWNER_PACK) != 0 || nat_block_of(o).is_some() {
                 nodes += 1;
             } else {
                 data += 1;

@@ -1,7 +1,7 @@
 //! On-disk format: constants, block headers and a bounds-checked
 //! little-endian encoder/decoder.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //!
 //! Zones 0 and 1 hold the checkpoint ring; zones 2.. are log zones.
 //!
@@ -10,8 +10,15 @@
 //! blocks with the CRC field zeroed, `nblocks`, sequence number, payload
 //! length) followed by the payload (see `checkpoint.rs`): the superblock
 //! fields (uuid, geometry), counters, the log heads, the SIT (valid blocks
-//! per zone) and the NAT (inode number -> node location). It is
-//! self-contained: mount needs nothing else to find every inode.
+//! per zone), the root and height of the NAT tree and the NAT journal
+//! (inode number -> node location for the entries newer than their NAT
+//! leaf). With the NAT blocks it names, mount needs nothing else to find
+//! every inode.
+//!
+//! A **NAT block** (node header, kind 3, inode 0) is a leaf or interior
+//! block of the copy-on-write NAT tree (see `nat.rs`), written to the node
+//! log by the checkpoints that change it (version 1 carried the whole NAT
+//! in every checkpoint).
 //!
 //! A **node** is the complete record of one inode (attributes, block map
 //! as extents, directory entries, xattrs, symlink target; see `inode.rs`)
@@ -35,7 +42,7 @@ use super::errno::{Result, EUCLEAN};
 use super::mem::FVec;
 
 /// On-disk format version written by this code (and the only one read).
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// "FCKP": checkpoint header magic.
 pub const CKPT_MAGIC: u32 = 0x504b_4346;
 /// "FNOD": node block magic.
@@ -237,6 +244,9 @@ pub struct NodeHdr {
 pub const KIND_NODE: u16 = 1;
 /// Node block kind: a pack of small inode records.
 pub const KIND_PACK: u16 = 2;
+/// Node block kind: a block of the NAT tree (`nat.rs`; inode 0, version =
+/// level << 32 | index).
+pub const KIND_NAT: u16 = 3;
 /// Largest node payload stored in a pack instead of its own block.
 pub const PACK_MAX: usize = 1024;
 /// Bytes of a pack record header (`ino u64, version u64, len u32`).
@@ -256,6 +266,11 @@ pub fn seal_node(blk: &mut [u8], h: &NodeHdr, seed: u32) {
 /// Seals a pack block (records already in the payload; `h.ino` is 0).
 pub fn seal_pack(blk: &mut [u8], h: &NodeHdr, seed: u32) {
     seal_kind(blk, h, seed, KIND_PACK)
+}
+
+/// Seals a NAT tree block (payload already in place; `h.ino` is 0).
+pub fn seal_nat(blk: &mut [u8], h: &NodeHdr, seed: u32) {
+    seal_kind(blk, h, seed, KIND_NAT)
 }
 
 fn seal_kind(blk: &mut [u8], h: &NodeHdr, seed: u32, kind: u16) {
@@ -288,6 +303,16 @@ pub fn open_node(blk: &[u8], seed: u32) -> Result<NodeHdr> {
 /// `ino u64, version u64, len u32, payload`, see [`pack_records`]).
 pub fn open_pack(blk: &[u8], seed: u32) -> Result<NodeHdr> {
     let h = open_kind(blk, seed, KIND_PACK)?;
+    if h.ino != 0 || h.count != 1 {
+        return Err(EUCLEAN);
+    }
+    Ok(h)
+}
+
+/// Validates a NAT tree block and returns its header (the caller checks
+/// level, index and length against where it was found).
+pub fn open_nat(blk: &[u8], seed: u32) -> Result<NodeHdr> {
+    let h = open_kind(blk, seed, KIND_NAT)?;
     if h.ino != 0 || h.count != 1 {
         return Err(EUCLEAN);
     }

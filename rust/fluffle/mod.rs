@@ -26,6 +26,7 @@ pub mod inode;
 pub mod layout;
 pub mod mem;
 pub mod memdev;
+pub mod nat;
 pub mod read_plan;
 pub mod recovery;
 pub mod snapshot;

@@ -14,7 +14,7 @@
 //! pointer and not owned by another inode, so a node whose data did not
 //! reach the device is ignored.
 
-use super::checkpoint::{find_newest, Checkpoint};
+use super::checkpoint::{find_newest, Checkpoint, NatEntry};
 use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::{check_geometry, Fs};
@@ -48,7 +48,8 @@ impl<D: ZonedDevice> Fs<D> {
             fs.zones.z[z as usize].wp = wp;
         }
         fs.ckpt_wp = fs.zones.z[cp.zone as usize].wp;
-        fs.load_nodes(&cp)?;
+        let nat = fs.load_nat(&cp)?;
+        fs.load_nodes(&cp, &nat)?;
         for (z, want) in fs.zones.z.iter().zip(cp.sit.iter()) {
             if z.valid != *want {
                 return Err(EUCLEAN);
@@ -150,12 +151,12 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
-    fn load_nodes(&mut self, cp: &Checkpoint) -> Result<()> {
-        self.inodes.try_reserve(cp.nat.len())?;
+    fn load_nodes(&mut self, cp: &Checkpoint, nat: &[NatEntry]) -> Result<()> {
+        self.inodes.try_reserve(nat.len())?;
         // Consecutive inodes usually share a pack block: keep the last one.
         let mut pack = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
         let mut pack_lba = u64::MAX;
-        for e in cp.nat.iter() {
+        for e in nat.iter() {
             let (mut n, seq, version) = if e.blocks == 0 {
                 if pack_lba != e.lba {
                     self.dev.read(e.lba, &mut pack)?;
@@ -251,6 +252,7 @@ impl<D: ZonedDevice> Fs<D> {
             n.node_lba = lba;
             n.node_blocks = blocks;
             n.dirty = true;
+            self.nat.changed(ino);
             for k in 0..old.node_blocks as u64 {
                 self.zones.release(old.node_lba + k);
             }

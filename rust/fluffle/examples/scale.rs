@@ -35,9 +35,9 @@ type MemFs = Fs<MemDevice>;
 const ROOT: u64 = MemFs::ROOT_INO;
 const BLOCK: u64 = 4096;
 const MIB: f64 = (1u64 << 20) as f64;
-/// Bytes per NAT entry in a checkpoint (`checkpoint::NAT_ENTRY`, private):
-/// the NAT must fit in half a zone, which sizes the zones.
-const NAT_ENTRY: u64 = 20;
+/// Room per directory entry allowed when sizing zones: the one-directory
+/// filesystem keeps every entry in one node, which must fit in a zone.
+const DIR_ENTRY: u64 = 50;
 
 /// `System` with a count of the bytes currently allocated, so the heap the
 /// mounted core holds can be read off as a difference of two counts.
@@ -117,9 +117,8 @@ impl Config {
     }
 }
 
-/// A geometry the largest step never fills: zones just big enough that
-/// the NAT of every inode fits in half of one with a quarter to spare (at
-/// least 4 MiB), and twice the blocks the files' data needs plus three
+/// A geometry the largest step never fills: zones just big enough for the
+/// one directory's node (at least 4 MiB), and twice the blocks the files' data needs plus three
 /// zones per step (each mount finishes the partly written zones of the
 /// log heads), so neither ENOSPC nor foreground GC (which would charge
 /// relocation to the creates) happens. The in-memory device only
@@ -127,8 +126,8 @@ impl Config {
 fn geometry(cfg: &Config) -> Geometry {
     let steps = cfg.files.div_ceil(cfg.step);
     let inodes = cfg.files + cfg.dirs + steps + 16;
-    let nat_blocks = (inodes * NAT_ENTRY * 2 * 5 / 4).div_ceil(BLOCK);
-    let zone_cap = nat_blocks.max(1024).next_multiple_of(256);
+    let dir_blocks = (inodes * DIR_ENTRY).div_ceil(BLOCK);
+    let zone_cap = dir_blocks.max(1024).next_multiple_of(256);
     let zone_count = (2 * cfg.files).div_ceil(zone_cap) + 3 * steps + 24;
     Geometry { zone_count: zone_count as u32, zone_size: zone_cap, zone_cap, max_open: 14, max_active: 14 }
 }

@@ -520,6 +520,30 @@ fn w_xattrs() -> Workload {
     Workload { name: "xattrs", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
 }
 
+/// More inodes than one NAT leaf holds and more changes per checkpoint
+/// than the NAT journal holds: the cut lands while the checkpoint writes
+/// NAT leaves and the interior root, and between journal-only checkpoints.
+fn w_nat_tree() -> Workload {
+    let mut st = vec![Mkdir(s("n"))];
+    for i in 0..360u64 {
+        st.push(Create(format!("n/f{i:03}")));
+        if i % 60 == 0 {
+            st.push(Write(format!("n/f{i:03}"), 0, 100, i));
+        }
+    }
+    st.push(Sync);
+    st.push(Create(s("n/late")));
+    st.push(Write(s("n/late"), 0, 5000, 1000));
+    st.push(Fsync(s("n/late")));
+    for i in (0..360u64).step_by(2) {
+        st.push(Unlink(format!("n/f{i:03}")));
+    }
+    st.push(Sync);
+    st.push(Unlink(s("n/f001")));
+    st.push(Sync);
+    Workload { name: "NAT tree", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+}
+
 /// Overwrites on a tiny device so foreground GC moves live blocks and
 /// resets zones in the middle of the workload: the cut lands inside GC.
 fn w_gc_pressure() -> Workload {
@@ -622,6 +646,7 @@ fn workloads() -> Vec<Workload> {
         w_large_growth(),
         w_xattrs(),
         w_gc_pressure(),
+        w_nat_tree(),
     ]
 }
 

@@ -37,6 +37,12 @@ pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
             }
         }
         fs.symlink(d.ino, b"link", b"../file0", 0, 0).expect("symlink");
+        // More inodes than a NAT leaf holds, so the checkpoint writes a
+        // NAT tree (two leaves and a root) for the mutations to hit.
+        let many = fs.mkdir(ROOT, b"many", 0o755, 0, 0).expect("mkdir");
+        for i in 0..fluffle::nat::NAT_LEAF_ENTRIES {
+            fs.create(many.ino, format!("m{i}").as_bytes(), 0o644, 0, 0).expect("create");
+        }
         fs.sync().expect("sync");
         if fsync_new {
             let f = fs.create(sub.ino, b"after-checkpoint", 0o600, 0, 0).expect("create");
