@@ -18,6 +18,8 @@ pub struct DirEntry {
     pub hash: u32,
     /// Name bytes.
     pub name: FVec<u8>,
+    /// Dentry block holding it (`dir_blocks::UNPLACED` until placed).
+    pub blk: u32,
 }
 
 impl DirEntry {
@@ -25,7 +27,7 @@ impl DirEntry {
     pub fn new(cookie: u64, ino: u64, ftype: FileType, name: &[u8]) -> Result<Self> {
         let mut n = FVec::new();
         n.try_extend_from_slice(name)?;
-        Ok(Self { cookie, ino, ftype, hash: name_hash(name), name: n })
+        Ok(Self { cookie, ino, ftype, hash: name_hash(name), name: n, blk: super::dir_blocks::UNPLACED })
     }
 }
 

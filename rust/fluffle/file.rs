@@ -646,8 +646,11 @@ impl<D: ZonedDevice> Fs<D> {
         let mut tmp: FVec<u8> = FVec::new();
         let mut i = 0;
         while i < self.inodes.len() {
-            let n = &self.inodes[i];
-            if n.dirty || n.node_blocks == 0 {
+            if self.inodes[i].dirty || self.inodes[i].node_blocks == 0 {
+                // A directory's changed dentry blocks go first: its node
+                // maps them.
+                self.write_dentry_blocks(i)?;
+                let n = &self.inodes[i];
                 tmp.clear();
                 n.encode(&mut tmp)?;
                 if tmp.len() <= PACK_MAX {

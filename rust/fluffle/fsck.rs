@@ -44,6 +44,9 @@ pub enum ProblemKind {
     BadEntryType,
     /// Entry names a missing inode (detail: the missing number).
     DanglingEntry,
+    /// A directory's dentry blocks on disk differ from its entries or do
+    /// not decode (detail: its node LBA).
+    BadDentryBlocks,
 }
 
 /// One problem.
@@ -258,6 +261,21 @@ impl<D: ZonedDevice> Fs<D> {
                     }
                 }
                 Err(_) => r.add(ProblemKind::BadNode, ino, lba),
+            }
+            if self.inodes[i].ftype == FileType::Directory && self.dir_in_blocks(i) {
+                let same = match self.read_dentry_blocks(i) {
+                    Ok((disk, _)) => {
+                        let mem = &self.inodes[i].entries;
+                        disk.len() == mem.len()
+                            && disk.iter().zip(mem.iter()).all(|(a, b)| {
+                                a.cookie == b.cookie && a.ino == b.ino && a.ftype == b.ftype && a.name.as_slice() == b.name.as_slice()
+                            })
+                    }
+                    Err(_) => false,
+                };
+                if !same {
+                    r.add(ProblemKind::BadDentryBlocks, ino, lba);
+                }
             }
         }
         Ok(())

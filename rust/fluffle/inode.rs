@@ -12,6 +12,7 @@
 //! inline data of a small regular file.
 
 use super::dir::DirEntry;
+use super::dir_blocks::DentBlock;
 use super::errno::{Result, EUCLEAN};
 use super::extent::{Extent, ExtentMap};
 use super::layout::{unzigzag, uvar_len, zigzag, Dec, Enc};
@@ -67,6 +68,9 @@ pub struct Inode {
     pub map: ExtentMap,
     /// Entries sorted by cookie (directories).
     pub entries: FVec<DirEntry>,
+    /// The directory's dentry blocks, when its entries live in blocks
+    /// (`dir_blocks.rs`; its block map says where).
+    pub dblocks: FVec<DentBlock>,
     /// Extended attributes.
     pub xattrs: FVec<Xattr>,
     /// Symlink target.
@@ -105,7 +109,8 @@ pub const DENTRY_FIXED: usize = 18;
 /// Payload bytes per xattr besides name and value.
 pub const XATTR_FIXED: usize = 5;
 
-fn kind_byte(t: FileType) -> u8 {
+/// The on-disk kind byte of a file type.
+pub fn kind_byte(t: FileType) -> u8 {
     match t {
         FileType::Regular => 1,
         FileType::Directory => 2,
@@ -155,6 +160,7 @@ impl Inode {
             next_cookie: 3,
             map: ExtentMap::default(),
             entries: FVec::new(),
+            dblocks: FVec::new(),
             xattrs: FVec::new(),
             target: FVec::new(),
             inline: if ftype == FileType::Regular { Some(FVec::new()) } else { None },
@@ -187,6 +193,16 @@ impl Inode {
         }
     }
 
+    /// The entries the node itself holds: all of a directory's until they
+    /// move to dentry blocks (then its block map is not empty).
+    fn inline_entries(&self) -> &[DirEntry] {
+        if self.map.v.is_empty() {
+            &self.entries
+        } else {
+            &[]
+        }
+    }
+
     /// Bytes of the encoded payload.
     pub fn encoded_len(&self) -> usize {
         let mut n = INODE_FIXED + self.target.len() + self.inline.as_ref().map_or(0, |d| d.len());
@@ -196,7 +212,7 @@ impl Inode {
             pf = x.end();
             pl = x.lba.wrapping_add(x.len as u64);
         }
-        for e in self.entries.iter() {
+        for e in self.inline_entries().iter() {
             n += DENTRY_FIXED + e.name.len();
         }
         for x in self.xattrs.iter() {
@@ -222,7 +238,7 @@ impl Inode {
         e.u64(self.parent)?;
         e.u64(self.next_cookie)?;
         e.u32(self.map.v.len() as u32)?;
-        e.u32(self.entries.len() as u32)?;
+        e.u32(self.inline_entries().len() as u32)?;
         e.u32(self.xattrs.len() as u32)?;
         e.u32(self.target.len() as u32)?;
         e.u32(self.inline.as_ref().map_or(u32::MAX, |d| d.len() as u32))?;
@@ -234,7 +250,7 @@ impl Inode {
             pf = x.end();
             pl = x.lba.wrapping_add(x.len as u64);
         }
-        for d in self.entries.iter() {
+        for d in self.inline_entries().iter() {
             e.u64(d.cookie)?;
             e.u64(d.ino)?;
             e.u8(kind_byte(d.ftype))?;
@@ -363,9 +379,13 @@ impl Inode {
                 ino_.map.validate(size.div_ceil(4096))?;
             }
             FileType::Directory => {
-                if n_ext != 0 || tlen != 0 || size != n_ent as u64 || parent == 0 {
+                // Entries inline (no blocks) or all in dentry blocks
+                // (counted by `size`, checked when they are read).
+                let inline_ok = n_ext == 0 && size == n_ent as u64;
+                if !(inline_ok || (n_ext != 0 && n_ent == 0)) || tlen != 0 || parent == 0 {
                     return Err(EUCLEAN);
                 }
+                ino_.map.validate(1 << 31)?;
             }
             FileType::Symlink => {
                 if n_ext != 0 || n_ent != 0 || tlen == 0 || tlen > SYMLINK_MAX || size != tlen as u64 {

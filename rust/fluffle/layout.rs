@@ -33,6 +33,10 @@
 //! payload`); a NAT entry with 0 blocks points at the pack holding its
 //! record. Checkpoints pack every node of at most `PACK_MAX` bytes.
 //!
+//! A **dentry block** (kind 4, inode = the directory, version = block
+//! index) holds whole directory entries of a directory too big to keep
+//! them in its node (see `dir_blocks.rs`).
+//!
 //! **Data blocks** are raw file content; the in-memory reverse map rebuilt
 //! at mount from the nodes tells GC which blocks are live.
 
@@ -247,6 +251,9 @@ pub const KIND_PACK: u16 = 2;
 /// Node block kind: a block of the NAT tree (`nat.rs`; inode 0, version =
 /// level << 32 | index).
 pub const KIND_NAT: u16 = 3;
+/// Node block kind: a directory's dentry block (`dir_blocks.rs`; inode =
+/// the directory, version = block index in it).
+pub const KIND_DENT: u16 = 4;
 /// Largest node payload stored in a pack instead of its own block.
 pub const PACK_MAX: usize = 1024;
 /// Bytes of a pack record header (`ino u64, version u64, len u32`).
@@ -271,6 +278,21 @@ pub fn seal_pack(blk: &mut [u8], h: &NodeHdr, seed: u32) {
 /// Seals a NAT tree block (payload already in place; `h.ino` is 0).
 pub fn seal_nat(blk: &mut [u8], h: &NodeHdr, seed: u32) {
     seal_kind(blk, h, seed, KIND_NAT)
+}
+
+/// Seals a dentry block (entries already in the payload).
+pub fn seal_dent(blk: &mut [u8], h: &NodeHdr, seed: u32) {
+    seal_kind(blk, h, seed, KIND_DENT)
+}
+
+/// Validates a dentry block and returns its header (the caller checks the
+/// directory and block index against where it was found).
+pub fn open_dent(blk: &[u8], seed: u32) -> Result<NodeHdr> {
+    let h = open_kind(blk, seed, KIND_DENT)?;
+    if h.ino == 0 || h.count != 1 {
+        return Err(EUCLEAN);
+    }
+    Ok(h)
 }
 
 fn seal_kind(blk: &mut [u8], h: &NodeHdr, seed: u32, kind: u16) {

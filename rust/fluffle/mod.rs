@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod crc32c;
 pub mod device;
 pub mod dir;
+pub mod dir_blocks;
 pub mod dump;
 pub mod errno;
 pub mod extent;

@@ -184,6 +184,7 @@ impl<D: ZonedDevice> Fs<D> {
             self.inodes.try_push(FBox::try_new(n)?)?;
             let i = self.inodes.len() - 1;
             self.claim_inode(i)?;
+            self.load_dentry_blocks(i)?;
         }
         Ok(())
     }

@@ -1,0 +1,245 @@
+//! Directory entries in dentry blocks: a directory whose entries outgrow
+//! `INLINE_DENTRY_MAX` bytes keeps them in blocks of its own (its block
+//! map), not in its node, so a change to one entry rewrites the block
+//! holding it and a small node, not every entry (format v1 rewrote the
+//! whole directory, 2.7 MB at 100k entries, on every create + fsync).
+//! Small directories keep their entries inline in the node (f2fs's inline
+//! dentries); a directory never converts back.
+//!
+//! Which block holds an entry is decided when the directory's blocks are
+//! written (before its node, at a checkpoint): entries keep their block,
+//! new or grown ones go first-fit into a block with room (or a new block),
+//! so an insert or delete changes one block. A block is written only when
+//! its content differs from what is on disk (compared by CRC), so callers
+//! changing entries never have to say which block they touched.
+//!
+//! Block format: the node block header (kind `KIND_DENT`, inode = the
+//! directory, version = file block index) and `cookie u64, ino u64,
+//! kind u8, name_len u8, name` per entry, in cookie order. Dentry blocks
+//! live in the node log and are owned like file data (`owner_data(dir,
+//! block)`), so GC moves them as it moves data.
+
+use super::crc32c::crc32c_append;
+use super::device::{ZonedDevice, BLOCK_SIZE};
+use super::dir::DirEntry;
+use super::errno::*;
+use super::fs::Fs;
+use super::inode::{kind_byte, kind_from, DENTRY_FIXED};
+use super::layout::{open_dent, seal_dent, Dec, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD};
+use super::mem::FVec;
+use super::types::FileType;
+use super::zones::{owner_data, H_NODE};
+
+/// Bytes of entries a directory keeps in its node before it moves them
+/// to dentry blocks.
+pub const INLINE_DENTRY_MAX: usize = 2048;
+
+/// Not placed in a block yet.
+pub const UNPLACED: u32 = u32::MAX;
+
+/// What the core knows of one dentry block.
+#[derive(Clone, Copy, Default)]
+pub struct DentBlock {
+    /// CRC of the payload on disk (0: unknown, always rewritten).
+    pub crc: u32,
+}
+
+fn entry_bytes(e: &DirEntry) -> usize {
+    DENTRY_FIXED + e.name.len()
+}
+
+impl<D: ZonedDevice> Fs<D> {
+    /// True if directory index `i` keeps its entries in blocks.
+    pub(super) fn dir_in_blocks(&self, i: usize) -> bool {
+        !self.inodes[i].map.v.is_empty()
+    }
+
+    /// Before directory index `i`'s node is written: moves its entries to
+    /// blocks when they outgrow the node, places new entries, and writes
+    /// every block whose content changed.
+    pub(super) fn write_dentry_blocks(&mut self, i: usize) -> Result<()> {
+        let n = &self.inodes[i];
+        if n.ftype != FileType::Directory {
+            return Ok(());
+        }
+        if !self.dir_in_blocks(i) {
+            let bytes: usize = n.entries.iter().map(entry_bytes).sum();
+            if bytes <= INLINE_DENTRY_MAX {
+                return Ok(());
+            }
+        }
+        self.place_entries(i)?;
+        let n = &self.inodes[i];
+        let nblocks = n.dblocks.len();
+        // Entry indices grouped by block, each group in cookie order.
+        let mut start = FVec::try_from_elem(0u32, nblocks + 1)?;
+        for e in n.entries.iter() {
+            start[e.blk as usize + 1] += 1;
+        }
+        for k in 0..nblocks {
+            start[k + 1] += start[k];
+        }
+        let mut at = start.try_clone()?;
+        let mut order = FVec::try_from_elem(0u32, n.entries.len())?;
+        for (x, e) in n.entries.iter().enumerate() {
+            let slot = &mut at[e.blk as usize];
+            order[*slot as usize] = x as u32;
+            *slot += 1;
+        }
+        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        let mut payload: FVec<u8> = FVec::try_with_capacity(NODE_PAYLOAD)?;
+        for k in 0..nblocks {
+            payload.clear();
+            {
+                let n = &self.inodes[i];
+                let mut enc = Enc { out: &mut payload };
+                for &x in order[start[k] as usize..start[k + 1] as usize].iter() {
+                    let e = &n.entries[x as usize];
+                    enc.u64(e.cookie)?;
+                    enc.u64(e.ino)?;
+                    enc.u8(kind_byte(e.ftype))?;
+                    enc.u8(e.name.len() as u8)?;
+                    enc.bytes(&e.name)?;
+                }
+            }
+            if payload.len() > NODE_PAYLOAD {
+                // place_entries keeps every block within a payload.
+                return Err(EUCLEAN);
+            }
+            let crc = crc32c_append(!0, &payload) | 1;
+            if self.inodes[i].dblocks[k].crc == crc && self.inodes[i].map.lookup(k as u64).is_some() {
+                continue;
+            }
+            blk.as_mut_slice().fill(0);
+            blk[NODE_HDR..NODE_HDR + payload.len()].copy_from_slice(&payload);
+            self.write_dentry_block(i, k as u64, &mut blk, payload.len())?;
+            self.inodes[i].dblocks[k].crc = crc;
+        }
+        Ok(())
+    }
+
+    /// Gives every entry of directory index `i` a block with room: entries
+    /// keep theirs while it has room, the others go first-fit.
+    fn place_entries(&mut self, i: usize) -> Result<()> {
+        let n = &mut self.inodes[i];
+        let mut used: FVec<usize> = FVec::try_from_elem(0usize, n.dblocks.len())?;
+        for e in n.entries.iter_mut() {
+            let b = e.blk as usize;
+            if e.blk != UNPLACED && b < used.len() && used[b] + entry_bytes(e) <= NODE_PAYLOAD {
+                used[b] += entry_bytes(e);
+            } else {
+                e.blk = UNPLACED;
+            }
+        }
+        let mut cursor = 0usize;
+        for e in n.entries.iter_mut() {
+            if e.blk != UNPLACED {
+                continue;
+            }
+            let need = entry_bytes(e);
+            while cursor < used.len() && used[cursor] + need > NODE_PAYLOAD {
+                cursor += 1;
+            }
+            if cursor == used.len() {
+                used.try_push(0)?;
+            }
+            used[cursor] += need;
+            e.blk = cursor as u32;
+        }
+        // New blocks: unknown content on disk (none), so always written.
+        n.dblocks.try_resize(used.len(), DentBlock::default())?;
+        Ok(())
+    }
+
+    /// Writes dentry block `k` of directory index `i` to the node log.
+    fn write_dentry_block(&mut self, i: usize, k: u64, blk: &mut [u8], len: usize) -> Result<()> {
+        let ino = self.inodes[i].ino;
+        let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, 1, true, 0).map_err(|e| {
+            if e != ENOSPC {
+                self.broken = true;
+            }
+            e
+        })?;
+        let h = NodeHdr { len: len as u32, ino, version: k, cp_seq: self.cp_seq, idx: 0, count: 1 };
+        seal_dent(blk, &h, self.seed);
+        if let Err(e) = self.dev.write(lba, blk) {
+            self.broken = true;
+            return Err(e);
+        }
+        self.zones.commit_run(H_NODE, lba, 1);
+        self.stats.node_blocks += 1;
+        let zones = &mut self.zones;
+        let n = &mut self.inodes[i];
+        n.map.set(k, 1, Some(lba), &mut |old, len| {
+            for j in 0..len as u64 {
+                zones.release(old + j);
+            }
+        })?;
+        if let Err(e) = zones.claim(lba, owner_data(ino, k)) {
+            self.broken = true;
+            return Err(e);
+        }
+        n.dirty = true;
+        Ok(())
+    }
+
+    /// Reads the dentry blocks of directory index `i` (mapped in its block
+    /// map) and returns their entries in cookie order, each with its block;
+    /// `EUCLEAN` on any damage.
+    pub(super) fn read_dentry_blocks(&mut self, i: usize) -> Result<(FVec<DirEntry>, FVec<DentBlock>)> {
+        let ino = self.inodes[i].ino;
+        let next_cookie = self.inodes[i].next_cookie;
+        let nblocks = self.inodes[i].map.v.last().map_or(0, |e| e.end());
+        let mut entries: FVec<DirEntry> = FVec::new();
+        let mut blocks = FVec::try_from_elem(DentBlock::default(), nblocks as usize)?;
+        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        for k in 0..nblocks {
+            let Some((lba, _)) = self.inodes[i].map.lookup(k) else {
+                // A block never written (holes cannot be made): corruption.
+                return Err(EUCLEAN);
+            };
+            self.dev.read(lba, &mut blk)?;
+            let h = open_dent(&blk, self.seed)?;
+            if h.ino != ino || h.version != k {
+                return Err(EUCLEAN);
+            }
+            let payload = blk.get(NODE_HDR..NODE_HDR + h.len as usize).ok_or(EUCLEAN)?;
+            blocks[k as usize].crc = crc32c_append(!0, payload) | 1;
+            let mut d = Dec::new(payload);
+            while d.remaining() > 0 {
+                let cookie = d.u64()?;
+                let eino = d.u64()?;
+                let kind = kind_from(d.u8()?)?;
+                let nl = d.u8()? as usize;
+                let name = d.bytes(nl)?;
+                if cookie < 3 || cookie >= next_cookie || eino == 0 {
+                    return Err(EUCLEAN);
+                }
+                super::dir::check_name(name).map_err(|_| EUCLEAN)?;
+                let mut e = DirEntry::new(cookie, eino, kind, name)?;
+                e.blk = k as u32;
+                entries.try_push(e)?;
+            }
+        }
+        entries.sort_unstable_by_key(|e| e.cookie);
+        if entries.windows(2).any(|w| w[0].cookie == w[1].cookie) {
+            return Err(EUCLEAN);
+        }
+        Ok((entries, blocks))
+    }
+
+    /// Mount: a directory in blocks mode gets its entries from them.
+    pub(super) fn load_dentry_blocks(&mut self, i: usize) -> Result<()> {
+        if self.inodes[i].ftype != FileType::Directory || !self.dir_in_blocks(i) {
+            return Ok(());
+        }
+        let (entries, blocks) = self.read_dentry_blocks(i)?;
+        let n = &mut self.inodes[i];
+        if entries.len() as u64 != n.size {
+            return Err(EUCLEAN);
+        }
+        n.entries = entries;
+        n.dblocks = blocks;
+        Ok(())
+    }
+}
