@@ -3,6 +3,7 @@
 
 use super::errno::{Result, EINVAL, ENAMETOOLONG, ENOENT};
 use super::inode::Inode;
+use super::name_index::INDEX_MIN_ENTRIES;
 use super::mem::FVec;
 use super::types::{FileType, NAME_MAX};
 
@@ -55,14 +56,42 @@ impl Inode {
     /// Index of entry `name`.
     pub fn find_entry(&self, name: &[u8]) -> Option<usize> {
         let h = name_hash(name);
-        self.entries.iter().position(|e| e.hash == h && e.name.as_slice() == name)
+        if !self.index.built() {
+            return self.entries.iter().position(|e| e.hash == h && e.name.as_slice() == name);
+        }
+        let mut found = None;
+        self.index.find(h, |cookie| {
+            let i = self.entries.partition_point(|e| e.cookie < cookie);
+            let hit = self.entries.get(i).is_some_and(|e| e.cookie == cookie && e.name.as_slice() == name);
+            if hit {
+                found = Some(i);
+            }
+            hit
+        });
+        found
+    }
+
+    /// Builds the name index of a big directory (after its entries were
+    /// loaded).
+    pub fn reindex(&mut self) {
+        if self.entries.len() > INDEX_MIN_ENTRIES {
+            self.index.rebuild(self.entries.iter().map(|e| (e.hash, e.cookie)));
+        } else {
+            self.index.drop_index();
+        }
     }
 
     /// Appends an entry with a fresh cookie.
     pub fn add_entry(&mut self, name: &[u8], ino: u64, ftype: FileType) -> Result<()> {
         let cookie = self.next_cookie;
         let e = DirEntry::new(cookie, ino, ftype, name)?;
+        let hash = e.hash;
         self.entries.try_push(e)?;
+        if self.index.built() {
+            self.index.insert(hash, cookie, self.entries.iter().map(|e| (e.hash, e.cookie)));
+        } else if self.entries.len() > INDEX_MIN_ENTRIES {
+            self.reindex();
+        }
         self.next_cookie = cookie.saturating_add(1);
         self.size = self.entries.len() as u64;
         Ok(())
@@ -72,6 +101,7 @@ impl Inode {
     pub fn remove_entry(&mut self, name: &[u8]) -> Result<u64> {
         let i = self.find_entry(name).ok_or(ENOENT)?;
         let e = self.entries.remove(i).ok_or(ENOENT)?;
+        self.index.remove(e.hash, e.cookie);
         self.size = self.entries.len() as u64;
         Ok(e.ino)
     }
@@ -82,8 +112,12 @@ impl Inode {
         let mut n = FVec::new();
         n.try_extend_from_slice(to)?;
         let e = &mut self.entries[i];
+        let (old, cookie) = (e.hash, e.cookie);
         e.name = n;
         e.hash = name_hash(to);
+        let new = e.hash;
+        self.index.remove(old, cookie);
+        self.index.insert(new, cookie, self.entries.iter().map(|e| (e.hash, e.cookie)));
         Ok(())
     }
 

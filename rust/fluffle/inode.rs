@@ -13,6 +13,7 @@
 
 use super::dir::DirEntry;
 use super::dir_blocks::DentBlock;
+use super::name_index::NameIndex;
 use super::errno::{Result, EUCLEAN};
 use super::extent::{Extent, ExtentMap};
 use super::layout::{unzigzag, uvar_len, zigzag, Dec, Enc};
@@ -71,6 +72,8 @@ pub struct Inode {
     /// The directory's dentry blocks, when its entries live in blocks
     /// (`dir_blocks.rs`; its block map says where).
     pub dblocks: FVec<DentBlock>,
+    /// Hash index of the entries' names (big directories).
+    pub index: NameIndex,
     /// Extended attributes.
     pub xattrs: FVec<Xattr>,
     /// Symlink target.
@@ -161,6 +164,7 @@ impl Inode {
             map: ExtentMap::default(),
             entries: FVec::new(),
             dblocks: FVec::new(),
+            index: NameIndex::default(),
             xattrs: FVec::new(),
             target: FVec::new(),
             inline: if ftype == FileType::Regular { Some(FVec::new()) } else { None },

@@ -27,6 +27,7 @@ pub mod inode;
 pub mod layout;
 pub mod mem;
 pub mod memdev;
+pub mod name_index;
 pub mod nat;
 pub mod read_plan;
 pub mod recovery;

@@ -185,6 +185,7 @@ impl<D: ZonedDevice> Fs<D> {
             let i = self.inodes.len() - 1;
             self.claim_inode(i)?;
             self.load_dentry_blocks(i)?;
+            self.inodes[i].reindex();
         }
         Ok(())
     }
