@@ -28,7 +28,7 @@ use super::inode::{kind_byte, kind_from, DENTRY_FIXED};
 use super::layout::{open_dent, seal_dent, Dec, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
 use super::types::FileType;
-use super::zones::{owner_data, H_NODE};
+use super::zones::owner_data;
 
 /// Bytes of entries a directory keeps in its node before it moves them
 /// to dentry blocks.
@@ -154,20 +154,9 @@ impl<D: ZonedDevice> Fs<D> {
     /// Writes dentry block `k` of directory index `i` to the node log.
     fn write_dentry_block(&mut self, i: usize, k: u64, blk: &mut [u8], len: usize) -> Result<()> {
         let ino = self.inodes[i].ino;
-        let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, 1, true, 0).map_err(|e| {
-            if e != ENOSPC {
-                self.broken = true;
-            }
-            e
-        })?;
         let h = NodeHdr { len: len as u32, ino, version: k, cp_seq: self.cp_seq, idx: 0, count: 1 };
         seal_dent(blk, &h, self.seed);
-        if let Err(e) = self.dev.write(lba, blk) {
-            self.broken = true;
-            return Err(e);
-        }
-        self.zones.commit_run(H_NODE, lba, 1);
-        self.stats.node_blocks += 1;
+        let lba = self.append_node_block(blk)?;
         let zones = &mut self.zones;
         let n = &mut self.inodes[i];
         n.map.set(k, 1, Some(lba), &mut |old, len| {

@@ -675,27 +675,35 @@ impl<D: ZonedDevice> Fs<D> {
         self.flush_pack(&mut recs, &mut members)
     }
 
-    /// Writes one pack block with `recs` for the inodes at `members`.
-    fn flush_pack(&mut self, recs: &mut FVec<u8>, members: &mut FVec<usize>) -> Result<()> {
-        if members.is_empty() {
-            return Ok(());
-        }
+    /// Appends one sealed block (pack, NAT or dentry block) to the node log
+    /// and returns where it went. A failed device write breaks the
+    /// filesystem; ENOSPC leaves it as it was.
+    pub(super) fn append_node_block(&mut self, blk: &[u8]) -> Result<u64> {
         let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, 1, true, 0).map_err(|e| {
             if e != ENOSPC {
                 self.broken = true;
             }
             e
         })?;
-        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
-        blk[NODE_HDR..NODE_HDR + recs.len()].copy_from_slice(recs);
-        let h = NodeHdr { len: recs.len() as u32, ino: 0, version: 0, cp_seq: self.cp_seq, idx: 0, count: 1 };
-        seal_pack(&mut blk, &h, self.seed);
-        if let Err(e) = self.dev.write(lba, &blk) {
+        if let Err(e) = self.dev.write(lba, blk) {
             self.broken = true;
             return Err(e);
         }
         self.zones.commit_run(H_NODE, lba, 1);
         self.stats.node_blocks += 1;
+        Ok(lba)
+    }
+
+    /// Writes one pack block with `recs` for the inodes at `members`.
+    fn flush_pack(&mut self, recs: &mut FVec<u8>, members: &mut FVec<usize>) -> Result<()> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        blk[NODE_HDR..NODE_HDR + recs.len()].copy_from_slice(recs);
+        let h = NodeHdr { len: recs.len() as u32, ino: 0, version: 0, cp_seq: self.cp_seq, idx: 0, count: 1 };
+        seal_pack(&mut blk, &h, self.seed);
+        let lba = self.append_node_block(&blk)?;
         for &i in members.iter() {
             let n = &mut self.inodes[i];
             if n.node_blocks == 0 {

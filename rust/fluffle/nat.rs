@@ -30,7 +30,7 @@ use super::errno::*;
 use super::fs::Fs;
 use super::layout::{get_u32, get_u64, open_nat, put, seal_nat, NodeHdr, CKPT_ZONES, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
-use super::zones::{owner_data, H_NODE, OWNER_NODE, OWNER_PACK};
+use super::zones::{owner_data, OWNER_NODE, OWNER_PACK};
 
 /// Bytes of one leaf entry (`lba u64`, `blocks u32`).
 pub const NAT_LEAF_ENTRY: usize = 12;
@@ -295,20 +295,9 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     fn write_nat_block(&mut self, level: u32, k: u64, blk: &mut [u8], len: usize) -> Result<()> {
-        let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, 1, true, 0).map_err(|e| {
-            if e != ENOSPC {
-                self.broken = true;
-            }
-            e
-        })?;
         let h = NodeHdr { len: len as u32, ino: 0, version: ((level as u64) << 32) | k, cp_seq: self.cp_seq, idx: 0, count: 1 };
         seal_nat(blk, &h, self.seed);
-        if let Err(e) = self.dev.write(lba, blk) {
-            self.broken = true;
-            return Err(e);
-        }
-        self.zones.commit_run(H_NODE, lba, 1);
-        self.stats.node_blocks += 1;
+        let lba = self.append_node_block(blk)?;
         self.stats.nat_blocks += 1;
         let old = core::mem::replace(&mut self.nat.lbas[level as usize][k as usize], lba);
         self.nat.dirty[level as usize][k as usize] = false;
