@@ -50,12 +50,12 @@ def sh(cmd, check_rc=True):
     return p.stdout
 
 
-def fresh_fs():
-    """A newly formatted FluffleFS mounted at /mnt."""
+def fresh_fs(dev=DEV):
+    """A newly formatted FluffleFS on `dev` mounted at /mnt."""
     sh(f"umount {MNT} 2>/dev/null || true")
     sh("modprobe flufflefs")
-    sh(f"mkfs -t flufflefs {DEV}")
-    sh(f"mount -t flufflefs {DEV} {MNT}")
+    sh(f"mkfs -t flufflefs {dev}")
+    sh(f"mount -t flufflefs {dev} {MNT}")
 
 
 def remount():

@@ -6,10 +6,7 @@
 import os, random
 from test_lib import *
 
-sh(f"umount {MNT} 2>/dev/null || true")
-sh("modprobe flufflefs")
-sh(f"mkfs.flufflefs {SMALL_DEV}")
-sh(f"mount -t flufflefs {SMALL_DEV} {MNT}")
+fresh_fs(SMALL_DEV)
 st = os.statvfs(MNT)
 usable = st.f_bavail * st.f_bsize
 device = int(os.environ.get("FLUFFLE_SMALL_ZONES", "12")) * (12 << 20)

@@ -8,10 +8,7 @@
 import errno, hashlib, mmap, os, signal, subprocess
 from test_lib import *
 
-sh(f"umount {MNT} 2>/dev/null || true")
-sh("modprobe flufflefs")
-sh(f"mkfs -t flufflefs {SMALL_DEV}")
-sh(f"mount -t flufflefs {SMALL_DEV} {MNT}")
+fresh_fs(SMALL_DEV)
 st = os.statvfs(MNT)
 usable = st.f_blocks * st.f_bsize
 print(f"usable {usable >> 20} MiB")
