@@ -4,7 +4,7 @@ CLANG ?= clang-19
 BPF_SRC := $(wildcard bpf/*.c)
 BPF_OBJ := $(patsubst bpf/%.c,build/bpf/%.o,$(BPF_SRC))
 
-.PHONY: all deps build run test test-host test-vm bpf bench bench-core bench-csd bench-ebpf fuzz-smoke clean
+.PHONY: all deps build run test test-host test-vm bpf bench bench-core bench-csd bench-ebpf bench-scale fuzz-smoke clean
 
 all: build
 
@@ -37,6 +37,9 @@ bench:
 
 bench-core:
 	scripts/bench-core.sh
+
+bench-scale:
+	scripts/bench-scale.sh
 
 bench-csd:
 	scripts/bench-csd.sh

@@ -6,7 +6,9 @@
 # Sizes come from the environment (defaults: issue 5's):
 #   BENCH_SEQ_MB (256)  BENCH_RAND_FILE_MB (64)  BENCH_RAND_OPS (16384)
 #   BENCH_FILES (5000)  BENCH_FS ("raw flufflefs btrfs f2fs")
-#   BENCH_WORKLOADS ("seqwrite seqread randwrite creates")  BENCH_REPEAT (3, median)
+#   BENCH_WORKLOADS ("seqwrite seqread randwrite creates scale")  BENCH_REPEAT (3, median)
+#   scale (vm/bench/scale.py): BENCH_SCALE_FILES (100000) BENCH_SCALE_STEP (20000)
+#   BENCH_SCALE_FSYNCS (20)
 #   BENCH_WARMUP (1 unmeasured run first)
 #   BENCH_TIMEOUT (300 s per measurement)  BENCH_RAW_QDS ("1 2 4" zones in flight)
 # and the disk's from vm/run's FLUFFLE_* variables. A benchmark, not a
@@ -20,12 +22,16 @@ mkdir -p "$out"
 guest=$out/guest-bench.sh
 {
   echo "#!/bin/sh"
-  for v in BENCH_SEQ_MB BENCH_RAND_FILE_MB BENCH_RAND_OPS BENCH_FILES BENCH_FS BENCH_WORKLOADS BENCH_REPEAT BENCH_WARMUP BENCH_TIMEOUT BENCH_RAW_QDS; do
+  for v in BENCH_SEQ_MB BENCH_RAND_FILE_MB BENCH_RAND_OPS BENCH_FILES BENCH_FS BENCH_WORKLOADS BENCH_REPEAT BENCH_WARMUP BENCH_TIMEOUT BENCH_RAW_QDS \
+      BENCH_SCALE_FILES BENCH_SCALE_STEP BENCH_SCALE_FSYNCS; do
     [ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
   done
   echo "cat > /tmp/bench.py <<'__BENCH_PY__'"
   cat "$top/vm/bench/bench.py"
   echo "__BENCH_PY__"
+  echo "cat > /tmp/scale.py <<'__SCALE_PY__'"
+  cat "$top/vm/bench/scale.py"
+  echo "__SCALE_PY__"
   cat "$top/vm/bench/bench.sh"
 } > "$guest"
 
@@ -38,6 +44,6 @@ guest=$out/guest-bench.sh
 export FLUFFLE_KERNEL=${FLUFFLE_KERNEL:-fast}
 export FLUFFLE_ZONES=${FLUFFLE_ZONES:-48}
 export FLUFFLE_EXTRA_DISK_MB=${FLUFFLE_EXTRA_DISK_MB:-128}
-export FLUFFLE_TEST_TIMEOUT=${FLUFFLE_TEST_TIMEOUT:-2400}
+export FLUFFLE_TEST_TIMEOUT=${FLUFFLE_TEST_TIMEOUT:-3400}
 step "benchmark: raw device, FluffleFS, btrfs, f2fs (one VM boot, TCG: about 10-15 min)"
 "$top/vm/run" --script "$guest" | tee "$out/bench.log"
