@@ -87,6 +87,7 @@ impl Inode {
         let e = DirEntry::new(cookie, ino, ftype, name)?;
         let hash = e.hash;
         self.entries.try_push(e)?;
+        self.touch_block(super::dir_blocks::UNPLACED);
         if self.index.built() {
             self.index.insert(hash, cookie, self.entries.iter().map(|e| (e.hash, e.cookie)));
         } else if self.entries.len() > INDEX_MIN_ENTRIES {
@@ -102,6 +103,7 @@ impl Inode {
         let i = self.find_entry(name).ok_or(ENOENT)?;
         let e = self.entries.remove(i).ok_or(ENOENT)?;
         self.index.remove(e.hash, e.cookie);
+        self.touch_block(e.blk);
         self.size = self.entries.len() as u64;
         Ok(e.ino)
     }
@@ -112,13 +114,33 @@ impl Inode {
         let mut n = FVec::new();
         n.try_extend_from_slice(to)?;
         let e = &mut self.entries[i];
-        let (old, cookie) = (e.hash, e.cookie);
+        let (old, cookie, blk) = (e.hash, e.cookie, e.blk);
         e.name = n;
         e.hash = name_hash(to);
         let new = e.hash;
         self.index.remove(old, cookie);
         self.index.insert(new, cookie, self.entries.iter().map(|e| (e.hash, e.cookie)));
+        self.touch_block(blk);
         Ok(())
+    }
+
+    /// Points entry index `i` at another inode (rename over an existing
+    /// name, exchange).
+    pub fn set_entry_target(&mut self, i: usize, ino: u64, ftype: FileType) {
+        let e = &mut self.entries[i];
+        e.ino = ino;
+        e.ftype = ftype;
+        let blk = e.blk;
+        self.touch_block(blk);
+    }
+
+    /// Notes that dentry block `blk` changed (see `dir_blocks.rs`);
+    /// `UNPLACED`: an entry needs a block.
+    fn touch_block(&mut self, blk: u32) {
+        if self.dtouched.try_push(blk).is_err() {
+            // No memory to remember it: rewrite every changed block.
+            self.dall = true;
+        }
     }
 
     /// Index of the first entry with a cookie above `cookie`.

@@ -56,39 +56,55 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Before directory index `i`'s node is written: moves its entries to
     /// blocks when they outgrow the node, places new entries, and writes
-    /// every block whose content changed.
+    /// the blocks whose content changed. Only the blocks entries were
+    /// added to, removed from or changed in are encoded (the changes
+    /// recorded them in `dtouched`), so the cost follows the change, not
+    /// the directory's size.
     pub(super) fn write_dentry_blocks(&mut self, i: usize) -> Result<()> {
         let n = &self.inodes[i];
         if n.ftype != FileType::Directory {
             return Ok(());
         }
-        if !self.dir_in_blocks(i) {
+        let converting = !self.dir_in_blocks(i);
+        if converting {
             let bytes: usize = n.entries.iter().map(entry_bytes).sum();
             if bytes <= INLINE_DENTRY_MAX {
                 return Ok(());
             }
+        } else if n.dtouched.is_empty() && !n.dall {
+            return Ok(());
         }
-        self.place_entries(i)?;
-        let n = &self.inodes[i];
+        let mut want = self.place_entries(i)?;
+        let n = &mut self.inodes[i];
+        let all = converting || n.dall;
+        for &b in n.dtouched.iter() {
+            if let Some(w) = want.get_mut(b as usize) {
+                *w = true;
+            }
+        }
+        for (k, w) in want.iter_mut().enumerate() {
+            *w |= all || n.map.lookup(k as u64).is_none();
+        }
         let nblocks = n.dblocks.len();
-        // Entry indices grouped by block, each group in cookie order.
+        // Entries of the wanted blocks, grouped by block, each group in
+        // cookie order (a counting sort over those entries only).
         let mut start = FVec::try_from_elem(0u32, nblocks + 1)?;
-        for e in n.entries.iter() {
+        for e in n.entries.iter().filter(|e| want[e.blk as usize]) {
             start[e.blk as usize + 1] += 1;
         }
         for k in 0..nblocks {
             start[k + 1] += start[k];
         }
         let mut at = start.try_clone()?;
-        let mut order = FVec::try_from_elem(0u32, n.entries.len())?;
-        for (x, e) in n.entries.iter().enumerate() {
+        let mut order = FVec::try_from_elem(0u32, start[nblocks] as usize)?;
+        for (x, e) in n.entries.iter().enumerate().filter(|(_, e)| want[e.blk as usize]) {
             let slot = &mut at[e.blk as usize];
             order[*slot as usize] = x as u32;
             *slot += 1;
         }
         let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
         let mut payload: FVec<u8> = FVec::try_with_capacity(NODE_PAYLOAD)?;
-        for k in 0..nblocks {
+        for k in (0..nblocks).filter(|&k| want[k]) {
             payload.clear();
             {
                 let n = &self.inodes[i];
@@ -115,19 +131,27 @@ impl<D: ZonedDevice> Fs<D> {
             self.write_dentry_block(i, k as u64, &mut blk, payload.len())?;
             self.inodes[i].dblocks[k].crc = crc;
         }
+        let n = &mut self.inodes[i];
+        n.dtouched.clear();
+        n.dall = false;
         Ok(())
     }
 
     /// Gives every entry of directory index `i` a block with room: entries
-    /// keep theirs while it has room, the others go first-fit.
-    fn place_entries(&mut self, i: usize) -> Result<()> {
+    /// keep theirs while it has room, the others go first-fit. Returns, per
+    /// block, whether placement changed what it holds.
+    fn place_entries(&mut self, i: usize) -> Result<FVec<bool>> {
         let n = &mut self.inodes[i];
         let mut used: FVec<usize> = FVec::try_from_elem(0usize, n.dblocks.len())?;
+        let mut changed = FVec::try_from_elem(false, n.dblocks.len())?;
         for e in n.entries.iter_mut() {
             let b = e.blk as usize;
             if e.blk != UNPLACED && b < used.len() && used[b] + entry_bytes(e) <= NODE_PAYLOAD {
                 used[b] += entry_bytes(e);
             } else {
+                if b < changed.len() {
+                    changed[b] = true;
+                }
                 e.blk = UNPLACED;
             }
         }
@@ -142,13 +166,15 @@ impl<D: ZonedDevice> Fs<D> {
             }
             if cursor == used.len() {
                 used.try_push(0)?;
+                changed.try_push(false)?;
             }
             used[cursor] += need;
+            changed[cursor] = true;
             e.blk = cursor as u32;
         }
         // New blocks: unknown content on disk (none), so always written.
         n.dblocks.try_resize(used.len(), DentBlock::default())?;
-        Ok(())
+        Ok(changed)
     }
 
     /// Writes dentry block `k` of directory index `i` to the node log.

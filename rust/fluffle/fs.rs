@@ -666,8 +666,7 @@ impl<D: ZonedDevice> Fs<D> {
         if let Some((dino, dtype)) = dst {
             if same {
                 let e = self.inodes[nd].find_entry(newname).ok_or(ENOENT)?;
-                self.inodes[nd].entries[e].ino = src;
-                self.inodes[nd].entries[e].ftype = stype;
+                self.inodes[nd].set_entry_target(e, src, stype);
                 self.inodes[nd].remove_entry(oldname)?;
             } else {
                 self.inodes[nd].remove_entry(newname)?;
@@ -712,10 +711,8 @@ impl<D: ZonedDevice> Fs<D> {
         if a == b {
             return Ok(());
         }
-        self.inodes[od].entries[se].ino = b;
-        self.inodes[od].entries[se].ftype = bt;
-        self.inodes[nd].entries[de].ino = a;
-        self.inodes[nd].entries[de].ftype = at;
+        self.inodes[od].set_entry_target(se, b, bt);
+        self.inodes[nd].set_entry_target(de, a, at);
         let (oino, nino) = (self.inodes[od].ino, self.inodes[nd].ino);
         if oino != nino {
             let a_dir = at == FileType::Directory;

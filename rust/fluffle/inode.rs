@@ -74,6 +74,11 @@ pub struct Inode {
     pub dblocks: FVec<DentBlock>,
     /// Hash index of the entries' names (big directories).
     pub index: NameIndex,
+    /// Dentry blocks whose entries changed since they were written (may
+    /// repeat), and whether every block must be looked at instead.
+    pub dtouched: FVec<u32>,
+    /// See `dtouched`.
+    pub dall: bool,
     /// Extended attributes.
     pub xattrs: FVec<Xattr>,
     /// Symlink target.
@@ -165,6 +170,8 @@ impl Inode {
             entries: FVec::new(),
             dblocks: FVec::new(),
             index: NameIndex::default(),
+            dtouched: FVec::new(),
+            dall: false,
             xattrs: FVec::new(),
             target: FVec::new(),
             inline: if ftype == FileType::Regular { Some(FVec::new()) } else { None },

@@ -104,3 +104,38 @@ fn entries_cookies_and_renames_survive_remounts() {
         fsck(&mut fs).unwrap();
     }
 }
+
+/// Renames over an existing name and exchanges in a big directory change
+/// entries in place (same cookie, other inode): their blocks are rewritten.
+#[test]
+fn in_place_retargets_reach_the_blocks() {
+    let mut fs = mount(formatted(16, 1024, 1024)).unwrap();
+    let d = fs.mkdir(ROOT, b"d", 0o755, 0, 0).unwrap().ino;
+    let mut want: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for i in 0..600u32 {
+        let name = format!("n{i}").into_bytes();
+        want.insert(name.clone(), fs.create(d, &name, 0o644, 0, 0).unwrap().ino);
+    }
+    fs.sync().unwrap();
+    for i in (0..600u32).step_by(50) {
+        // n{i+1} replaced by n{i}: n{i+1} now names n{i}'s inode.
+        let (a, b) = (format!("n{i}").into_bytes(), format!("n{}", i + 1).into_bytes());
+        fs.rename(d, &a, d, &b, 0).unwrap();
+        let ino = want.remove(&a).unwrap();
+        want.insert(b, ino);
+    }
+    // Exchanges alone (no other change in their blocks) after a sync.
+    fs.sync().unwrap();
+    for i in (0..600u32).step_by(50) {
+        // n{i+2} and n{i+3} swap inodes.
+        let (c, e) = (format!("n{}", i + 2).into_bytes(), format!("n{}", i + 3).into_bytes());
+        fs.rename(d, &c, d, &e, fluffle::types::RENAME_EXCHANGE).unwrap();
+        let (x, y) = (want[&c], want[&e]);
+        want.insert(c, y);
+        want.insert(e, x);
+    }
+    let dev = fs.unmount().unwrap();
+    let mut fs = mount(dev).unwrap();
+    assert_eq!(listing(&mut fs, d), want);
+    fsck(&mut fs).unwrap();
+}
