@@ -28,6 +28,7 @@ use super::checkpoint::{Checkpoint, NatEntry};
 use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::Fs;
+use super::inode::Inode;
 use super::layout::{get_u32, get_u64, open_nat, put, seal_nat, NodeHdr, CKPT_ZONES, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
 use super::zones::{owner_data, OWNER_NODE, OWNER_PACK};
@@ -66,6 +67,16 @@ fn sort_unique(v: &mut FVec<u64>) {
     v.retain(|&x| last.replace(x) != Some(x));
 }
 
+/// The NAT's block count for inode `n`'s node: 0 for a record in a pack
+/// block.
+fn entry_blocks(n: &Inode) -> u32 {
+    if n.packed {
+        0
+    } else {
+        n.node_blocks
+    }
+}
+
 /// Leaves a tree of `height` interior levels addresses.
 fn capacity(height: u32) -> u64 {
     NAT_FANOUT.saturating_pow(height)
@@ -87,6 +98,10 @@ pub struct NatTree {
     pub(super) journal: FVec<u64>,
     /// Inodes whose entry changed since the last checkpoint (may repeat).
     pending: FVec<u64>,
+    /// `pending` is deduplicated when it reaches this length, which then
+    /// doubles past what is left, so a checkpoint noting n changes sorts
+    /// O(log n) times, not once per change.
+    pending_limit: usize,
     /// A change could not be recorded (no memory): rewrite every leaf.
     lost: bool,
 }
@@ -94,7 +109,14 @@ pub struct NatTree {
 impl NatTree {
     /// An empty tree: one never-written leaf.
     pub fn new() -> Result<Self> {
-        let mut t = Self { lbas: FVec::new(), dirty: FVec::new(), journal: FVec::new(), pending: FVec::new(), lost: false };
+        let mut t = Self {
+            lbas: FVec::new(),
+            dirty: FVec::new(),
+            journal: FVec::new(),
+            pending: FVec::new(),
+            pending_limit: 4 * NAT_JOURNAL_MAX,
+            lost: false,
+        };
         t.push_level(1)?;
         Ok(t)
     }
@@ -122,8 +144,9 @@ impl NatTree {
 
     /// Notes that inode `ino`'s entry changed.
     pub(super) fn changed(&mut self, ino: u64) {
-        if self.pending.len() >= 4 * NAT_JOURNAL_MAX {
+        if self.pending.len() >= self.pending_limit {
             sort_unique(&mut self.pending);
+            self.pending_limit = core::cmp::max(4 * NAT_JOURNAL_MAX, 2 * self.pending.len());
         }
         if self.pending.try_push(ino).is_err() {
             self.lost = true;
@@ -195,6 +218,7 @@ impl NatTree {
         }
         self.journal = merged;
         self.pending.clear();
+        self.pending_limit = 4 * NAT_JOURNAL_MAX;
         Ok(())
     }
 }
@@ -205,7 +229,7 @@ impl<D: ZonedDevice> Fs<D> {
         match self.find(ino) {
             Ok(i) if self.inodes[i].node_blocks != 0 => {
                 let n = &self.inodes[i];
-                NatEntry { ino, lba: n.node_lba, blocks: if n.packed { 0 } else { n.node_blocks } }
+                NatEntry { ino, lba: n.node_lba, blocks: entry_blocks(n) }
             }
             _ => NatEntry { ino, lba: 0, blocks: 0 },
         }
@@ -281,7 +305,7 @@ impl<D: ZonedDevice> Fs<D> {
                 }
                 let at = NODE_HDR + (n.ino - first) as usize * NAT_LEAF_ENTRY;
                 put(blk, at, &n.node_lba.to_le_bytes());
-                put(blk, at + 8, &(if n.packed { 0 } else { n.node_blocks }).to_le_bytes());
+                put(blk, at + 8, &entry_blocks(n).to_le_bytes());
             }
             NAT_LEAF_ENTRIES as usize * NAT_LEAF_ENTRY
         } else {
