@@ -1,7 +1,9 @@
 //! Directory entries: kept in memory in insertion (cookie) order, each with
 //! a name hash so lookups compare a u32 before the bytes.
 
-use super::errno::{Result, EINVAL, ENAMETOOLONG, ENOENT};
+use super::errno::{Result, EINVAL, ENAMETOOLONG, ENOENT, EUCLEAN};
+use super::inode::{kind_byte, kind_from};
+use super::layout::{Dec, Enc};
 use super::inode::Inode;
 use super::name_index::INDEX_MIN_ENTRIES;
 use super::mem::FVec;
@@ -29,6 +31,33 @@ impl DirEntry {
         let mut n = FVec::new();
         n.try_extend_from_slice(name)?;
         Ok(Self { cookie, ino, ftype, hash: name_hash(name), name: n, blk: super::dir_blocks::UNPLACED })
+    }
+}
+
+impl DirEntry {
+    /// Appends the on-disk record (`cookie u64, ino u64, kind u8,
+    /// name_len u8, name`), the same in a node and in a dentry block.
+    pub fn encode(&self, e: &mut Enc<'_>) -> Result<()> {
+        e.u64(self.cookie)?;
+        e.u64(self.ino)?;
+        e.u8(kind_byte(self.ftype))?;
+        e.u8(self.name.len() as u8)?;
+        e.bytes(&self.name)
+    }
+
+    /// Decodes and validates one record of a directory whose next cookie
+    /// is `next_cookie` (cookies 0..=2 are `.`, `..` and never used).
+    pub fn decode(d: &mut Dec<'_>, next_cookie: u64) -> Result<Self> {
+        let cookie = d.u64()?;
+        let ino = d.u64()?;
+        let kind = kind_from(d.u8()?)?;
+        let nl = d.u8()? as usize;
+        let name = d.bytes(nl)?;
+        if cookie < 3 || cookie >= next_cookie || ino == 0 {
+            return Err(EUCLEAN);
+        }
+        check_name(name).map_err(|_| EUCLEAN)?;
+        Self::new(cookie, ino, kind, name)
     }
 }
 

@@ -24,7 +24,7 @@ use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::dir::DirEntry;
 use super::errno::*;
 use super::fs::Fs;
-use super::inode::{kind_byte, kind_from, DENTRY_FIXED};
+use super::inode::DENTRY_FIXED;
 use super::layout::{open_dent, seal_dent, Dec, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
 use super::types::FileType;
@@ -110,12 +110,7 @@ impl<D: ZonedDevice> Fs<D> {
                 let n = &self.inodes[i];
                 let mut enc = Enc { out: &mut payload };
                 for &x in order[start[k] as usize..start[k + 1] as usize].iter() {
-                    let e = &n.entries[x as usize];
-                    enc.u64(e.cookie)?;
-                    enc.u64(e.ino)?;
-                    enc.u8(kind_byte(e.ftype))?;
-                    enc.u8(e.name.len() as u8)?;
-                    enc.bytes(&e.name)?;
+                    n.entries[x as usize].encode(&mut enc)?;
                 }
             }
             if payload.len() > NODE_PAYLOAD {
@@ -222,16 +217,7 @@ impl<D: ZonedDevice> Fs<D> {
             blocks[k as usize].crc = crc32c_append(!0, payload) | 1;
             let mut d = Dec::new(payload);
             while d.remaining() > 0 {
-                let cookie = d.u64()?;
-                let eino = d.u64()?;
-                let kind = kind_from(d.u8()?)?;
-                let nl = d.u8()? as usize;
-                let name = d.bytes(nl)?;
-                if cookie < 3 || cookie >= next_cookie || eino == 0 {
-                    return Err(EUCLEAN);
-                }
-                super::dir::check_name(name).map_err(|_| EUCLEAN)?;
-                let mut e = DirEntry::new(cookie, eino, kind, name)?;
+                let mut e = DirEntry::decode(&mut d, next_cookie)?;
                 e.blk = k as u32;
                 entries.try_push(e)?;
             }

@@ -262,11 +262,7 @@ impl Inode {
             pl = x.lba.wrapping_add(x.len as u64);
         }
         for d in self.inline_entries().iter() {
-            e.u64(d.cookie)?;
-            e.u64(d.ino)?;
-            e.u8(kind_byte(d.ftype))?;
-            e.u8(d.name.len() as u8)?;
-            e.bytes(&d.name)?;
+            d.encode(&mut e)?;
         }
         for x in self.xattrs.iter() {
             e.u8(x.name.len() as u8)?;
@@ -336,17 +332,12 @@ impl Inode {
         ino_.entries.try_reserve(n_ent)?;
         let mut last_cookie = 2u64;
         for _ in 0..n_ent {
-            let cookie = d.u64()?;
-            let eino = d.u64()?;
-            let kind = kind_from(d.u8()?)?;
-            let nl = d.u8()? as usize;
-            let name = d.bytes(nl)?;
-            if cookie <= last_cookie || cookie >= next_cookie || eino == 0 {
+            let e = DirEntry::decode(&mut d, next_cookie)?;
+            if e.cookie <= last_cookie {
                 return Err(EUCLEAN);
             }
-            super::dir::check_name(name).map_err(|_| EUCLEAN)?;
-            last_cookie = cookie;
-            ino_.entries.try_push(DirEntry::new(cookie, eino, kind, name)?)?;
+            last_cookie = e.cookie;
+            ino_.entries.try_push(e)?;
         }
         if n_x > d.remaining() / XATTR_FIXED {
             return Err(EUCLEAN);
