@@ -116,6 +116,7 @@ impl Inode {
         let e = DirEntry::new(cookie, ino, ftype, name)?;
         let hash = e.hash;
         self.entries.try_push(e)?;
+        self.names_len += name.len();
         self.touch_block(super::dir_blocks::UNPLACED);
         if self.index.built() {
             self.index.insert(hash, cookie, self.entries.iter().map(|e| (e.hash, e.cookie)));
@@ -131,6 +132,7 @@ impl Inode {
     pub fn remove_entry(&mut self, name: &[u8]) -> Result<u64> {
         let i = self.find_entry(name).ok_or(ENOENT)?;
         let e = self.entries.remove(i).ok_or(ENOENT)?;
+        self.names_len = self.names_len.saturating_sub(e.name.len());
         self.index.remove(e.hash, e.cookie);
         self.touch_block(e.blk);
         self.size = self.entries.len() as u64;
@@ -144,6 +146,7 @@ impl Inode {
         n.try_extend_from_slice(to)?;
         let e = &mut self.entries[i];
         let (old, cookie, blk) = (e.hash, e.cookie, e.blk);
+        self.names_len = (self.names_len + to.len()).saturating_sub(e.name.len());
         e.name = n;
         e.hash = name_hash(to);
         let new = e.hash;

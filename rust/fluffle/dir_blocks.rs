@@ -239,6 +239,7 @@ impl<D: ZonedDevice> Fs<D> {
         if entries.len() as u64 != n.size {
             return Err(EUCLEAN);
         }
+        n.names_len = entries.iter().map(|e| e.name.len()).sum();
         n.entries = entries;
         n.dblocks = blocks;
         Ok(())

@@ -123,6 +123,10 @@ pub struct Fs<D: ZonedDevice> {
     pub(super) snaps: FVec<Snap>,
     /// Modifying operations so far (paces the dirty-metadata check).
     pub(super) ops: u64,
+    /// `ops` when `begin_op` last measured the dirty set, and after how
+    /// many more it measures again.
+    pub(super) ops_checked: u64,
+    pub(super) check_every: u64,
     /// Inodes whose node was never written (each will take a block).
     pub(super) nodeless: u64,
     /// Inside foreground GC (its checkpoints must not start another GC).
@@ -165,6 +169,11 @@ pub(super) fn check_geometry(geo: &Geometry) -> Result<()> {
     Ok(())
 }
 
+/// Node blocks one namespace or write operation dirties at most, as far as
+/// `begin_op`'s pacing is concerned (an inode, a dentry block, a parent,
+/// one more for a rename's second directory).
+const DIRTY_BLOCKS_PER_OP: u64 = 4;
+
 impl<D: ZonedDevice> Fs<D> {
     /// Inode number of the root directory.
     pub const ROOT_INO: u64 = 1;
@@ -194,6 +203,8 @@ impl<D: ZonedDevice> Fs<D> {
             in_gc: false,
             nodeless: 0,
             ops: 0,
+            ops_checked: 0,
+            check_every: 64,
             next_snap: 1,
             stats: FsStats::default(),
         })
@@ -248,10 +259,16 @@ impl<D: ZonedDevice> Fs<D> {
         self.writable()?;
         self.ops = self.ops.wrapping_add(1);
         let low = self.zones.free_zones() <= self.zones.reserve + 1;
-        if low || self.ops % 64 == 0 {
+        // Measuring the dirty set walks every inode, so it is measured
+        // again only after as many operations as could, at a few node
+        // blocks each (an inode, a dentry block, a parent), use up the
+        // room left below the limit: O(1) per operation at any inode count,
+        // every 64 operations near the limit, every one when space is low.
+        if low || self.ops.wrapping_sub(self.ops_checked) >= self.check_every {
+            self.ops_checked = self.ops;
             let free = self.zones.free_zones().saturating_sub(self.zones.reserve) as u64;
             let avail = free.saturating_mul(self.geo.zone_cap) + self.zones.head_room(super::zones::H_NODE);
-            let dirty = self.dirty_node_blocks();
+            let mut dirty = self.dirty_node_blocks();
             if dirty > avail / 2 || (low && dirty > self.geo.zone_cap / 2) {
                 // Best effort: an operation that frees space (unlink) must
                 // not fail because this early checkpoint found none.
@@ -259,7 +276,9 @@ impl<D: ZonedDevice> Fs<D> {
                     Err(ENOSPC) => {}
                     other => other?,
                 }
+                dirty = self.dirty_node_blocks();
             }
+            self.check_every = ((avail / 2).saturating_sub(dirty) / DIRTY_BLOCKS_PER_OP).clamp(64, 1 << 16);
         }
         Ok(())
     }
@@ -425,7 +444,11 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// `ENOSPC` if inode `i`'s node would outgrow a zone by `extra` bytes.
     pub(super) fn check_node_growth(&self, i: usize, extra: usize) -> Result<()> {
-        if self.inodes[i].encoded_len().saturating_add(extra) > self.max_node_bytes() {
+        let n = &self.inodes[i];
+        if n.encoded_len_bound().saturating_add(extra) <= self.max_node_bytes() {
+            return Ok(());
+        }
+        if n.encoded_len().saturating_add(extra) > self.max_node_bytes() {
             return Err(ENOSPC);
         }
         Ok(())

@@ -622,3 +622,42 @@ fn write_blocks_with_places_runs_and_a_failed_write_stops_the_fs() {
     assert_eq!(r, Err(EIO));
     assert!(fs.write(f, 0, b"x").is_err(), "a broken filesystem takes no writes");
 }
+
+/// The node-size estimates that admission relies on without walking a big
+/// directory: `encoded_len` is the encoded size exactly (it uses the
+/// running `names_len`), and `encoded_len_bound` never undercounts.
+#[test]
+fn node_size_estimates_follow_entry_changes() {
+    let mut fs = mount(dev(24, 64));
+    let root = Fs::<MemDevice>::ROOT_INO;
+    let d = fs.mkdir(root, b"d", 0o755, 0, 0).unwrap().ino;
+    let check = |fs: &Fs<MemDevice>| {
+        for n in fs.inodes.iter() {
+            let mut out = super::mem::FVec::new();
+            n.encode(&mut out).unwrap();
+            assert_eq!(n.encoded_len(), out.len(), "inode {}", n.ino);
+            assert!(n.encoded_len_bound() >= out.len(), "inode {}", n.ino);
+            let names: usize = n.entries.iter().map(|e| e.name.len()).sum();
+            assert_eq!(n.names_len, names, "inode {}", n.ino);
+        }
+    };
+    for i in 0..300u32 {
+        let name = std::format!("file-with-a-longish-name-{i}");
+        fs.create(d, name.as_bytes(), 0o644, 0, 0).unwrap();
+        if i % 7 == 3 {
+            let old = std::format!("file-with-a-longish-name-{}", i - 1);
+            fs.rename(d, old.as_bytes(), d, std::format!("r{i}").as_bytes(), 0).unwrap();
+        }
+        if i % 11 == 5 {
+            let old = std::format!("file-with-a-longish-name-{}", i - 2);
+            let _ = fs.unlink(d, old.as_bytes());
+        }
+        if i % 50 == 49 {
+            check(&fs);
+            fs.sync().unwrap();
+        }
+    }
+    check(&fs);
+    let fs = mount(fs.unmount().unwrap());
+    check(&fs);
+}

@@ -104,6 +104,9 @@ pub struct Inode {
     pub holds: u32,
     /// (extent count, encoded length) when last measured (write admission).
     pub len_cache: (usize, usize),
+    /// Sum of the names' lengths in `entries` (kept by the entry methods
+    /// of `dir.rs`, so a node's size is known without walking them).
+    pub names_len: usize,
 }
 
 /// Fixed payload bytes before the arrays.
@@ -112,6 +115,8 @@ pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 3 * 12 + 8 + 8 + 5 * 4;
 pub const INLINE_MAX: usize = 3072;
 /// Fewest payload bytes an extent takes (three one-byte varints).
 pub const EXTENT_MIN_BYTES: usize = 3;
+/// Most payload bytes an extent takes (two 64-bit varints and a 32-bit one).
+pub const EXTENT_MAX_BYTES: usize = 10 + 10 + 5;
 /// Payload bytes per directory entry besides the name.
 pub const DENTRY_FIXED: usize = 18;
 /// Payload bytes per xattr besides name and value.
@@ -183,6 +188,7 @@ impl Inode {
             needs_cp: true,
             holds: 0,
             len_cache: (0, 0),
+            names_len: 0,
         }
     }
 
@@ -214,6 +220,29 @@ impl Inode {
         }
     }
 
+    /// An upper bound of [`Inode::encoded_len`] that does not walk the
+    /// block map (every extent at its longest encoding): admission checks
+    /// run on every create in a directory whose map may hold thousands of
+    /// dentry-block extents, and need the exact length only near the limit.
+    pub fn encoded_len_bound(&self) -> usize {
+        let mut n = INODE_FIXED + self.target.len() + self.inline.as_ref().map_or(0, |d| d.len());
+        n += self.map.v.len().saturating_mul(EXTENT_MAX_BYTES);
+        n += self.inline_entries_len();
+        for x in self.xattrs.iter() {
+            n += XATTR_FIXED + x.name.len() + x.value.len();
+        }
+        n
+    }
+
+    /// Payload bytes of the entries kept in the node.
+    fn inline_entries_len(&self) -> usize {
+        if self.map.v.is_empty() {
+            self.entries.len() * DENTRY_FIXED + self.names_len
+        } else {
+            0
+        }
+    }
+
     /// Bytes of the encoded payload.
     pub fn encoded_len(&self) -> usize {
         let mut n = INODE_FIXED + self.target.len() + self.inline.as_ref().map_or(0, |d| d.len());
@@ -223,9 +252,7 @@ impl Inode {
             pf = x.end();
             pl = x.lba.wrapping_add(x.len as u64);
         }
-        for e in self.inline_entries().iter() {
-            n += DENTRY_FIXED + e.name.len();
-        }
+        n += self.inline_entries_len();
         for x in self.xattrs.iter() {
             n += XATTR_FIXED + x.name.len() + x.value.len();
         }
@@ -337,6 +364,7 @@ impl Inode {
                 return Err(EUCLEAN);
             }
             last_cookie = e.cookie;
+            ino_.names_len += e.name.len();
             ino_.entries.try_push(e)?;
         }
         if n_x > d.remaining() / XATTR_FIXED {

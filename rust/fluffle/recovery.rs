@@ -19,7 +19,7 @@ use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::{check_geometry, Fs};
 use super::inode::Inode;
-use super::layout::{open_node, open_pack, pack_records, CKPT_ZONES, NODE_HDR};
+use super::layout::{open_node, open_pack, pack_records, NodeHdr, CKPT_ZONES, NODE_HDR};
 use super::mem::{FBox, FVec};
 use super::types::*;
 use super::zones::{owner_data, owner_node, ZState};
@@ -153,16 +153,22 @@ impl<D: ZonedDevice> Fs<D> {
 
     fn load_nodes(&mut self, cp: &Checkpoint, nat: &[NatEntry]) -> Result<()> {
         self.inodes.try_reserve(nat.len())?;
-        // Consecutive inodes usually share a pack block: keep the last one.
+        // Consecutive inodes usually share a pack block: keep the last one
+        // and its checked header (a CRC over the block per inode was a
+        // fifth of the mount time).
         let mut pack = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
-        let mut pack_lba = u64::MAX;
+        let mut pack_hdr: Option<(u64, NodeHdr)> = None;
         for e in nat.iter() {
             let (mut n, seq, version) = if e.blocks == 0 {
-                if pack_lba != e.lba {
-                    self.dev.read(e.lba, &mut pack)?;
-                    pack_lba = e.lba;
-                }
-                let h = open_pack(&pack, self.seed)?;
+                let h = match pack_hdr {
+                    Some((lba, h)) if lba == e.lba => h,
+                    _ => {
+                        self.dev.read(e.lba, &mut pack)?;
+                        let h = open_pack(&pack, self.seed)?;
+                        pack_hdr = Some((e.lba, h));
+                        h
+                    }
+                };
                 let mut found: Option<(Inode, u64)> = None;
                 pack_records(&pack, &h, &mut |ino, version, rec| {
                     if ino == e.ino && found.is_none() {
