@@ -279,7 +279,11 @@ impl<D: ZonedDevice> Fs<D> {
         self.stats.ckpt_blocks += nblocks;
         for n in self.inodes.iter_mut() {
             n.needs_cp = false;
+            n.born = None;
+            n.lost_names = false;
         }
+        self.cp_next_ino = self.next_ino;
+        self.marked_fsyncs = 0;
         let before = self.dev_resets();
         let r = self.zones.reset_reclaimable(&mut self.dev);
         self.stats.zone_resets += self.dev_resets().saturating_sub(before);

@@ -133,6 +133,7 @@ impl Inode {
         let i = self.find_entry(name).ok_or(ENOENT)?;
         let e = self.entries.remove(i).ok_or(ENOENT)?;
         self.names_len = self.names_len.saturating_sub(e.name.len());
+        self.lost_names = true;
         self.index.remove(e.hash, e.cookie);
         self.touch_block(e.blk);
         self.size = self.entries.len() as u64;
@@ -147,6 +148,7 @@ impl Inode {
         let e = &mut self.entries[i];
         let (old, cookie, blk) = (e.hash, e.cookie, e.blk);
         self.names_len = (self.names_len + to.len()).saturating_sub(e.name.len());
+        self.lost_names = true;
         e.name = n;
         e.hash = name_hash(to);
         let new = e.hash;
@@ -163,6 +165,7 @@ impl Inode {
         e.ino = ino;
         e.ftype = ftype;
         let blk = e.blk;
+        self.lost_names = true;
         self.touch_block(blk);
     }
 

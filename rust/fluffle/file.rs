@@ -4,7 +4,7 @@
 use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::Fs;
-use super::inode::{Page, INLINE_MAX};
+use super::inode::{LinkMark, Page, INLINE_MAX};
 use super::layout::{seal_node, seal_pack, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD, PACK_MAX, PACK_REC};
 use super::mem::FVec;
 use super::types::*;
@@ -579,8 +579,13 @@ impl<D: ZonedDevice> Fs<D> {
     /// Writes the node of inode index `i` to the node log and frees the old
     /// one.
     pub(super) fn write_node(&mut self, i: usize) -> Result<()> {
+        self.write_node_marked(i, None)
+    }
+
+    /// [`Fs::write_node`] with a link mark in the node (`fsync.rs`).
+    pub(super) fn write_node_marked(&mut self, i: usize, mark: Option<&LinkMark>) -> Result<()> {
         let mut payload: FVec<u8> = FVec::new();
-        self.inodes[i].encode(&mut payload)?;
+        self.inodes[i].encode_marked(&mut payload, mark)?;
         let count = core::cmp::max(1, payload.len().div_ceil(NODE_PAYLOAD)) as u64;
         if count > self.geo.zone_cap || count > u16::MAX as u64 {
             return Err(ENOSPC);

@@ -129,6 +129,11 @@ pub struct Fs<D: ZonedDevice> {
     pub(super) check_every: u64,
     /// Inodes whose node was never written (each will take a block).
     pub(super) nodeless: u64,
+    /// `next_ino` at the last checkpoint: inodes below it are in it.
+    pub(super) cp_next_ino: u64,
+    /// Nodes written with a link mark since the last checkpoint (bounds
+    /// what mount replays; `fsync.rs`).
+    pub(super) marked_fsyncs: u32,
     /// Inside foreground GC (its checkpoints must not start another GC).
     pub(super) in_gc: bool,
     pub(super) next_snap: u64,
@@ -204,6 +209,8 @@ impl<D: ZonedDevice> Fs<D> {
             nodeless: 0,
             ops: 0,
             ops_checked: 0,
+            cp_next_ino: 0,
+            marked_fsyncs: 0,
             check_every: 64,
             next_snap: 1,
             stats: FsStats::default(),
@@ -425,6 +432,9 @@ impl<D: ZonedDevice> Fs<D> {
         }
         let ino = self.next_ino;
         let mut n = Inode::new(ino, ftype, mode, uid, gid, self.now);
+        if ftype == FileType::Regular {
+            n.born = Some((dir, self.inodes[d].next_cookie));
+        }
         if ftype == FileType::Directory {
             n.nlink = 2;
             n.parent = dir;
@@ -523,6 +533,7 @@ impl<D: ZonedDevice> Fs<D> {
         n.ctime = now;
         n.dirty = true;
         n.needs_cp = true;
+        n.born = None;
         Ok(n.attr())
     }
 
@@ -534,6 +545,7 @@ impl<D: ZonedDevice> Fs<D> {
         n.ctime = now;
         n.dirty = true;
         n.needs_cp = true;
+        n.born = None;
         if n.nlink == 0 && n.holds == 0 {
             self.free_inode(i)?;
         }
@@ -724,6 +736,7 @@ impl<D: ZonedDevice> Fs<D> {
         s.ctime = now;
         s.dirty = true;
         s.needs_cp = true;
+        s.born = None;
         Ok(())
     }
 
@@ -764,6 +777,7 @@ impl<D: ZonedDevice> Fs<D> {
             n.ctime = now;
             n.dirty = true;
             n.needs_cp = true;
+            n.born = None;
         }
         Ok(())
     }
@@ -792,30 +806,6 @@ impl<D: ZonedDevice> Fs<D> {
             }
         }
         Ok(())
-    }
-
-    /// Makes `ino` durable (see the module docs). `datasync` is accepted
-    /// for the API; the same work is done.
-    pub fn fsync(&mut self, ino: u64, datasync: bool) -> Result<()> {
-        let _ = datasync;
-        if self.ro {
-            return Ok(());
-        }
-        self.writable()?;
-        let i = self.find(ino)?;
-        if self.inodes[i].needs_cp || self.inodes[i].ftype == FileType::Directory {
-            return self.sync();
-        }
-        if self.zones.free_zones() <= self.zones.reserve {
-            self.gc_foreground()?;
-        }
-        let i = self.find(ino)?;
-        self.writeback_inode(i)?;
-        let i = self.find(ino)?;
-        if self.inodes[i].dirty {
-            self.write_node(i)?;
-        }
-        self.flush()
     }
 
     /// Flushes the device; a failure breaks the filesystem.

@@ -39,6 +39,20 @@ pub struct Xattr {
     pub value: FVec<u8>,
 }
 
+/// The name a node written by `fsync` of a new file carries, so that
+/// roll-forward can put the file back into its directory without a
+/// checkpoint (f2fs's dentry mark; `fsync.rs`).
+pub struct LinkMark {
+    /// The directory holding the name (it existed at the checkpoint).
+    pub dir: u64,
+    /// The name.
+    pub name: FVec<u8>,
+}
+
+/// Flag in the node payload's first pad byte: a [`LinkMark`] follows the
+/// inline data.
+const FLAG_LINK_MARK: u8 = 1;
+
 /// An inode: attributes, content description, and cache state.
 pub struct Inode {
     /// Inode number.
@@ -104,6 +118,15 @@ pub struct Inode {
     pub holds: u32,
     /// (extent count, encoded length) when last measured (write admission).
     pub len_cache: (usize, usize),
+    /// A regular file created since the last checkpoint whose only name is
+    /// still the one it was created with: (directory, cookie of the entry).
+    /// `fsync` can then write the name with the node instead of a
+    /// checkpoint (`fsync.rs`).
+    pub born: Option<(u64, u64)>,
+    /// A directory that lost or retargeted a name since the last
+    /// checkpoint (roll-forward must not add a name the checkpoint may
+    /// still hold for another inode).
+    pub lost_names: bool,
     /// Sum of the names' lengths in `entries` (kept by the entry methods
     /// of `dir.rs`, so a node's size is known without walking them).
     pub names_len: usize,
@@ -189,6 +212,8 @@ impl Inode {
             holds: 0,
             len_cache: (0, 0),
             names_len: 0,
+            born: None,
+            lost_names: false,
         }
     }
 
@@ -261,10 +286,16 @@ impl Inode {
 
     /// Appends the node payload to `out`.
     pub fn encode(&self, out: &mut FVec<u8>) -> Result<()> {
-        out.try_reserve(self.encoded_len())?;
+        self.encode_marked(out, None)
+    }
+
+    /// Appends the node payload to `out`, with `mark` after the inline
+    /// data if given.
+    pub fn encode_marked(&self, out: &mut FVec<u8>, mark: Option<&LinkMark>) -> Result<()> {
+        out.try_reserve(self.encoded_len() + mark.map_or(0, |m| 9 + m.name.len()))?;
         let mut e = Enc { out };
         e.u8(kind_byte(self.ftype))?;
-        e.bytes(&[0, 0, 0])?;
+        e.bytes(&[if mark.is_some() { FLAG_LINK_MARK } else { 0 }, 0, 0])?;
         e.u32(self.mode)?;
         e.u32(self.uid)?;
         e.u32(self.gid)?;
@@ -301,14 +332,30 @@ impl Inode {
         if let Some(d) = &self.inline {
             e.bytes(d)?;
         }
+        if let Some(m) = mark {
+            e.u64(m.dir)?;
+            e.u8(m.name.len() as u8)?;
+            e.bytes(&m.name)?;
+        }
         Ok(())
     }
 
-    /// Decodes and validates a node payload for inode `ino`.
+    /// Decodes and validates a node payload for inode `ino`, ignoring a
+    /// link mark.
     pub fn decode(ino: u64, payload: &[u8]) -> Result<Self> {
+        Ok(Self::decode_marked(ino, payload)?.0)
+    }
+
+    /// Decodes and validates a node payload for inode `ino` and its link
+    /// mark, if it has one (only regular files may).
+    pub fn decode_marked(ino: u64, payload: &[u8]) -> Result<(Self, Option<LinkMark>)> {
         let mut d = Dec::new(payload);
         let ftype = kind_from(d.u8()?)?;
-        d.bytes(3)?;
+        let flags = d.u8()?;
+        d.bytes(2)?;
+        if flags & !FLAG_LINK_MARK != 0 || (flags != 0 && ftype != FileType::Regular) {
+            return Err(EUCLEAN);
+        }
         let mode = d.u32()?;
         let uid = d.u32()?;
         let gid = d.u32()?;
@@ -398,6 +445,18 @@ impl Inode {
             v.try_extend_from_slice(data)?;
             ino_.inline = Some(v);
         }
+        let mut mark = None;
+        if flags & FLAG_LINK_MARK != 0 {
+            let dir = d.u64()?;
+            let len = d.u8()? as usize;
+            let name = d.bytes(len)?;
+            if super::dir::check_name(name).is_err() || dir == 0 {
+                return Err(EUCLEAN);
+            }
+            let mut v = FVec::new();
+            v.try_extend_from_slice(name)?;
+            mark = Some(LinkMark { dir, name: v });
+        }
         if d.remaining() != 0 {
             return Err(EUCLEAN);
         }
@@ -423,6 +482,6 @@ impl Inode {
                 }
             }
         }
-        Ok(ino_)
+        Ok((ino_, mark))
     }
 }

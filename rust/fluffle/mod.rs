@@ -22,6 +22,7 @@ pub mod extent;
 pub mod file;
 pub mod fs;
 pub mod fsck;
+pub mod fsync;
 pub mod gc;
 pub mod inode;
 pub mod layout;

@@ -18,7 +18,7 @@ use super::checkpoint::{find_newest, Checkpoint, NatEntry};
 use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::{check_geometry, Fs};
-use super::inode::Inode;
+use super::inode::{Inode, LinkMark};
 use super::layout::{open_node, open_pack, pack_records, NodeHdr, CKPT_ZONES, NODE_HDR};
 use super::mem::{FBox, FVec};
 use super::types::*;
@@ -36,6 +36,7 @@ impl<D: ZonedDevice> Fs<D> {
         fs.ro = opts.read_only;
         fs.cp_seq = cp.seq;
         fs.next_ino = cp.next_ino;
+        fs.cp_next_ino = cp.next_ino;
         fs.node_version = cp.node_version;
         fs.ckpt_zone = cp.zone;
         for z in 0..geo.zone_count {
@@ -87,6 +88,12 @@ impl<D: ZonedDevice> Fs<D> {
     /// Reads and decodes the node of `ino` at `lba` (`blocks` long).
     /// Returns the inode and the node's checkpoint sequence and version.
     pub(super) fn read_node(&mut self, ino: u64, lba: u64, blocks: u32) -> Result<(Inode, u64, u64)> {
+        let (n, _, cp_seq, version) = self.read_node_marked(ino, lba, blocks)?;
+        Ok((n, cp_seq, version))
+    }
+
+    /// [`Fs::read_node`], with the node's link mark (`fsync.rs`).
+    fn read_node_marked(&mut self, ino: u64, lba: u64, blocks: u32) -> Result<(Inode, Option<LinkMark>, u64, u64)> {
         let mut buf = FVec::try_from_elem(0u8, blocks as usize * BLOCK_SIZE)?;
         self.dev.read(lba, &mut buf)?;
         let mut payload: FVec<u8> = FVec::new();
@@ -106,8 +113,8 @@ impl<D: ZonedDevice> Fs<D> {
             }
             payload.try_extend_from_slice(&blk[NODE_HDR..NODE_HDR + h.len as usize])?;
         }
-        let n = Inode::decode(ino, &payload)?;
-        Ok((n, cp_seq, version))
+        let (n, mark) = Inode::decode_marked(ino, &payload)?;
+        Ok((n, mark, cp_seq, version))
     }
 
     /// Reads back the current on-disk node of inode index `i`.
@@ -240,7 +247,10 @@ impl<D: ZonedDevice> Fs<D> {
         for &(_, ino, lba, blocks) in found.iter() {
             let i = match self.find(ino) {
                 Ok(i) => i,
-                Err(_) => continue,
+                Err(_) => {
+                    self.replay_marked(cp, ino, lba, blocks)?;
+                    continue;
+                }
             };
             if self.inodes[i].ftype != FileType::Regular {
                 continue;
@@ -270,6 +280,25 @@ impl<D: ZonedDevice> Fs<D> {
                 }
             }
             self.inodes[i] = FBox::try_new(n)?;
+            self.claim_inode(i)?;
+        }
+        Ok(())
+    }
+
+    /// Roll-forward of a node of an inode the checkpoint does not have:
+    /// a new file `fsync` wrote with its name (`fsync.rs`), else ignored.
+    fn replay_marked(&mut self, cp: &Checkpoint, ino: u64, lba: u64, blocks: u32) -> Result<()> {
+        let (n, mark, version) = match self.read_node_marked(ino, lba, blocks) {
+            Ok((n, Some(m), _, version)) => (n, m, version),
+            _ => return Ok(()),
+        };
+        if !self.node_blocks_ok(ino, &n) {
+            return Ok(());
+        }
+        if let Some(i) = self.replay_new_file(cp.next_ino, n, &mark, lba, blocks)? {
+            if version >= self.node_version {
+                self.node_version = version.saturating_add(1);
+            }
             self.claim_inode(i)?;
         }
         Ok(())

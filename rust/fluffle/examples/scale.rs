@@ -159,10 +159,9 @@ fn create_files(fs: &mut MemFs, dirs: &[u64], from: u64, to: u64, page: &[u8]) -
 }
 
 /// Device bytes written by one create + 4 KiB write + fsync of a new file
-/// in `dir`: what an application pays to make one new file durable. A new
-/// file's fsync takes a full checkpoint (its name must become durable),
-/// so this includes the directory node and the whole NAT. Returns the
-/// probe file's inode and the bytes.
+/// in `dir`: what an application pays to make one new file durable (the
+/// data block and the file's node, which carries its name: no checkpoint,
+/// `fsync.rs`). Returns the probe file's inode and the bytes.
 fn probe_fsync(fs: &mut MemFs, dir: u64, k: usize, page: &[u8]) -> (u64, u64) {
     let before = dev_bytes(fs);
     let ino = fs.create(dir, format!("probe{k}").as_bytes(), 0o644, 0, 0).unwrap().ino;

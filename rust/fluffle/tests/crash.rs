@@ -544,6 +544,59 @@ fn w_nat_tree() -> Workload {
     Workload { name: "NAT tree", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
 }
 
+/// fsync of new files without a checkpoint (the node carries the name):
+/// a directory big enough for dentry blocks, new files fsynced and
+/// fdatasynced (some twice, some changed after), a name lost and reused
+/// (that fsync must checkpoint), a rename and a link after an fsync, new
+/// files at the root; the cut lands between the data, the marked node and
+/// the flush of each.
+fn w_fsync_new_files() -> Workload {
+    let long = |i: u64| format!("big/an-entry-with-a-rather-long-name-{i:03}");
+    let mut st = vec![Mkdir(s("big"))];
+    for i in 0..150u64 {
+        st.push(Create(long(i)));
+    }
+    st.push(Sync);
+    for k in 0..24u64 {
+        let p = format!("big/new{k:02}");
+        st.push(Create(p.clone()));
+        st.push(Write(p.clone(), 0, 500 + k as usize * 900, k));
+        st.push(if k % 3 == 2 { Fdatasync(p.clone()) } else { Fsync(p.clone()) });
+        if k % 4 == 1 {
+            st.push(Write(p.clone(), 100, 200, 100 + k));
+        }
+        if k % 5 == 0 {
+            st.push(Write(p.clone(), 0, 300, 200 + k));
+            st.push(Fsync(p.clone()));
+        }
+        match k {
+            8 => st.push(Unlink(long(0))),
+            9 => {
+                st.push(Create(long(0)));
+                st.push(Write(long(0), 0, 700, 300));
+                st.push(Fsync(long(0)));
+            }
+            12 => st.push(Sync),
+            16 => {
+                st.push(Rename(s("big/new03"), s("big/renamed03")));
+                st.push(Fsync(s("big/renamed03")));
+            }
+            18 => {
+                st.push(Link(s("big/new17"), s("linked17")));
+                st.push(Fsync(s("big/new17")));
+            }
+            _ => {}
+        }
+        if k % 6 == 3 {
+            let t = format!("top{k}");
+            st.push(Create(t.clone()));
+            st.push(Write(t.clone(), 0, 4096, 400 + k));
+            st.push(Fsync(t));
+        }
+    }
+    Workload { name: "fsync of new files", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+}
+
 /// Overwrites on a tiny device so foreground GC moves live blocks and
 /// resets zones in the middle of the workload: the cut lands inside GC.
 fn w_gc_pressure() -> Workload {
@@ -647,6 +700,7 @@ fn workloads() -> Vec<Workload> {
         w_xattrs(),
         w_gc_pressure(),
         w_nat_tree(),
+        w_fsync_new_files(),
     ]
 }
 
