@@ -8,7 +8,7 @@
 #   BENCH_FILES (5000)  BENCH_FS ("raw flufflefs btrfs f2fs")
 #   BENCH_WORKLOADS ("seqwrite seqread randwrite creates scale")  BENCH_REPEAT (3, median)
 #   scale (vm/bench/scale.py): BENCH_SCALE_FILES (100000) BENCH_SCALE_STEP (20000)
-#   BENCH_SCALE_FSYNCS (20)
+#   BENCH_SCALE_FSYNCS (200)
 #   BENCH_WARMUP (1 unmeasured run first)
 #   BENCH_TIMEOUT (300 s per measurement)  BENCH_RAW_QDS ("1 2 4" zones in flight)
 # and the disk's from vm/run's FLUFFLE_* variables. A benchmark, not a

@@ -215,7 +215,6 @@ impl<D: ZonedDevice> Fs<D> {
         self.write_dirty_nodes()?;
         self.write_nat()?;
         let journal = self.nat_journal()?;
-        self.flush()?;
         let seq = self.cp_seq.checked_add(1).ok_or(EUCLEAN)?;
         let mut buf: FVec<u8> = FVec::new();
         buf.try_resize(CKPT_HDR, 0)?;
@@ -310,9 +309,13 @@ impl<D: ZonedDevice> Fs<D> {
             self.ckpt_zone = other;
             self.ckpt_wp = 0;
         }
+        // Durable after every node it names, and durable itself: one
+        // request on the kernel's device (a preflush and FUA).
         let lba = self.geo.zone_start(self.ckpt_zone) + self.ckpt_wp;
-        self.dev.write(lba, buf)?;
-        self.ckpt_wp += nblocks;
-        self.dev.flush()
+        let r = self.dev.write_durable(lba, buf);
+        if r.is_ok() {
+            self.ckpt_wp += nblocks;
+        }
+        r
     }
 }

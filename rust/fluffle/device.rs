@@ -189,6 +189,18 @@ pub trait ZonedDevice {
 
     /// Makes every completed write durable (a cache flush).
     fn flush(&mut self) -> Result<()>;
+
+    /// Writes like [`ZonedDevice::write`], durably and in order: every
+    /// write completed before is durable before this one lands, and this
+    /// one is durable when the call returns. The kernel's device does it in
+    /// one request (`REQ_PREFLUSH | REQ_FUA`, where fsync and the
+    /// checkpoint paid a flush, a write and a flush); the default is those
+    /// three steps.
+    fn write_durable(&mut self, lba: u64, buf: &[u8]) -> Result<()> {
+        self.flush()?;
+        self.write(lba, buf)?;
+        self.flush()
+    }
 }
 
 impl<D: ZonedDevice + ?Sized> ZonedDevice for &mut D {
@@ -221,5 +233,8 @@ impl<D: ZonedDevice + ?Sized> ZonedDevice for &mut D {
     }
     fn flush(&mut self) -> Result<()> {
         (**self).flush()
+    }
+    fn write_durable(&mut self, lba: u64, buf: &[u8]) -> Result<()> {
+        (**self).write_durable(lba, buf)
     }
 }

@@ -579,11 +579,12 @@ impl<D: ZonedDevice> Fs<D> {
     /// Writes the node of inode index `i` to the node log and frees the old
     /// one.
     pub(super) fn write_node(&mut self, i: usize) -> Result<()> {
-        self.write_node_marked(i, None)
+        self.write_node_marked(i, None, false)
     }
 
-    /// [`Fs::write_node`] with a link mark in the node (`fsync.rs`).
-    pub(super) fn write_node_marked(&mut self, i: usize, mark: Option<&LinkMark>) -> Result<()> {
+    /// [`Fs::write_node`] with a link mark in the node, and written
+    /// durably after everything before it if `durable` (`fsync.rs`).
+    pub(super) fn write_node_marked(&mut self, i: usize, mark: Option<&LinkMark>, durable: bool) -> Result<()> {
         let mut payload: FVec<u8> = FVec::new();
         self.inodes[i].encode_marked(&mut payload, mark)?;
         let count = core::cmp::max(1, payload.len().div_ceil(NODE_PAYLOAD)) as u64;
@@ -616,7 +617,8 @@ impl<D: ZonedDevice> Fs<D> {
             };
             seal_node(blk, &h, self.seed);
         }
-        if let Err(e) = self.dev.write(lba, &buf) {
+        let written = if durable { self.dev.write_durable(lba, &buf) } else { self.dev.write(lba, &buf) };
+        if let Err(e) = written {
             self.broken = true;
             return Err(e);
         }

@@ -38,9 +38,10 @@
 //!   GC skips zones holding pinned blocks; [`Fs::release_snapshot`] unpins.
 //! - Durability: [`Fs::fsync`] returns once the file's data and the
 //!   metadata to find it are durable (flush included): data + inode node
-//!   for plain data changes (rolled forward at mount), a full checkpoint
-//!   if the file's namespace changed since the last one or it is a
-//!   directory. [`Fs::sync`] writes a checkpoint.
+//!   for plain data changes and for new files (the node then carries the
+//!   name; both rolled forward at mount, `fsync.rs`), a full checkpoint
+//!   for directories and files renamed or linked since the last one.
+//!   [`Fs::sync`] writes a checkpoint.
 //! - Space: [`Fs::statfs`]; foreground GC runs inside writes when free
 //!   zones run short; [`Fs::gc_step`] is one background GC step.
 //! - Checking: [`super::fsck::fsck`] and [`Fs::check`]; [`Fs::dump`] prints

@@ -60,13 +60,15 @@ impl<D: ZonedDevice> Fs<D> {
         let i = self.find(ino)?;
         self.writeback_inode(i)?;
         let i = self.find(ino)?;
+        // The node goes last, durably after the data: one request.
         if mark.is_some() {
-            self.write_node_marked(i, mark.as_ref())?;
             self.marked_fsyncs += 1;
+            self.write_node_marked(i, mark.as_ref(), true)
         } else if self.inodes[i].dirty {
-            self.write_node(i)?;
+            self.write_node_marked(i, None, true)
+        } else {
+            self.flush()
         }
-        self.flush()
     }
 
     /// The name a node of inode index `i` must carry for roll-forward to

@@ -9,7 +9,9 @@
 //! from their recorded write pointer, and zones that were empty at the
 //! checkpoint), and applies, in node-version order, every complete node
 //! of a regular file that exists in the checkpoint, keeping the link count
-//! from the checkpoint (namespace changes always go through a checkpoint).
+//! from the checkpoint, and every link-marked node of a file created after
+//! it (`fsync.rs`: the inode is created and its name put back; other
+//! namespace changes always go through a checkpoint).
 //! A node is applied only if every block it maps is below its zone's write
 //! pointer and not owned by another inode, so a node whose data did not
 //! reach the device is ignored.

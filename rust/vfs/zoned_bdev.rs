@@ -283,6 +283,16 @@ impl ZonedDevice for BlockZonedDevice {
         self.zone_mgmt(bindings::req_op_REQ_OP_ZONE_FINISH, zone)
     }
 
+    fn write_durable(&mut self, lba: u64, buf: &[u8]) -> Result<()> {
+        // `rw` first waits for writeback's bios, so the preflush covers them.
+        let op = bindings::req_op_REQ_OP_WRITE
+            | (1 << bindings::req_flag_bits___REQ_PREFLUSH)
+            | (1 << bindings::req_flag_bits___REQ_FUA)
+            | (1 << bindings::req_flag_bits___REQ_SYNC);
+        // The bio only reads from the buffer for a write.
+        self.rw(op, lba, core::iter::once((buf.as_ptr() as *mut u8, buf.len())))
+    }
+
     fn flush(&mut self) -> Result<()> {
         // Writeback's bios must be done before a flush can cover them.
         self.writes.settle()?;

@@ -5,7 +5,7 @@ FluffleFS beside btrfs (zoned) and f2fs (zoned) on the same namespace.
 For each filesystem, freshly formatted: one directory grows to
 BENCH_SCALE_FILES (100000) empty files in steps of BENCH_SCALE_STEP
 (20000), creates/s measured per step; then, in that directory,
-BENCH_SCALE_FSYNCS (20) times create + 4 KiB write + fsync (ops/s, and
+BENCH_SCALE_FSYNCS (200) times create + 4 KiB write + fsync (ops/s, and
 the device bytes each wrote, from /sys/block/*/stat, f2fs's metadata disk
 included); then umount, drop caches, and the time of `mount`; then the
 kernel memory (Slab + VmallocUsed) a mount and a full readdir add, after
@@ -23,7 +23,7 @@ from bench import DEV, META_DEV, MNT, MOUNT, sh, fresh_fs, drop_caches, Failed  
 
 FILES = int(os.environ.get("BENCH_SCALE_FILES", "100000"))
 STEP = int(os.environ.get("BENCH_SCALE_STEP", "20000"))
-FSYNCS = int(os.environ.get("BENCH_SCALE_FSYNCS", "20"))
+FSYNCS = int(os.environ.get("BENCH_SCALE_FSYNCS", "200"))
 FSES = os.environ.get("BENCH_FS", "flufflefs btrfs f2fs").split()
 FSES = [f for f in FSES if f != "raw"]
 

@@ -53,6 +53,30 @@ sh(f"umount {MNT}")
 sh(f"mount -t flufflefs {DEV} {MNT}")
 eq("flushed file", read_file(f"{MNT}/flushed"), b"kept")
 
+# fsync of a new file alone makes its name durable: no directory fsync,
+# no checkpoint (the file's node carries its name and mount puts it back).
+new = {}
+for i in range(10):
+    data = os.urandom(5000 * i + 7)
+    p = f"{MNT}/new{i}"
+    fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.write(fd, data)
+    os.fsync(fd)
+    os.close(fd)
+    new[p] = data
+dfd = os.open(MNT, os.O_RDONLY)
+fcntl.ioctl(dfd, FS_IOC_SHUTDOWN, struct.pack("I", NOLOGFLUSH))
+os.close(dfd)
+sh(f"umount {MNT}")
+sh(f"mount -t flufflefs {DEV} {MNT}")
+for p, data in new.items():
+    check(os.path.exists(p), f"fsynced new file {p} lost")
+    eq(f"mode of {p}", os.stat(p).st_mode & 0o7777, 0o600)
+    eq(f"content of {p}", hashlib.sha256(read_file(p)).hexdigest(), hashlib.sha256(data).hexdigest())
+sh(f"umount {MNT}")
+sh(f"fsck.flufflefs {DEV}")
+sh(f"mount -t flufflefs {DEV} {MNT}")
+
 # Only root may shut a filesystem down.
 r = sh(f"setpriv --reuid=1000 --regid=1000 --clear-groups python3 -c "
        f"\"import fcntl,os,struct; fd=os.open('{MNT}',os.O_RDONLY); fcntl.ioctl(fd,{FS_IOC_SHUTDOWN},struct.pack('I',2))\" "
