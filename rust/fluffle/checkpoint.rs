@@ -208,9 +208,6 @@ impl<D: ZonedDevice> Fs<D> {
         self.writable()?;
         if !self.in_gc && self.zones.free_zones() <= self.zones.reserve {
             self.gc_foreground()?;
-            if self.inodes.iter().all(|n| !n.dirty && n.node_blocks != 0) {
-                // GC's own checkpoint already wrote everything.
-            }
         }
         self.write_dirty_nodes()?;
         self.write_nat()?;
@@ -276,11 +273,14 @@ impl<D: ZonedDevice> Fs<D> {
         self.cp_seq = seq;
         self.stats.checkpoints += 1;
         self.stats.ckpt_blocks += nblocks;
-        for n in self.inodes.iter_mut() {
-            n.needs_cp = false;
-            n.born = None;
-            n.lost_names = false;
+        let mut k = 0;
+        while let Some(slot) = self.dirty_slot(k) {
+            k += 1;
+            if let Some(i) = slot {
+                self.inodes[i].checkpointed();
+            }
         }
+        self.dirty.clear();
         self.cp_next_ino = self.next_ino;
         self.marked_fsyncs = 0;
         let before = self.dev_resets();

@@ -189,7 +189,7 @@ impl<D: ZonedDevice> Fs<D> {
             self.broken = true;
             return Err(e);
         }
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         Ok(())
     }
 

@@ -182,7 +182,7 @@ impl<D: ZonedDevice> Fs<D> {
                 n.size = core::cmp::max(n.size, end);
                 n.mtime = now;
                 n.ctime = now;
-                n.dirty = true;
+                n.mark_dirty(&mut self.dirty);
                 self.stats.user_bytes += data.len() as u64;
                 return Ok(data.len());
             }
@@ -213,7 +213,7 @@ impl<D: ZonedDevice> Fs<D> {
                 let n = &mut self.inodes[i];
                 n.mtime = now;
                 n.ctime = now;
-                n.dirty = true;
+                n.mark_dirty(&mut self.dirty);
                 self.writeback_all()?;
                 i = self.find(ino)?;
             }
@@ -223,7 +223,7 @@ impl<D: ZonedDevice> Fs<D> {
         let n = &mut self.inodes[i];
         n.mtime = now;
         n.ctime = now;
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         Ok(data.len())
     }
 
@@ -360,7 +360,7 @@ impl<D: ZonedDevice> Fs<D> {
         n.size = core::cmp::max(n.size, end);
         n.mtime = now;
         n.ctime = now;
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         Ok(())
     }
 
@@ -412,7 +412,7 @@ impl<D: ZonedDevice> Fs<D> {
             };
             self.inodes[i].pages[p].data[..d.len()].copy_from_slice(&d);
         }
-        self.inodes[i].dirty = true;
+        self.inodes[i].mark_dirty(&mut self.dirty);
         Ok(())
     }
 
@@ -424,7 +424,7 @@ impl<D: ZonedDevice> Fs<D> {
                 let n = &mut self.inodes[i];
                 n.size = size;
                 n.ctime = self.now;
-                n.dirty = true;
+                n.mark_dirty(&mut self.dirty);
                 return Ok(());
             }
             self.uninline(i)?;
@@ -470,7 +470,7 @@ impl<D: ZonedDevice> Fs<D> {
         let n = &mut self.inodes[i];
         n.size = size;
         n.ctime = self.now;
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         Ok(())
     }
 
@@ -572,7 +572,7 @@ impl<D: ZonedDevice> Fs<D> {
                 return Err(e);
             }
         }
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         Ok(())
     }
 
@@ -640,7 +640,7 @@ impl<D: ZonedDevice> Fs<D> {
         n.node_lba = lba;
         n.node_blocks = count as u32;
         n.packed = false;
-        n.dirty = false;
+        n.clear_dirty();
         self.nat.changed(ino);
         Ok(())
     }
@@ -651,9 +651,15 @@ impl<D: ZonedDevice> Fs<D> {
         let mut recs: FVec<u8> = FVec::new();
         let mut members: FVec<usize> = FVec::new();
         let mut tmp: FVec<u8> = FVec::new();
-        let mut i = 0;
-        while i < self.inodes.len() {
-            if self.inodes[i].dirty || self.inodes[i].node_blocks == 0 {
+        // In inode order, as the packs have always been filled.
+        if !self.dirty.overflowed() {
+            self.dirty.sort();
+        }
+        let mut k = 0;
+        while let Some(slot) = self.dirty_slot(k) {
+            k += 1;
+            let Some(i) = slot else { continue };
+            if self.inodes[i].is_dirty() || self.inodes[i].node_blocks == 0 {
                 // A directory's changed dentry blocks go first: its node
                 // maps them.
                 self.write_dentry_blocks(i)?;
@@ -677,7 +683,6 @@ impl<D: ZonedDevice> Fs<D> {
                     self.write_node(i)?;
                 }
             }
-            i += 1;
         }
         self.flush_pack(&mut recs, &mut members)
     }
@@ -726,7 +731,7 @@ impl<D: ZonedDevice> Fs<D> {
             n.node_lba = lba;
             n.node_blocks = 1;
             n.packed = true;
-            n.dirty = false;
+            n.clear_dirty();
             let ino = n.ino;
             self.nat.changed(ino);
         }

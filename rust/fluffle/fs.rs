@@ -62,6 +62,7 @@ pub use super::types::*;
 
 use super::device::{Geometry, BLOCK_SIZE};
 use super::dir::check_name;
+use super::dirty::DirtyList;
 use super::inode::Inode;
 use super::layout::{uuid_seed, NODE_PAYLOAD};
 use super::mem::{FBox, FVec};
@@ -130,6 +131,8 @@ pub struct Fs<D: ZonedDevice> {
     pub(super) check_every: u64,
     /// Inodes whose node was never written (each will take a block).
     pub(super) nodeless: u64,
+    /// Inodes the next checkpoint must look at (`dirty.rs`).
+    pub(super) dirty: DirtyList,
     /// `next_ino` at the last checkpoint: inodes below it are in it.
     pub(super) cp_next_ino: u64,
     /// Nodes written with a link mark since the last checkpoint (bounds
@@ -156,6 +159,7 @@ pub fn format<D: ZonedDevice>(dev: &mut D, opts: &FormatOptions) -> Result<()> {
     root.nlink = 2;
     root.parent = Fs::<D>::ROOT_INO;
     fs.inodes.try_push(FBox::try_new(root)?)?;
+    fs.inodes[0].mark_dirty(&mut fs.dirty);
     fs.next_ino = Fs::<D>::ROOT_INO + 1;
     fs.sync()
 }
@@ -208,6 +212,7 @@ impl<D: ZonedDevice> Fs<D> {
             snaps: FVec::new(),
             in_gc: false,
             nodeless: 0,
+            dirty: DirtyList::default(),
             ops: 0,
             ops_checked: 0,
             cp_next_ino: 0,
@@ -313,7 +318,14 @@ impl<D: ZonedDevice> Fs<D> {
     /// Node blocks the next checkpoint will write.
     pub(super) fn dirty_node_blocks(&self) -> u64 {
         let (mut blocks, mut packed) = (0u64, 0u64);
-        for n in self.inodes.iter().filter(|n| n.dirty || n.node_blocks == 0) {
+        let mut k = 0;
+        while let Some(slot) = self.dirty_slot(k) {
+            k += 1;
+            let Some(i) = slot else { continue };
+            let n = &self.inodes[i];
+            if !n.is_dirty() && n.node_blocks != 0 {
+                continue;
+            }
             let len = n.encoded_len();
             if len <= super::layout::PACK_MAX {
                 packed += (len + super::layout::PACK_REC) as u64;
@@ -407,7 +419,7 @@ impl<D: ZonedDevice> Fs<D> {
             n.mtime = t;
         }
         n.ctime = set.ctime.unwrap_or(now);
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         Ok(n.attr())
     }
 
@@ -444,6 +456,8 @@ impl<D: ZonedDevice> Fs<D> {
         self.inodes[d].add_entry(name, ino, ftype)?;
         // Cannot fail now: capacity was reserved above.
         self.inodes.try_push(FBox::try_new(n)?)?;
+        let k = self.inodes.len() - 1;
+        self.inodes[k].mark_dirty(&mut self.dirty);
         self.next_ino += 1;
         self.nodeless += 1;
         if ftype == FileType::Directory {
@@ -532,7 +546,7 @@ impl<D: ZonedDevice> Fs<D> {
         let n = &mut self.inodes[i];
         n.nlink += 1;
         n.ctime = now;
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         n.needs_cp = true;
         n.born = None;
         Ok(n.attr())
@@ -544,7 +558,7 @@ impl<D: ZonedDevice> Fs<D> {
         let n = &mut self.inodes[i];
         n.nlink = n.nlink.saturating_sub(1);
         n.ctime = now;
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         n.needs_cp = true;
         n.born = None;
         if n.nlink == 0 && n.holds == 0 {
@@ -582,7 +596,7 @@ impl<D: ZonedDevice> Fs<D> {
         let p = &mut self.inodes[d];
         p.mtime = now;
         p.ctime = now;
-        p.dirty = true;
+        p.mark_dirty(&mut self.dirty);
         p.needs_cp = true;
     }
 
@@ -735,7 +749,7 @@ impl<D: ZonedDevice> Fs<D> {
         let now = self.now;
         let s = &mut self.inodes[si];
         s.ctime = now;
-        s.dirty = true;
+        s.mark_dirty(&mut self.dirty);
         s.needs_cp = true;
         s.born = None;
         Ok(())
@@ -776,7 +790,7 @@ impl<D: ZonedDevice> Fs<D> {
             let i = self.find(ino)?;
             let n = &mut self.inodes[i];
             n.ctime = now;
-            n.dirty = true;
+            n.mark_dirty(&mut self.dirty);
             n.needs_cp = true;
             n.born = None;
         }
@@ -878,7 +892,7 @@ impl<D: ZonedDevice> Fs<D> {
         let n = &mut self.inodes[i];
         n.set_xattr(name, value, flags)?;
         n.ctime = now;
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         Ok(())
     }
 
@@ -896,7 +910,7 @@ impl<D: ZonedDevice> Fs<D> {
         let n = &mut self.inodes[i];
         n.remove_xattr(name)?;
         n.ctime = now;
-        n.dirty = true;
+        n.mark_dirty(&mut self.dirty);
         Ok(())
     }
 

@@ -719,3 +719,32 @@ fn fsync_of_new_files_needs_no_checkpoint() {
     fs.fsync(h, false).unwrap();
     assert_eq!(fs.stats.checkpoints, before + 1);
 }
+
+/// A checkpoint looks only at the inodes that changed since the last one
+/// (`dirty.rs`): each is listed once, the list empties when the
+/// checkpoint is durable, and what was listed is what reaches the disk.
+#[test]
+fn checkpoint_looks_only_at_changed_inodes() {
+    let mut fs = mount(dev(24, 64));
+    let mut inos = Vec::new();
+    for i in 0..500u32 {
+        inos.push(fs.create(1, std::format!("f{i}").as_bytes(), 0o644, 0, 0).unwrap().ino);
+    }
+    assert_eq!(fs.dirty.len(), 501, "500 new files and the root");
+    fs.sync().unwrap();
+    assert!(fs.dirty.is_empty());
+    for mode in [0o600, 0o640] {
+        fs.setattr(inos[7], &SetAttr { mode: Some(mode), ..Default::default() }).unwrap();
+    }
+    assert_eq!(fs.dirty.len(), 1, "one inode changed twice is listed once");
+    let x = fs.create(1, b"x", 0o644, 0, 0).unwrap().ino;
+    fs.unlink(1, b"f9").unwrap();
+    assert_eq!(fs.dirty.len(), 4, "f7, the root, x, f9");
+    fs.sync().unwrap();
+    assert!(fs.dirty.is_empty());
+    let mut fs = mount(fs.unmount().unwrap());
+    assert_eq!(fs.getattr(inos[7]).unwrap().mode & 0o7777, 0o640);
+    assert_eq!(fs.lookup(1, b"x").unwrap().ino, x);
+    assert_eq!(fs.lookup(1, b"f9").unwrap_err(), ENOENT);
+    assert_eq!(fs.check().unwrap().count, 0);
+}

@@ -241,7 +241,7 @@ impl<D: ZonedDevice> Fs<D> {
         for i in 0..self.inodes.len() {
             let (ino, lba, blocks, dirty) = {
                 let x = &self.inodes[i];
-                (x.ino, x.node_lba, x.node_blocks, x.dirty)
+                (x.ino, x.node_lba, x.node_blocks, x.is_dirty())
             };
             let _ = blocks;
             if dirty || blocks == 0 {

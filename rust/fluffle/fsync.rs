@@ -64,7 +64,7 @@ impl<D: ZonedDevice> Fs<D> {
         if mark.is_some() {
             self.marked_fsyncs += 1;
             self.write_node_marked(i, mark.as_ref(), true)
-        } else if self.inodes[i].dirty {
+        } else if self.inodes[i].is_dirty() {
             self.write_node_marked(i, None, true)
         } else {
             self.flush()
@@ -119,12 +119,12 @@ impl<D: ZonedDevice> Fs<D> {
         };
         n.node_lba = lba;
         n.node_blocks = blocks;
-        n.dirty = true;
         n.needs_cp = true;
         self.inodes.try_reserve(1)?;
         self.inodes[d].add_entry(&mark.name, ino, FileType::Regular)?;
-        self.inodes[d].dirty = true;
+        self.inodes[d].mark_dirty(&mut self.dirty);
         self.inodes.try_insert(at, FBox::try_new(n)?)?;
+        self.inodes[at].mark_dirty(&mut self.dirty);
         self.next_ino = core::cmp::max(self.next_ino, ino + 1);
         self.nat.changed(ino);
         Ok(Some(at))

@@ -68,7 +68,7 @@ impl<D: ZonedDevice> Fs<D> {
             }
             if o & OWNER_NODE != 0 {
                 let i = self.find(o >> 32).map_err(|_| EUCLEAN)?;
-                self.inodes[i].dirty = true;
+                self.inodes[i].mark_dirty(&mut self.dirty);
                 p += 1;
                 continue;
             }
@@ -106,7 +106,7 @@ impl<D: ZonedDevice> Fs<D> {
                     }
                 })?;
                 zones.claim(to + k, owner_data(ino, fblk))?;
-                n.dirty = true;
+                n.mark_dirty(&mut self.dirty);
             }
             p += got;
         }
@@ -125,7 +125,7 @@ impl<D: ZonedDevice> Fs<D> {
             if let Ok(i) = self.find(*ino) {
                 let n = &mut self.inodes[i];
                 if n.packed && n.node_lba == lba {
-                    n.dirty = true;
+                    n.mark_dirty(&mut self.dirty);
                 }
             }
         }

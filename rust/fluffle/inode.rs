@@ -13,6 +13,7 @@
 
 use super::dir::DirEntry;
 use super::dir_blocks::DentBlock;
+use super::dirty::DirtyList;
 use super::name_index::NameIndex;
 use super::errno::{Result, EUCLEAN};
 use super::extent::{Extent, ExtentMap};
@@ -110,8 +111,11 @@ pub struct Inode {
     /// The current node is a record in the pack block at `node_lba`
     /// (`node_blocks` is then 1).
     pub packed: bool,
-    /// The node on disk is stale.
-    pub dirty: bool,
+    /// The node on disk is stale (set only through [`Inode::mark_dirty`],
+    /// which lists the inode for the next checkpoint).
+    dirty: bool,
+    /// In the filesystem's [`DirtyList`].
+    listed: bool,
     /// Namespace changed since the last checkpoint (fsync must checkpoint).
     pub needs_cp: bool,
     /// VFS holds (see `Fs::hold`).
@@ -208,6 +212,7 @@ impl Inode {
             node_blocks: 0,
             packed: false,
             dirty: true,
+            listed: false,
             needs_cp: true,
             holds: 0,
             len_cache: (0, 0),
@@ -215,6 +220,36 @@ impl Inode {
             born: None,
             lost_names: false,
         }
+    }
+
+    /// The node on disk is stale: marks it so and lists the inode for the
+    /// next checkpoint (`dirty.rs`). Every change to an inode's node or
+    /// namespace goes through here.
+    pub fn mark_dirty(&mut self, list: &mut DirtyList) {
+        self.dirty = true;
+        if !self.listed {
+            self.listed = true;
+            list.push(self.ino);
+        }
+    }
+
+    /// True if the node on disk is stale.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// The node was just written.
+    pub fn clear_dirty(&mut self) {
+        self.dirty = false;
+    }
+
+    /// A checkpoint made everything about this inode durable: it leaves
+    /// the dirty list and its namespace state is clean.
+    pub fn checkpointed(&mut self) {
+        self.listed = false;
+        self.needs_cp = false;
+        self.born = None;
+        self.lost_names = false;
     }
 
     /// Attributes as the API returns them.

@@ -16,6 +16,7 @@ pub mod crc32c;
 pub mod device;
 pub mod dir;
 pub mod dir_blocks;
+pub mod dirty;
 pub mod dump;
 pub mod errno;
 pub mod extent;

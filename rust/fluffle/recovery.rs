@@ -271,7 +271,6 @@ impl<D: ZonedDevice> Fs<D> {
             n.nlink = old.nlink;
             n.node_lba = lba;
             n.node_blocks = blocks;
-            n.dirty = true;
             self.nat.changed(ino);
             for k in 0..old.node_blocks as u64 {
                 self.zones.release(old.node_lba + k);
@@ -282,6 +281,7 @@ impl<D: ZonedDevice> Fs<D> {
                 }
             }
             self.inodes[i] = FBox::try_new(n)?;
+            self.inodes[i].mark_dirty(&mut self.dirty);
             self.claim_inode(i)?;
         }
         Ok(())
