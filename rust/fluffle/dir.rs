@@ -170,8 +170,13 @@ impl Inode {
     }
 
     /// Notes that dentry block `blk` changed (see `dir_blocks.rs`);
-    /// `UNPLACED`: an entry needs a block.
+    /// `UNPLACED`: an entry needs a block. Only a directory in blocks mode
+    /// keeps the list: one whose entries are in its node rewrites them
+    /// all, and its list would only grow until it is converted.
     fn touch_block(&mut self, blk: u32) {
+        if self.map.v.is_empty() {
+            return;
+        }
         if self.dtouched.try_push(blk).is_err() {
             // No memory to remember it: rewrite every changed block.
             self.dall = true;

@@ -748,3 +748,23 @@ fn checkpoint_looks_only_at_changed_inodes() {
     assert_eq!(fs.lookup(1, b"f9").unwrap_err(), ENOENT);
     assert_eq!(fs.check().unwrap().count, 0);
 }
+
+/// A small directory (entries in its node) keeps no list of changed
+/// dentry blocks: creating and removing names in it for ever must not
+/// grow its memory.
+#[test]
+fn small_directory_churn_keeps_no_change_list() {
+    let mut fs = mount(dev(24, 64));
+    let d = fs.mkdir(1, b"d", 0o755, 0, 0).unwrap().ino;
+    for k in 0..2000u32 {
+        let name = std::format!("tmp{}", k % 5);
+        if k % 2 == 0 {
+            fs.create(d, name.as_bytes(), 0o644, 0, 0).unwrap();
+        } else {
+            fs.unlink(d, std::format!("tmp{}", (k - 1) % 5).as_bytes()).unwrap();
+        }
+    }
+    let i = fs.find(d).unwrap();
+    assert!(fs.inodes[i].map.v.is_empty(), "still inline");
+    assert!(fs.inodes[i].dtouched.len() < 16, "change list grew to {}", fs.inodes[i].dtouched.len());
+}
