@@ -768,3 +768,47 @@ fn small_directory_churn_keeps_no_change_list() {
     assert!(fs.inodes[i].map.v.is_empty(), "still inline");
     assert!(fs.inodes[i].dtouched.len() < 16, "change list grew to {}", fs.inodes[i].dtouched.len());
 }
+
+/// Mount reads the packs of consecutive inodes many blocks at a time; a
+/// bad block among them that mount does not need (a dead pack) must not
+/// fail it.
+#[test]
+fn mount_read_window_survives_a_bad_dead_block() {
+    let mut fs = mount(dev(24, 64));
+    let inos: Vec<u64> = (0..120u32).map(|i| fs.create(1, std::format!("f{i}").as_bytes(), 0o644, 0, 0).unwrap().ino).collect();
+    fs.sync().unwrap();
+    let lba = fs.inodes[fs.find(inos[60]).unwrap()].node_lba;
+    let members: Vec<u64> = inos.iter().copied().filter(|&x| fs.inodes[fs.find(x).unwrap()].node_lba == lba).collect();
+    assert!(fs.inodes[fs.find(inos[60]).unwrap()].packed && members.len() > 1);
+    for &m in members.iter() {
+        fs.setattr(m, &SetAttr { mode: Some(0o600), ..Default::default() }).unwrap();
+    }
+    fs.sync().unwrap();
+    assert!(fs.inodes.iter().all(|n| n.node_lba != lba), "the old pack is dead");
+    let mut d = fs.unmount().unwrap();
+    d.fail_reads_of(lba);
+    let mut fs = mount(d);
+    for (k, &ino) in inos.iter().enumerate() {
+        let a = fs.lookup(1, std::format!("f{k}").as_bytes()).unwrap();
+        assert_eq!(a.ino, ino);
+        assert_eq!(a.mode & 0o7777, if members.contains(&ino) { 0o600 } else { 0o644 });
+    }
+}
+
+/// Mount reads neighbouring pack blocks together: far fewer device reads
+/// than pack blocks.
+#[test]
+fn mount_reads_packs_in_large_reads() {
+    let mut fs = mount(dev(24, 64));
+    for i in 0..3000u32 {
+        fs.create(1, std::format!("file-{i}").as_bytes(), 0o644, 0, 0).unwrap();
+    }
+    let d = fs.unmount().unwrap();
+    let mut fs = mount(d);
+    let packs: std::collections::BTreeSet<u64> = fs.inodes.iter().filter(|n| n.packed).map(|n| n.node_lba).collect();
+    let before = fs.device().stats().reads;
+    let fs = mount(fs.unmount().unwrap());
+    let reads = fs.device().stats().reads - before;
+    assert!(packs.len() > 60, "{} packs", packs.len());
+    assert!((reads as usize) < packs.len() / 2, "{reads} reads for {} pack blocks", packs.len());
+}

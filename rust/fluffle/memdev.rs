@@ -71,6 +71,8 @@ pub struct MemDevice {
     cut_after: Option<u64>,
     tear_at: Option<(u64, usize)>,
     fail_flush_at: Option<u64>,
+    /// A read covering this block fails with `EIO` (a bad sector).
+    bad_block: Option<u64>,
     volatile: bool,
     /// Set once the power is cut (by `power_cut_after` or a torn write).
     off: bool,
@@ -92,6 +94,7 @@ impl MemDevice {
             cut_after: None,
             tear_at: None,
             fail_flush_at: None,
+            bad_block: None,
             volatile: false,
             off: false,
         })
@@ -111,6 +114,11 @@ impl MemDevice {
     /// Number of `write`/`append` calls so far (failed ones included).
     pub fn write_count(&self) -> u64 {
         self.stats.writes
+    }
+
+    /// Every read that covers block `lba` fails with `EIO` (a bad sector).
+    pub fn fail_reads_of(&mut self, lba: u64) {
+        self.bad_block = Some(lba);
     }
 
     /// Write number `n` (1-based) fails with `EIO` and lands nothing.
@@ -296,6 +304,9 @@ impl ZonedDevice for MemDevice {
         }
         self.stats.reads += 1;
         let nblocks = (buf.len() / BLOCK_SIZE) as u64;
+        if self.bad_block.is_some_and(|b| b >= lba && b - lba < nblocks) {
+            return Err(EIO);
+        }
         let z = self.geo.zone_of(lba).ok_or(EINVAL)?;
         let rel = lba - self.geo.zone_start(z);
         let zone = &self.zones[z as usize];

@@ -162,24 +162,26 @@ impl<D: ZonedDevice> Fs<D> {
 
     fn load_nodes(&mut self, cp: &Checkpoint, nat: &[NatEntry]) -> Result<()> {
         self.inodes.try_reserve(nat.len())?;
-        // Consecutive inodes usually share a pack block: keep the last one
-        // and its checked header (a CRC over the block per inode was a
-        // fifth of the mount time).
-        let mut pack = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        // Consecutive inodes usually share a pack block: keep its checked
+        // header (a CRC over the block per inode was a fifth of the mount
+        // time); and consecutive pack blocks are usually neighbours, so
+        // they are read many at a time.
+        let mut win = ReadWindow::new()?;
         let mut pack_hdr: Option<(u64, NodeHdr)> = None;
         for e in nat.iter() {
             let (mut n, seq, version) = if e.blocks == 0 {
+                let end = self.written_end(e.lba)?;
+                let pack = win.block(&mut self.dev, e.lba, end)?;
                 let h = match pack_hdr {
                     Some((lba, h)) if lba == e.lba => h,
                     _ => {
-                        self.dev.read(e.lba, &mut pack)?;
-                        let h = open_pack(&pack, self.seed)?;
+                        let h = open_pack(pack, self.seed)?;
                         pack_hdr = Some((e.lba, h));
                         h
                     }
                 };
                 let mut found: Option<(Inode, u64)> = None;
-                pack_records(&pack, &h, &mut |ino, version, rec| {
+                pack_records(pack, &h, &mut |ino, version, rec| {
                     if ino == e.ino && found.is_none() {
                         found = Some((Inode::decode(ino, rec)?, version));
                     }
@@ -203,6 +205,17 @@ impl<D: ZonedDevice> Fs<D> {
             self.inodes[i].reindex();
         }
         Ok(())
+    }
+
+    /// The end of the written part of `lba`'s zone (`EUCLEAN` if `lba` is
+    /// not in a written part of the device).
+    fn written_end(&self, lba: u64) -> Result<u64> {
+        let zone = self.geo.zone_of(lba).ok_or(EUCLEAN)?;
+        let end = self.geo.zone_start(zone) + self.zones.z[zone as usize].wp;
+        if lba >= end {
+            return Err(EUCLEAN);
+        }
+        Ok(end)
     }
 
     fn roll_forward(&mut self, cp: &Checkpoint) -> Result<()> {
@@ -356,3 +369,48 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 }
+
+/// Blocks read at mount [`WINDOW`] at a time: what a checkpoint wrote one
+/// after another (the packs of consecutive inodes) comes back in a few
+/// large reads instead of thousands of 4 KiB ones.
+struct ReadWindow {
+    buf: FVec<u8>,
+    /// First block held and how many.
+    lba: u64,
+    len: u64,
+}
+
+/// Blocks per read of a [`ReadWindow`] (256 KiB).
+const WINDOW: u64 = 64;
+
+impl ReadWindow {
+    fn new() -> Result<Self> {
+        Ok(Self { buf: FVec::try_from_elem(0u8, WINDOW as usize * BLOCK_SIZE)?, lba: 0, len: 0 })
+    }
+
+    /// Block `lba`; on a miss reads it and the blocks after it, up to the
+    /// window or `end` (the end of its zone's written part).
+    fn block<D: ZonedDevice>(&mut self, dev: &mut D, lba: u64, end: u64) -> Result<&[u8]> {
+        if lba < self.lba || lba >= self.lba + self.len {
+            let len = core::cmp::min(WINDOW, end.saturating_sub(lba));
+            if len == 0 {
+                return Err(EUCLEAN);
+            }
+            self.len = 0;
+            // A bad block after this one (a dead one, say) must not fail
+            // what reading this one alone would not.
+            let len = match dev.read(lba, &mut self.buf[..len as usize * BLOCK_SIZE]) {
+                Ok(()) => len,
+                Err(_) => {
+                    dev.read(lba, &mut self.buf[..BLOCK_SIZE])?;
+                    1
+                }
+            };
+            self.lba = lba;
+            self.len = len;
+        }
+        let at = (lba - self.lba) as usize * BLOCK_SIZE;
+        Ok(&self.buf[at..at + BLOCK_SIZE])
+    }
+}
+
