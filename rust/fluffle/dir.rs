@@ -6,7 +6,9 @@ use super::inode::{kind_byte, kind_from};
 use super::layout::{Dec, Enc};
 use super::inode::Inode;
 use super::name_index::INDEX_MIN_ENTRIES;
+use super::dir_blocks::DentBlock;
 use super::mem::FVec;
+use super::name_index::NameIndex;
 use super::types::{FileType, NAME_MAX};
 
 /// One directory entry.
@@ -81,9 +83,34 @@ pub fn check_name(name: &[u8]) -> Result<()> {
     Ok(())
 }
 
-impl Inode {
+/// A directory's in-memory entries and what is kept about them (boxed
+/// in [`Inode::extra`], so a file's inode does not carry it).
+#[derive(Default)]
+pub struct DirState {
+    /// Entries sorted by cookie.
+    pub entries: FVec<DirEntry>,
+    /// The dentry blocks, when the entries live in blocks (`dir_blocks.rs`;
+    /// the directory's block map says where).
+    pub dblocks: FVec<DentBlock>,
+    /// Hash index of the names (big directories).
+    pub index: NameIndex,
+    /// Dentry blocks whose entries changed since they were written (may
+    /// repeat), and whether every block must be looked at instead.
+    pub dtouched: FVec<u32>,
+    /// See `dtouched`.
+    pub dall: bool,
+    /// Sum of the names' lengths (kept by the entry methods below, so a
+    /// node's size is known without walking the entries).
+    pub names_len: usize,
+    /// A name was lost or retargeted since the last checkpoint
+    /// (roll-forward must not add a name the checkpoint may still hold for
+    /// another inode; `fsync.rs`).
+    pub lost_names: bool,
+}
+
+impl DirState {
     /// Index of entry `name`.
-    pub fn find_entry(&self, name: &[u8]) -> Option<usize> {
+    fn find(&self, name: &[u8]) -> Option<usize> {
         let h = name_hash(name);
         if !self.index.built() {
             return self.entries.iter().position(|e| e.hash == h && e.name.as_slice() == name);
@@ -100,13 +127,41 @@ impl Inode {
         found
     }
 
-    /// Builds the name index of a big directory (after its entries were
-    /// loaded).
-    pub fn reindex(&mut self) {
+    fn reindex(&mut self) {
         if self.entries.len() > INDEX_MIN_ENTRIES {
             self.index.rebuild(self.entries.iter().map(|e| (e.hash, e.cookie)));
         } else {
             self.index.drop_index();
+        }
+    }
+
+    /// Notes that dentry block `blk` changed (see `dir_blocks.rs`);
+    /// `UNPLACED`: an entry needs a block. Only a directory in blocks mode
+    /// (`in_blocks`) keeps the list: one whose entries are in its node
+    /// rewrites them all, and its list would only grow until it is
+    /// converted.
+    fn touch_block(&mut self, blk: u32, in_blocks: bool) {
+        if !in_blocks {
+            return;
+        }
+        if self.dtouched.try_push(blk).is_err() {
+            // No memory to remember it: rewrite every changed block.
+            self.dall = true;
+        }
+    }
+}
+
+impl Inode {
+    /// Index of entry `name`.
+    pub fn find_entry(&self, name: &[u8]) -> Option<usize> {
+        self.dir_state()?.find(name)
+    }
+
+    /// Builds the name index of a big directory (after its entries were
+    /// loaded).
+    pub fn reindex(&mut self) {
+        if let Some(d) = self.dir_state_mut() {
+            d.reindex();
         }
     }
 
@@ -115,76 +170,72 @@ impl Inode {
         let cookie = self.next_cookie;
         let e = DirEntry::new(cookie, ino, ftype, name)?;
         let hash = e.hash;
-        self.entries.try_push(e)?;
-        self.names_len += name.len();
-        self.touch_block(super::dir_blocks::UNPLACED);
-        if self.index.built() {
-            self.index.insert(hash, cookie, self.entries.iter().map(|e| (e.hash, e.cookie)));
-        } else if self.entries.len() > INDEX_MIN_ENTRIES {
-            self.reindex();
+        let in_blocks = !self.map.v.is_empty();
+        let d = self.dir_mut()?;
+        d.entries.try_push(e)?;
+        d.names_len += name.len();
+        d.touch_block(super::dir_blocks::UNPLACED, in_blocks);
+        if d.index.built() {
+            d.index.insert(hash, cookie, d.entries.iter().map(|e| (e.hash, e.cookie)));
+        } else if d.entries.len() > INDEX_MIN_ENTRIES {
+            d.reindex();
         }
+        let count = d.entries.len() as u64;
         self.next_cookie = cookie.saturating_add(1);
-        self.size = self.entries.len() as u64;
+        self.size = count;
         Ok(())
     }
 
     /// Removes entry `name`, returning its inode number.
     pub fn remove_entry(&mut self, name: &[u8]) -> Result<u64> {
-        let i = self.find_entry(name).ok_or(ENOENT)?;
-        let e = self.entries.remove(i).ok_or(ENOENT)?;
-        self.names_len = self.names_len.saturating_sub(e.name.len());
-        self.lost_names = true;
-        self.index.remove(e.hash, e.cookie);
-        self.touch_block(e.blk);
-        self.size = self.entries.len() as u64;
+        let in_blocks = !self.map.v.is_empty();
+        let d = self.dir_state_mut().ok_or(ENOENT)?;
+        let i = d.find(name).ok_or(ENOENT)?;
+        let e = d.entries.remove(i).ok_or(ENOENT)?;
+        d.names_len = d.names_len.saturating_sub(e.name.len());
+        d.lost_names = true;
+        d.index.remove(e.hash, e.cookie);
+        d.touch_block(e.blk, in_blocks);
+        self.size = d.entries.len() as u64;
         Ok(e.ino)
     }
 
     /// Renames entry `from` to `to` in place (keeps its cookie).
     pub fn rename_entry(&mut self, from: &[u8], to: &[u8]) -> Result<()> {
-        let i = self.find_entry(from).ok_or(ENOENT)?;
+        let in_blocks = !self.map.v.is_empty();
+        let d = self.dir_state_mut().ok_or(ENOENT)?;
+        let i = d.find(from).ok_or(ENOENT)?;
         let mut n = FVec::new();
         n.try_extend_from_slice(to)?;
-        let e = &mut self.entries[i];
+        let e = &mut d.entries[i];
         let (old, cookie, blk) = (e.hash, e.cookie, e.blk);
-        self.names_len = (self.names_len + to.len()).saturating_sub(e.name.len());
-        self.lost_names = true;
+        let old_len = e.name.len();
         e.name = n;
         e.hash = name_hash(to);
         let new = e.hash;
-        self.index.remove(old, cookie);
-        self.index.insert(new, cookie, self.entries.iter().map(|e| (e.hash, e.cookie)));
-        self.touch_block(blk);
+        d.names_len = (d.names_len + to.len()).saturating_sub(old_len);
+        d.lost_names = true;
+        d.index.remove(old, cookie);
+        d.index.insert(new, cookie, d.entries.iter().map(|e| (e.hash, e.cookie)));
+        d.touch_block(blk, in_blocks);
         Ok(())
     }
 
     /// Points entry index `i` at another inode (rename over an existing
     /// name, exchange).
     pub fn set_entry_target(&mut self, i: usize, ino: u64, ftype: FileType) {
-        let e = &mut self.entries[i];
+        let in_blocks = !self.map.v.is_empty();
+        let Some(d) = self.dir_state_mut() else { return };
+        let Some(e) = d.entries.get_mut(i) else { return };
         e.ino = ino;
         e.ftype = ftype;
         let blk = e.blk;
-        self.lost_names = true;
-        self.touch_block(blk);
-    }
-
-    /// Notes that dentry block `blk` changed (see `dir_blocks.rs`);
-    /// `UNPLACED`: an entry needs a block. Only a directory in blocks mode
-    /// keeps the list: one whose entries are in its node rewrites them
-    /// all, and its list would only grow until it is converted.
-    fn touch_block(&mut self, blk: u32) {
-        if self.map.v.is_empty() {
-            return;
-        }
-        if self.dtouched.try_push(blk).is_err() {
-            // No memory to remember it: rewrite every changed block.
-            self.dall = true;
-        }
+        d.lost_names = true;
+        d.touch_block(blk, in_blocks);
     }
 
     /// Index of the first entry with a cookie above `cookie`.
     pub fn entries_after(&self, cookie: u64) -> usize {
-        self.entries.partition_point(|e| e.cookie <= cookie)
+        self.entries().partition_point(|e| e.cookie <= cookie)
     }
 }

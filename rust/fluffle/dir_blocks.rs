@@ -65,19 +65,21 @@ impl<D: ZonedDevice> Fs<D> {
         if n.ftype != FileType::Directory {
             return Ok(());
         }
+        let Some(dir) = n.dir_state() else { return Ok(()) };
         let converting = !self.dir_in_blocks(i);
         if converting {
-            let bytes: usize = n.entries.iter().map(entry_bytes).sum();
+            let bytes: usize = dir.entries.iter().map(entry_bytes).sum();
             if bytes <= INLINE_DENTRY_MAX {
                 return Ok(());
             }
-        } else if n.dtouched.is_empty() && !n.dall {
+        } else if dir.dtouched.is_empty() && !dir.dall {
             return Ok(());
         }
         let mut want = self.place_entries(i)?;
         let n = &mut self.inodes[i];
-        let all = converting || n.dall;
-        for &b in n.dtouched.iter() {
+        let Some(dir) = n.dir_state() else { return Ok(()) };
+        let all = converting || dir.dall;
+        for &b in dir.dtouched.iter() {
             if let Some(w) = want.get_mut(b as usize) {
                 *w = true;
             }
@@ -85,11 +87,11 @@ impl<D: ZonedDevice> Fs<D> {
         for (k, w) in want.iter_mut().enumerate() {
             *w |= all || n.map.lookup(k as u64).is_none();
         }
-        let nblocks = n.dblocks.len();
+        let nblocks = dir.dblocks.len();
         // Entries of the wanted blocks, grouped by block, each group in
         // cookie order (a counting sort over those entries only).
         let mut start = FVec::try_from_elem(0u32, nblocks + 1)?;
-        for e in n.entries.iter().filter(|e| want[e.blk as usize]) {
+        for e in dir.entries.iter().filter(|e| want[e.blk as usize]) {
             start[e.blk as usize + 1] += 1;
         }
         for k in 0..nblocks {
@@ -97,7 +99,7 @@ impl<D: ZonedDevice> Fs<D> {
         }
         let mut at = start.try_clone()?;
         let mut order = FVec::try_from_elem(0u32, start[nblocks] as usize)?;
-        for (x, e) in n.entries.iter().enumerate().filter(|(_, e)| want[e.blk as usize]) {
+        for (x, e) in dir.entries.iter().enumerate().filter(|(_, e)| want[e.blk as usize]) {
             let slot = &mut at[e.blk as usize];
             order[*slot as usize] = x as u32;
             *slot += 1;
@@ -107,10 +109,10 @@ impl<D: ZonedDevice> Fs<D> {
         for k in (0..nblocks).filter(|&k| want[k]) {
             payload.clear();
             {
-                let n = &self.inodes[i];
+                let entries = self.inodes[i].entries();
                 let mut enc = Enc { out: &mut payload };
                 for &x in order[start[k] as usize..start[k + 1] as usize].iter() {
-                    n.entries[x as usize].encode(&mut enc)?;
+                    entries[x as usize].encode(&mut enc)?;
                 }
             }
             if payload.len() > NODE_PAYLOAD {
@@ -118,17 +120,20 @@ impl<D: ZonedDevice> Fs<D> {
                 return Err(EUCLEAN);
             }
             let crc = crc32c_append(!0, &payload) | 1;
-            if self.inodes[i].dblocks[k].crc == crc && self.inodes[i].map.lookup(k as u64).is_some() {
+            let on_disk = self.inodes[i].dir_state().and_then(|d| d.dblocks.get(k)).map_or(0, |b| b.crc);
+            if on_disk == crc && self.inodes[i].map.lookup(k as u64).is_some() {
                 continue;
             }
             blk.as_mut_slice().fill(0);
             blk[NODE_HDR..NODE_HDR + payload.len()].copy_from_slice(&payload);
             self.write_dentry_block(i, k as u64, &mut blk, payload.len())?;
-            self.inodes[i].dblocks[k].crc = crc;
+            if let Some(b) = self.inodes[i].dir_mut()?.dblocks.get_mut(k) {
+                b.crc = crc;
+            }
         }
-        let n = &mut self.inodes[i];
-        n.dtouched.clear();
-        n.dall = false;
+        let dir = self.inodes[i].dir_mut()?;
+        dir.dtouched.clear();
+        dir.dall = false;
         Ok(())
     }
 
@@ -136,7 +141,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// keep theirs while it has room, the others go first-fit. Returns, per
     /// block, whether placement changed what it holds.
     fn place_entries(&mut self, i: usize) -> Result<FVec<bool>> {
-        let n = &mut self.inodes[i];
+        let n = self.inodes[i].dir_mut()?;
         let mut used: FVec<usize> = FVec::try_from_elem(0usize, n.dblocks.len())?;
         let mut changed = FVec::try_from_elem(false, n.dblocks.len())?;
         for e in n.entries.iter_mut() {
@@ -239,9 +244,10 @@ impl<D: ZonedDevice> Fs<D> {
         if entries.len() as u64 != n.size {
             return Err(EUCLEAN);
         }
-        n.names_len = entries.iter().map(|e| e.name.len()).sum();
-        n.entries = entries;
-        n.dblocks = blocks;
+        let dir = n.dir_mut()?;
+        dir.names_len = entries.iter().map(|e| e.name.len()).sum();
+        dir.entries = entries;
+        dir.dblocks = blocks;
         Ok(())
     }
 }

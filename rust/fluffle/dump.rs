@@ -77,12 +77,12 @@ impl<D: ZonedDevice> Fs<D> {
                 n.node_blocks,
                 if n.packed { " (pack)" } else { "" },
                 n.map.v.len(),
-                n.entries.len(),
-                n.xattrs.len(),
+                n.entries().len(),
+                n.xattrs().len(),
                 if n.inline.is_some() { " inline" } else { "" }
             )?;
             if entries {
-                for e in n.entries.iter() {
+                for e in n.entries().iter() {
                     write!(out, "      [{}] ino {} ", e.cookie, e.ino)?;
                     for &b in e.name.iter() {
                         if b.is_ascii_graphic() || b == b' ' {

@@ -382,16 +382,21 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Node payload size of inode index `i`, recomputed only when its
     /// extent count moved by 256 since the last time (an extent costs at
-    /// most 20 bytes), so writes to huge fragmented files stay O(log n).
+    /// most `EXTENT_MAX_BYTES`), so writes to huge fragmented files stay
+    /// O(log n).
     fn node_len_estimate(&mut self, i: usize) -> usize {
         let n = &mut self.inodes[i];
         let ext = n.map.v.len();
-        let (cached_ext, cached_len) = n.len_cache;
+        let (cached_ext, cached_len) = (n.len_cache.0 as usize, n.len_cache.1 as usize);
         if cached_len != 0 && ext.abs_diff(cached_ext) < 256 {
-            return cached_len + ext.saturating_sub(cached_ext) * 20;
+            return cached_len + ext.saturating_sub(cached_ext) * super::inode::EXTENT_MAX_BYTES;
         }
         let len = n.encoded_len();
-        n.len_cache = (ext, len);
+        // Lengths beyond u32 are far past any node's limit: not cached.
+        n.len_cache = match (u32::try_from(ext), u32::try_from(len)) {
+            (Ok(e), Ok(l)) => (e, l),
+            _ => (0, 0),
+        };
         len
     }
 

@@ -368,7 +368,7 @@ impl<D: ZonedDevice> Fs<D> {
         let d = self.dir_index(dir)?;
         check_name(name)?;
         let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
-        let ino = self.inodes[d].entries[e].ino;
+        let ino = self.inodes[d].entries()[e].ino;
         Ok(self.inode(ino)?.attr())
     }
 
@@ -446,7 +446,7 @@ impl<D: ZonedDevice> Fs<D> {
         let ino = self.next_ino;
         let mut n = Inode::new(ino, ftype, mode, uid, gid, self.now);
         if ftype == FileType::Regular {
-            n.born = Some((dir, self.inodes[d].next_cookie));
+            n.born = core::num::NonZeroU64::new(self.inodes[d].next_cookie).map(|cookie| super::inode::Born { dir, cookie });
         }
         if ftype == FileType::Directory {
             n.nlink = 2;
@@ -504,7 +504,7 @@ impl<D: ZonedDevice> Fs<D> {
         t.try_extend_from_slice(target)?;
         let i = self.new_inode(dir, name, FileType::Symlink, 0o777, uid, gid)?;
         let n = &mut self.inodes[i];
-        n.target = t;
+        n.extra_mut()?.target = t;
         n.size = target.len() as u64;
         Ok(n.attr())
     }
@@ -517,8 +517,9 @@ impl<D: ZonedDevice> Fs<D> {
         if n.ftype != FileType::Symlink {
             return Err(EINVAL);
         }
-        let k = core::cmp::min(buf.len(), n.target.len());
-        buf[..k].copy_from_slice(&n.target[..k]);
+        let target = n.target();
+        let k = core::cmp::min(buf.len(), target.len());
+        buf[..k].copy_from_slice(&target[..k]);
         Ok(k)
     }
 
@@ -606,7 +607,7 @@ impl<D: ZonedDevice> Fs<D> {
         let d = self.dir_index(dir)?;
         check_name(name)?;
         let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
-        if self.inodes[d].entries[e].ftype == FileType::Directory {
+        if self.inodes[d].entries()[e].ftype == FileType::Directory {
             return Err(EISDIR);
         }
         let ino = self.inodes[d].remove_entry(name)?;
@@ -621,12 +622,12 @@ impl<D: ZonedDevice> Fs<D> {
         let d = self.dir_index(dir)?;
         check_name(name)?;
         let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
-        let ino = self.inodes[d].entries[e].ino;
+        let ino = self.inodes[d].entries()[e].ino;
         let i = self.find(ino).map_err(|_| EUCLEAN)?;
         if self.inodes[i].ftype != FileType::Directory {
             return Err(ENOTDIR);
         }
-        if !self.inodes[i].entries.is_empty() {
+        if !self.inodes[i].entries().is_empty() {
             return Err(ENOTEMPTY);
         }
         self.inodes[d].remove_entry(name)?;
@@ -669,10 +670,10 @@ impl<D: ZonedDevice> Fs<D> {
         check_name(oldname)?;
         let se = self.inodes[od].find_entry(oldname).ok_or(ENOENT)?;
         check_name(newname)?;
-        let src = self.inodes[od].entries[se].ino;
-        let stype = self.inodes[od].entries[se].ftype;
+        let src = self.inodes[od].entries()[se].ino;
+        let stype = self.inodes[od].entries()[se].ftype;
         let de = self.inodes[nd].find_entry(newname);
-        let dst = de.map(|e| (self.inodes[nd].entries[e].ino, self.inodes[nd].entries[e].ftype));
+        let dst = de.map(|e| (self.inodes[nd].entries()[e].ino, self.inodes[nd].entries()[e].ftype));
         if flags & RENAME_NOREPLACE != 0 && dst.is_some() {
             return Err(EEXIST);
         }
@@ -702,7 +703,7 @@ impl<D: ZonedDevice> Fs<D> {
                 _ => {}
             }
             let di = self.find(dino).map_err(|_| EUCLEAN)?;
-            if dtype == FileType::Directory && !self.inodes[di].entries.is_empty() {
+            if dtype == FileType::Directory && !self.inodes[di].entries().is_empty() {
                 return Err(ENOTEMPTY);
             }
         } else {
@@ -757,8 +758,8 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// RENAME_EXCHANGE: swaps the targets of two entries.
     fn exchange(&mut self, od: usize, se: usize, nd: usize, de: usize) -> Result<()> {
-        let (a, at) = (self.inodes[od].entries[se].ino, self.inodes[od].entries[se].ftype);
-        let (b, bt) = (self.inodes[nd].entries[de].ino, self.inodes[nd].entries[de].ftype);
+        let (a, at) = (self.inodes[od].entries()[se].ino, self.inodes[od].entries()[se].ftype);
+        let (b, bt) = (self.inodes[nd].entries()[de].ino, self.inodes[nd].entries()[de].ftype);
         if a == b {
             return Ok(());
         }
@@ -815,7 +816,7 @@ impl<D: ZonedDevice> Fs<D> {
         if cookie < 2 && !emit(b"..", n.parent, FileType::Directory, 2) {
             return Ok(());
         }
-        for e in n.entries[n.entries_after(cookie)..].iter() {
+        for e in n.entries()[n.entries_after(cookie)..].iter() {
             if !emit(&e.name, e.ino, e.ftype, e.cookie) {
                 break;
             }

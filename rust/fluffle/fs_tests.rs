@@ -637,8 +637,8 @@ fn node_size_estimates_follow_entry_changes() {
             n.encode(&mut out).unwrap();
             assert_eq!(n.encoded_len(), out.len(), "inode {}", n.ino);
             assert!(n.encoded_len_bound() >= out.len(), "inode {}", n.ino);
-            let names: usize = n.entries.iter().map(|e| e.name.len()).sum();
-            assert_eq!(n.names_len, names, "inode {}", n.ino);
+            let names: usize = n.entries().iter().map(|e| e.name.len()).sum();
+            assert_eq!(n.dir_state().map_or(0, |d| d.names_len), names, "inode {}", n.ino);
         }
     };
     for i in 0..300u32 {
@@ -766,7 +766,8 @@ fn small_directory_churn_keeps_no_change_list() {
     }
     let i = fs.find(d).unwrap();
     assert!(fs.inodes[i].map.v.is_empty(), "still inline");
-    assert!(fs.inodes[i].dtouched.len() < 16, "change list grew to {}", fs.inodes[i].dtouched.len());
+    let touched = fs.inodes[i].dir_state().map_or(0, |d| d.dtouched.len());
+    assert!(touched < 16, "change list grew to {touched}");
 }
 
 /// Mount reads the packs of consecutive inodes many blocks at a time; a
@@ -811,4 +812,12 @@ fn mount_reads_packs_in_large_reads() {
     let reads = fs.device().stats().reads - before;
     assert!(packs.len() > 60, "{} packs", packs.len());
     assert!((reads as usize) < packs.len() / 2, "{reads} reads for {} pack blocks", packs.len());
+}
+
+/// Most inodes are files: an inode stays within a 256-byte allocation
+/// (the kernel's kmalloc-256), a directory's state lives apart.
+#[test]
+fn an_inode_fits_a_small_allocation() {
+    let size = core::mem::size_of::<super::inode::Inode>();
+    assert!(size <= 256, "Inode is {size} bytes");
 }

@@ -115,8 +115,8 @@ impl<D: ZonedDevice> Fs<D> {
             let d = queue[qi];
             qi += 1;
             let dir = &self.inodes[d];
-            for (k, e) in dir.entries.iter().enumerate() {
-                if dir.entries.len() <= 4096 && dir.find_entry(&e.name) != Some(k) {
+            for (k, e) in dir.entries().iter().enumerate() {
+                if dir.entries().len() <= 4096 && dir.find_entry(&e.name) != Some(k) {
                     r.add(ProblemKind::DuplicateName, dir.ino, e.cookie);
                 }
                 let t = match self.find(e.ino) {
@@ -265,7 +265,7 @@ impl<D: ZonedDevice> Fs<D> {
             if self.inodes[i].ftype == FileType::Directory && self.dir_in_blocks(i) {
                 let same = match self.read_dentry_blocks(i) {
                     Ok((disk, _)) => {
-                        let mem = &self.inodes[i].entries;
+                        let mem = &self.inodes[i].entries();
                         disk.len() == mem.len()
                             && disk.iter().zip(mem.iter()).all(|(a, b)| {
                                 a.cookie == b.cookie && a.ino == b.ino && a.ftype == b.ftype && a.name.as_slice() == b.name.as_slice()

@@ -75,17 +75,18 @@ impl<D: ZonedDevice> Fs<D> {
     /// recreate it, if it qualifies (see the module docs).
     fn link_mark(&self, i: usize) -> Result<Option<LinkMark>> {
         let n = &self.inodes[i];
-        let Some((dir, cookie)) = n.born else { return Ok(None) };
+        let Some(super::inode::Born { dir, cookie }) = n.born else { return Ok(None) };
+        let cookie = cookie.get();
         if n.ftype != FileType::Regular || n.nlink != 1 || dir >= self.cp_next_ino || self.marked_fsyncs >= MARKED_FSYNCS_MAX {
             return Ok(None);
         }
         let Ok(d) = self.find(dir) else { return Ok(None) };
         let p = &self.inodes[d];
-        if p.lost_names || p.ftype != FileType::Directory {
+        if p.ftype != FileType::Directory || p.dir_state().is_some_and(|d| d.lost_names) {
             return Ok(None);
         }
-        let k = p.entries.partition_point(|e| e.cookie < cookie);
-        let Some(e) = p.entries.get(k).filter(|e| e.cookie == cookie && e.ino == n.ino) else {
+        let k = p.entries().partition_point(|e| e.cookie < cookie);
+        let Some(e) = p.entries().get(k).filter(|e| e.cookie == cookie && e.ino == n.ino) else {
             return Ok(None);
         };
         let mut name = FVec::new();

@@ -11,14 +11,12 @@
 //! (`name_len u8, value_len u32, name, value`), the symlink target and the
 //! inline data of a small regular file.
 
-use super::dir::DirEntry;
-use super::dir_blocks::DentBlock;
+use super::dir::{DirEntry, DirState};
 use super::dirty::DirtyList;
-use super::name_index::NameIndex;
 use super::errno::{Result, EUCLEAN};
 use super::extent::{Extent, ExtentMap};
 use super::layout::{unzigzag, uvar_len, zigzag, Dec, Enc};
-use super::mem::FVec;
+use super::mem::{FBox, FVec};
 use super::types::*;
 
 /// One dirty (not yet written) page of file data.
@@ -54,6 +52,27 @@ pub struct LinkMark {
 /// inline data.
 const FLAG_LINK_MARK: u8 = 1;
 
+/// Where a file created since the last checkpoint got its name (see
+/// [`Inode::born`]).
+#[derive(Clone, Copy)]
+pub struct Born {
+    /// The directory.
+    pub dir: u64,
+    /// The entry's readdir cookie (cookies start at 3: never zero).
+    pub cookie: core::num::NonZeroU64,
+}
+
+/// What few inodes have (see [`Inode::extra`]).
+#[derive(Default)]
+pub struct Extra {
+    /// A directory's entries and their state.
+    pub dir: DirState,
+    /// Extended attributes.
+    pub xattrs: FVec<Xattr>,
+    /// Symlink target.
+    pub target: FVec<u8>,
+}
+
 /// An inode: attributes, content description, and cache state.
 pub struct Inode {
     /// Inode number.
@@ -82,22 +101,10 @@ pub struct Inode {
     pub next_cookie: u64,
     /// Block map (regular files).
     pub map: ExtentMap,
-    /// Entries sorted by cookie (directories).
-    pub entries: FVec<DirEntry>,
-    /// The directory's dentry blocks, when its entries live in blocks
-    /// (`dir_blocks.rs`; its block map says where).
-    pub dblocks: FVec<DentBlock>,
-    /// Hash index of the entries' names (big directories).
-    pub index: NameIndex,
-    /// Dentry blocks whose entries changed since they were written (may
-    /// repeat), and whether every block must be looked at instead.
-    pub dtouched: FVec<u32>,
-    /// See `dtouched`.
-    pub dall: bool,
-    /// Extended attributes.
-    pub xattrs: FVec<Xattr>,
-    /// Symlink target.
-    pub target: FVec<u8>,
+    /// What few inodes have: a directory's entries, extended attributes,
+    /// a symlink target (`None` when none: most inodes are plain files,
+    /// and this keeps them in a 256-byte allocation).
+    pub extra: Option<FBox<Extra>>,
     /// Content of a small regular file kept in its node (f2fs-style inline
     /// data): `Some` with exactly `size` bytes, or `None` for a block-mapped
     /// file.
@@ -121,19 +128,12 @@ pub struct Inode {
     /// VFS holds (see `Fs::hold`).
     pub holds: u32,
     /// (extent count, encoded length) when last measured (write admission).
-    pub len_cache: (usize, usize),
+    pub len_cache: (u32, u32),
     /// A regular file created since the last checkpoint whose only name is
     /// still the one it was created with: (directory, cookie of the entry).
     /// `fsync` can then write the name with the node instead of a
     /// checkpoint (`fsync.rs`).
-    pub born: Option<(u64, u64)>,
-    /// A directory that lost or retargeted a name since the last
-    /// checkpoint (roll-forward must not add a name the checkpoint may
-    /// still hold for another inode).
-    pub lost_names: bool,
-    /// Sum of the names' lengths in `entries` (kept by the entry methods
-    /// of `dir.rs`, so a node's size is known without walking them).
-    pub names_len: usize,
+    pub born: Option<Born>,
 }
 
 /// Fixed payload bytes before the arrays.
@@ -199,13 +199,7 @@ impl Inode {
             parent: 0,
             next_cookie: 3,
             map: ExtentMap::default(),
-            entries: FVec::new(),
-            dblocks: FVec::new(),
-            index: NameIndex::default(),
-            dtouched: FVec::new(),
-            dall: false,
-            xattrs: FVec::new(),
-            target: FVec::new(),
+            extra: None,
             inline: if ftype == FileType::Regular { Some(FVec::new()) } else { None },
             pages: FVec::new(),
             node_lba: 0,
@@ -216,9 +210,7 @@ impl Inode {
             needs_cp: true,
             holds: 0,
             len_cache: (0, 0),
-            names_len: 0,
             born: None,
-            lost_names: false,
         }
     }
 
@@ -249,7 +241,9 @@ impl Inode {
         self.listed = false;
         self.needs_cp = false;
         self.born = None;
-        self.lost_names = false;
+        if let Some(x) = self.extra.as_mut() {
+            x.dir.lost_names = false;
+        }
     }
 
     /// Attributes as the API returns them.
@@ -274,10 +268,48 @@ impl Inode {
     /// move to dentry blocks (then its block map is not empty).
     fn inline_entries(&self) -> &[DirEntry] {
         if self.map.v.is_empty() {
-            &self.entries
+            self.entries()
         } else {
             &[]
         }
+    }
+
+    /// The entries, sorted by cookie (none for a file).
+    pub fn entries(&self) -> &[DirEntry] {
+        self.dir_state().map_or(&[], |d| &d.entries)
+    }
+
+    /// The directory state, if it was ever made.
+    pub fn dir_state(&self) -> Option<&DirState> {
+        self.extra.as_ref().map(|x| &x.dir)
+    }
+
+    /// The directory state, if it was ever made.
+    pub fn dir_state_mut(&mut self) -> Option<&mut DirState> {
+        self.extra.as_deref_mut().map(|x| &mut x.dir)
+    }
+
+    /// Extended attributes (none for most inodes).
+    pub fn xattrs(&self) -> &[Xattr] {
+        self.extra.as_ref().map_or(&[], |x| &x.xattrs)
+    }
+
+    /// The symlink target (empty for other inodes).
+    pub fn target(&self) -> &[u8] {
+        self.extra.as_ref().map_or(&[], |x| &x.target)
+    }
+
+    /// The extended attributes and symlink target, made on first use.
+    pub fn extra_mut(&mut self) -> Result<&mut Extra> {
+        if self.extra.is_none() {
+            self.extra = Some(FBox::try_new(Extra::default())?);
+        }
+        self.extra.as_deref_mut().ok_or(EUCLEAN)
+    }
+
+    /// The directory state, made on first use.
+    pub fn dir_mut(&mut self) -> Result<&mut DirState> {
+        Ok(&mut self.extra_mut()?.dir)
     }
 
     /// An upper bound of [`Inode::encoded_len`] that does not walk the
@@ -285,10 +317,10 @@ impl Inode {
     /// run on every create in a directory whose map may hold thousands of
     /// dentry-block extents, and need the exact length only near the limit.
     pub fn encoded_len_bound(&self) -> usize {
-        let mut n = INODE_FIXED + self.target.len() + self.inline.as_ref().map_or(0, |d| d.len());
+        let mut n = INODE_FIXED + self.target().len() + self.inline.as_ref().map_or(0, |d| d.len());
         n += self.map.v.len().saturating_mul(EXTENT_MAX_BYTES);
         n += self.inline_entries_len();
-        for x in self.xattrs.iter() {
+        for x in self.xattrs().iter() {
             n += XATTR_FIXED + x.name.len() + x.value.len();
         }
         n
@@ -297,7 +329,7 @@ impl Inode {
     /// Payload bytes of the entries kept in the node.
     fn inline_entries_len(&self) -> usize {
         if self.map.v.is_empty() {
-            self.entries.len() * DENTRY_FIXED + self.names_len
+            self.dir_state().map_or(0, |d| d.entries.len() * DENTRY_FIXED + d.names_len)
         } else {
             0
         }
@@ -305,7 +337,7 @@ impl Inode {
 
     /// Bytes of the encoded payload.
     pub fn encoded_len(&self) -> usize {
-        let mut n = INODE_FIXED + self.target.len() + self.inline.as_ref().map_or(0, |d| d.len());
+        let mut n = INODE_FIXED + self.target().len() + self.inline.as_ref().map_or(0, |d| d.len());
         let (mut pf, mut pl) = (0u64, 0u64);
         for x in self.map.v.iter() {
             n += uvar_len(x.fblk.wrapping_sub(pf)) + uvar_len(zigzag(x.lba.wrapping_sub(pl) as i64)) + uvar_len(x.len as u64);
@@ -313,7 +345,7 @@ impl Inode {
             pl = x.lba.wrapping_add(x.len as u64);
         }
         n += self.inline_entries_len();
-        for x in self.xattrs.iter() {
+        for x in self.xattrs().iter() {
             n += XATTR_FIXED + x.name.len() + x.value.len();
         }
         n
@@ -343,8 +375,8 @@ impl Inode {
         e.u64(self.next_cookie)?;
         e.u32(self.map.v.len() as u32)?;
         e.u32(self.inline_entries().len() as u32)?;
-        e.u32(self.xattrs.len() as u32)?;
-        e.u32(self.target.len() as u32)?;
+        e.u32(self.xattrs().len() as u32)?;
+        e.u32(self.target().len() as u32)?;
         e.u32(self.inline.as_ref().map_or(u32::MAX, |d| d.len() as u32))?;
         let (mut pf, mut pl) = (0u64, 0u64);
         for x in self.map.v.iter() {
@@ -357,13 +389,13 @@ impl Inode {
         for d in self.inline_entries().iter() {
             d.encode(&mut e)?;
         }
-        for x in self.xattrs.iter() {
+        for x in self.xattrs().iter() {
             e.u8(x.name.len() as u8)?;
             e.u32(x.value.len() as u32)?;
             e.bytes(&x.name)?;
             e.bytes(&x.value)?;
         }
-        e.bytes(&self.target)?;
+        e.bytes(self.target())?;
         if let Some(d) = &self.inline {
             e.bytes(d)?;
         }
@@ -438,7 +470,9 @@ impl Inode {
         if n_ent > d.remaining() / DENTRY_FIXED {
             return Err(EUCLEAN);
         }
-        ino_.entries.try_reserve(n_ent)?;
+        if n_ent > 0 {
+            ino_.dir_mut()?.entries.try_reserve(n_ent)?;
+        }
         let mut last_cookie = 2u64;
         for _ in 0..n_ent {
             let e = DirEntry::decode(&mut d, next_cookie)?;
@@ -446,8 +480,9 @@ impl Inode {
                 return Err(EUCLEAN);
             }
             last_cookie = e.cookie;
-            ino_.names_len += e.name.len();
-            ino_.entries.try_push(e)?;
+            let dir = ino_.dir_mut()?;
+            dir.names_len += e.name.len();
+            dir.entries.try_push(e)?;
         }
         if n_x > d.remaining() / XATTR_FIXED {
             return Err(EUCLEAN);
@@ -466,10 +501,12 @@ impl Inode {
             n.try_extend_from_slice(name)?;
             let mut v = FVec::new();
             v.try_extend_from_slice(value)?;
-            ino_.xattrs.try_push(Xattr { name: n, value: v })?;
+            ino_.extra_mut()?.xattrs.try_push(Xattr { name: n, value: v })?;
         }
         let t = d.bytes(tlen)?;
-        ino_.target.try_extend_from_slice(t)?;
+        if !t.is_empty() {
+            ino_.extra_mut()?.target.try_extend_from_slice(t)?;
+        }
         ino_.inline = None;
         if ilen != u32::MAX {
             let data = d.bytes(ilen as usize)?;
@@ -497,7 +534,7 @@ impl Inode {
         }
         match ftype {
             FileType::Regular => {
-                if size > MAX_FILE_SIZE || !ino_.entries.is_empty() || tlen != 0 {
+                if size > MAX_FILE_SIZE || !ino_.entries().is_empty() || tlen != 0 {
                     return Err(EUCLEAN);
                 }
                 ino_.map.validate(size.div_ceil(4096))?;

@@ -359,7 +359,7 @@ impl<D: ZonedDevice> Fs<D> {
                     return Err(EUCLEAN);
                 }
             }
-            for e in n.entries.iter() {
+            for e in n.entries().iter() {
                 let t = self.inode(e.ino).map_err(|_| EUCLEAN)?;
                 if t.ftype != e.ftype || e.ino == Self::ROOT_INO {
                     return Err(EUCLEAN);

@@ -28,17 +28,17 @@ fn check(name: &[u8]) -> Result<()> {
 
 impl Inode {
     fn xattr_index(&self, name: &[u8]) -> Option<usize> {
-        self.xattrs.iter().position(|x| x.name.as_slice() == name)
+        self.xattrs().iter().position(|x| x.name.as_slice() == name)
     }
 
     fn xattr_bytes(&self) -> usize {
-        self.xattrs.iter().map(|x| x.name.len() + x.value.len()).sum()
+        self.xattrs().iter().map(|x| x.name.len() + x.value.len()).sum()
     }
 
     /// getxattr semantics (see `Fs::getxattr`).
     pub fn get_xattr(&self, name: &[u8], buf: &mut [u8]) -> Result<usize> {
         check(name)?;
-        let x = self.xattrs.get(self.xattr_index(name).ok_or(ENODATA)?).ok_or(ENODATA)?;
+        let x = self.xattrs().get(self.xattr_index(name).ok_or(ENODATA)?).ok_or(ENODATA)?;
         if buf.is_empty() {
             return Ok(x.value.len());
         }
@@ -62,18 +62,19 @@ impl Inode {
             None if flags & XATTR_REPLACE != 0 => return Err(ENODATA),
             _ => {}
         }
-        let old = idx.and_then(|i| self.xattrs.get(i)).map_or(0, |x| x.name.len() + x.value.len());
+        let old = idx.and_then(|i| self.xattrs().get(i)).map_or(0, |x| x.name.len() + x.value.len());
         if self.xattr_bytes() - old + name.len() + value.len() > XATTR_TOTAL_MAX {
             return Err(ENOSPC);
         }
         let mut v = FVec::new();
         v.try_extend_from_slice(value)?;
-        match idx {
-            Some(i) => self.xattrs[i].value = v,
+        let xattrs = &mut self.extra_mut()?.xattrs;
+        match idx.and_then(|i| xattrs.get_mut(i)) {
+            Some(x) => x.value = v,
             None => {
                 let mut n = FVec::new();
                 n.try_extend_from_slice(name)?;
-                self.xattrs.try_push(Xattr { name: n, value: v })?;
+                xattrs.try_push(Xattr { name: n, value: v })?;
             }
         }
         Ok(())
@@ -81,7 +82,7 @@ impl Inode {
 
     /// listxattr semantics (see `Fs::listxattr`).
     pub fn list_xattr(&self, buf: &mut [u8]) -> Result<usize> {
-        let total: usize = self.xattrs.iter().map(|x| x.name.len() + 1).sum();
+        let total: usize = self.xattrs().iter().map(|x| x.name.len() + 1).sum();
         if buf.is_empty() {
             return Ok(total);
         }
@@ -89,7 +90,7 @@ impl Inode {
             return Err(ERANGE);
         }
         let mut at = 0;
-        for x in self.xattrs.iter() {
+        for x in self.xattrs().iter() {
             let n = x.name.len();
             buf[at..at + n].copy_from_slice(&x.name);
             buf[at + n] = 0;
@@ -102,7 +103,9 @@ impl Inode {
     pub fn remove_xattr(&mut self, name: &[u8]) -> Result<()> {
         check(name)?;
         let i = self.xattr_index(name).ok_or(ENODATA)?;
-        self.xattrs.remove(i);
+        if let Some(x) = self.extra.as_mut() {
+            x.xattrs.remove(i);
+        }
         Ok(())
     }
 }
