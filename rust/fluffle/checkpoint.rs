@@ -11,7 +11,12 @@
 //!
 //! Checkpoints are appended to the current checkpoint zone; when one does
 //! not fit, the other zone is reset and receives it (the newest valid
-//! checkpoint is always intact in one of the two zones).
+//! checkpoint is always intact in one of the two zones). Each ends with a
+//! trailer (magic, block count, sequence) in its last block, so mount
+//! reads a zone's newest checkpoint at the zone's write pointer in two
+//! reads; only when that fails (a torn or damaged last checkpoint) does it
+//! scan the zone from the start (which read every checkpoint ever written
+//! there: thousands after a busy day).
 
 use super::crc32c::crc32c_append;
 use super::device::{Geometry, ZonedDevice, BLOCK_SIZE};
@@ -162,7 +167,39 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
     })
 }
 
-/// Finds the newest valid checkpoint in zones 0 and 1.
+/// The checkpoint that ends at the write pointer `wp` of checkpoint zone
+/// `zone`, found through its trailer: the zone's newest, in two reads
+/// however many checkpoints the zone holds. `None` when the last blocks
+/// are no complete checkpoint (a torn write, damage, an old image): the
+/// caller scans the zone.
+fn last_checkpoint<D: ZonedDevice>(dev: &mut D, geo: &Geometry, zone: u32, wp: u64, blk: &mut [u8]) -> Result<Option<Checkpoint>> {
+    if wp == 0 || dev.read(geo.zone_start(zone) + wp - 1, blk).is_err() {
+        return Ok(None);
+    }
+    let t = BLOCK_SIZE - CKPT_TRAILER;
+    let n = get_u32(blk, t + 4) as u64;
+    let seq = get_u64(blk, t + 8);
+    if get_u32(blk, t) != CKPT_TRAILER_MAGIC || n == 0 || n > wp {
+        return Ok(None);
+    }
+    let start = wp - n;
+    let mut all = FVec::try_from_elem(0u8, n as usize * BLOCK_SIZE)?;
+    if dev.read(geo.zone_start(zone) + start, &mut all).is_err() || get_u32(&all, 12) as u64 != n {
+        return Ok(None);
+    }
+    match decode(&all, geo) {
+        Ok(mut c) if c.seq == seq => {
+            c.zone = zone;
+            c.end = wp;
+            Ok(Some(c))
+        }
+        Err(EINVAL) => Err(EINVAL), // another geometry
+        _ => Ok(None),
+    }
+}
+
+/// Finds the newest valid checkpoint in zones 0 and 1: each zone's last
+/// one through its trailer, or by scanning the zone when that fails.
 pub fn find_newest<D: ZonedDevice>(dev: &mut D) -> Result<Checkpoint> {
     let geo = dev.geometry();
     let mut best: Option<Checkpoint> = None;
@@ -172,6 +209,12 @@ pub fn find_newest<D: ZonedDevice>(dev: &mut D) -> Result<Checkpoint> {
         let wp = info.wp.saturating_sub(info.start);
         if wp > geo.zone_cap {
             return Err(EIO);
+        }
+        if let Some(c) = last_checkpoint(dev, &geo, zone, wp, &mut blk)? {
+            if best.as_ref().map_or(true, |b| c.seq > b.seq) {
+                best = Some(c);
+            }
+            continue;
         }
         let mut p = 0u64;
         while p < wp {
@@ -253,11 +296,15 @@ impl<D: ZonedDevice> Fs<D> {
             }
         }
         let plen = buf.len() - CKPT_HDR;
-        let nblocks = buf.len().div_ceil(BLOCK_SIZE) as u64;
+        let nblocks = (buf.len() + CKPT_TRAILER).div_ceil(BLOCK_SIZE) as u64;
         buf.try_resize(nblocks as usize * BLOCK_SIZE, 0)?;
         if nblocks > self.geo.zone_cap {
             return Err(ENOSPC);
         }
+        let t = buf.len() - CKPT_TRAILER;
+        put(&mut buf, t, &CKPT_TRAILER_MAGIC.to_le_bytes());
+        put(&mut buf, t + 4, &(nblocks as u32).to_le_bytes());
+        put(&mut buf, t + 8, &seq.to_le_bytes());
         put(&mut buf, 0, &CKPT_MAGIC.to_le_bytes());
         put(&mut buf, 4, &FORMAT_VERSION.to_le_bytes());
         put(&mut buf, 12, &(nblocks as u32).to_le_bytes());

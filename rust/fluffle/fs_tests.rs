@@ -5,6 +5,7 @@ use std::vec::Vec;
 
 use super::errno::*;
 use super::fs::{format, Fs};
+use super::device::ZonedDevice;
 use super::memdev::MemDevice;
 use super::types::*;
 
@@ -805,7 +806,7 @@ fn mount_reads_packs_in_large_reads() {
         fs.create(1, std::format!("file-{i}").as_bytes(), 0o644, 0, 0).unwrap();
     }
     let d = fs.unmount().unwrap();
-    let mut fs = mount(d);
+    let fs = mount(d);
     let packs: std::collections::BTreeSet<u64> = fs.inodes.iter().filter(|n| n.packed).map(|n| n.node_lba).collect();
     let before = fs.device().stats().reads;
     let fs = mount(fs.unmount().unwrap());
@@ -820,4 +821,35 @@ fn mount_reads_packs_in_large_reads() {
 fn an_inode_fits_a_small_allocation() {
     let size = core::mem::size_of::<super::inode::Inode>();
     assert!(size <= 256, "Inode is {size} bytes");
+}
+
+/// Mount finds the newest checkpoint from the checkpoint zone's write
+/// pointer (its trailer), not by reading every checkpoint in the zone:
+/// a few reads after hundreds of checkpoints. A torn last checkpoint
+/// still falls back to the one before it.
+#[test]
+fn newest_checkpoint_found_in_a_few_reads() {
+    let mut fs = mount(dev(16, 512));
+    let f = fs.create(1, b"f", 0o644, 0, 0).unwrap().ino;
+    for k in 0..300u32 {
+        fs.setattr(f, &SetAttr { mode: Some(0o600 | (k & 0o77)), ..Default::default() }).unwrap();
+        fs.sync().unwrap();
+    }
+    let mut d = fs.unmount().unwrap();
+    let before = d.stats().reads;
+    let cp = super::checkpoint::find_newest(&mut d).unwrap();
+    let reads = d.stats().reads - before;
+    assert!(reads <= 4, "{reads} reads to find the newest checkpoint");
+    let mut fs = mount(d);
+    assert_eq!(fs.getattr(f).unwrap().mode & 0o7777, 0o600 | (299 & 0o77));
+    // A damaged last checkpoint: the one before it, found by a scan.
+    let mut d = fs.unmount().unwrap();
+    let newest = super::checkpoint::find_newest(&mut d).unwrap();
+    assert!(newest.seq > cp.seq);
+    let geo = d.geometry();
+    d.corrupt_byte(geo.zone_start(newest.zone) + newest.end - 1, crate::device::BLOCK_SIZE - 16, 0xff).unwrap();
+    let older = super::checkpoint::find_newest(&mut d).unwrap();
+    assert_eq!(older.seq + 1, newest.seq);
+    let mut fs = mount(d);
+    assert_eq!(fs.getattr(f).unwrap().mode & 0o7777, 0o600 | (299 & 0o77));
 }

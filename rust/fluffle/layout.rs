@@ -8,7 +8,10 @@
 //! A **checkpoint** is `nblocks` contiguous blocks in a checkpoint zone:
 //! a 32-byte header (`CKPT_MAGIC`, version, CRC32C over all `nblocks`
 //! blocks with the CRC field zeroed, `nblocks`, sequence number, payload
-//! length) followed by the payload (see `checkpoint.rs`): the superblock
+//! length) followed by the payload (see `checkpoint.rs`), and ending with
+//! a 16-byte trailer in its last block's last bytes (`CKPT_TRAILER_MAGIC`,
+//! `nblocks` u32, sequence u64) so mount finds a zone's newest checkpoint
+//! from the zone's write pointer alone. The payload holds the superblock
 //! fields (uuid, geometry), counters, the log heads, the SIT (valid blocks
 //! per zone), the root and height of the NAT tree and the NAT journal
 //! (inode number -> node location for the entries newer than their NAT
@@ -53,6 +56,10 @@ pub const CKPT_MAGIC: u32 = 0x504b_4346;
 pub const NODE_MAGIC: u32 = 0x444f_4e46;
 /// Bytes of the checkpoint header.
 pub const CKPT_HDR: usize = 32;
+/// "FCKT": checkpoint trailer magic.
+pub const CKPT_TRAILER_MAGIC: u32 = 0x544b_4346;
+/// Bytes of the checkpoint trailer.
+pub const CKPT_TRAILER: usize = 16;
 /// Bytes of a node block header.
 pub const NODE_HDR: usize = 48;
 /// Payload bytes per node block.
