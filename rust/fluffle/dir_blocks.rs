@@ -27,6 +27,7 @@ use super::fs::Fs;
 use super::inode::DENTRY_FIXED;
 use super::layout::{open_dent, seal_dent, Dec, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
+use super::read_window::ReadWindow;
 use super::types::FileType;
 use super::zones::owner_data;
 
@@ -207,14 +208,15 @@ impl<D: ZonedDevice> Fs<D> {
         let nblocks = self.inodes[i].map.v.last().map_or(0, |e| e.end());
         let mut entries: FVec<DirEntry> = FVec::new();
         let mut blocks = FVec::try_from_elem(DentBlock::default(), nblocks as usize)?;
-        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        let mut win = ReadWindow::new()?;
         for k in 0..nblocks {
             let Some((lba, _)) = self.inodes[i].map.lookup(k) else {
                 // A block never written (holes cannot be made): corruption.
                 return Err(EUCLEAN);
             };
-            self.dev.read(lba, &mut blk)?;
-            let h = open_dent(&blk, self.seed)?;
+            let end = self.written_end(lba)?;
+            let blk = win.block(&mut self.dev, lba, end)?;
+            let h = open_dent(blk, self.seed)?;
             if h.ino != ino || h.version != k {
                 return Err(EUCLEAN);
             }

@@ -797,8 +797,9 @@ fn mount_read_window_survives_a_bad_dead_block() {
     }
 }
 
-/// Mount reads neighbouring pack blocks together: far fewer device reads
-/// than pack blocks.
+/// Mount reads neighbouring blocks together (packs, NAT blocks, dentry
+/// blocks): a handful of device reads for ~100 pack blocks, ~10 NAT blocks
+/// and ~20 dentry blocks (one read each took ~130).
 #[test]
 fn mount_reads_packs_in_large_reads() {
     let mut fs = mount(dev(24, 64));
@@ -812,7 +813,7 @@ fn mount_reads_packs_in_large_reads() {
     let fs = mount(fs.unmount().unwrap());
     let reads = fs.device().stats().reads - before;
     assert!(packs.len() > 60, "{} packs", packs.len());
-    assert!((reads as usize) < packs.len() / 2, "{reads} reads for {} pack blocks", packs.len());
+    assert!(reads <= 16, "{reads} reads to mount ({} pack blocks)", packs.len());
 }
 
 /// Most inodes are files: an inode stays within a 256-byte allocation

@@ -68,8 +68,11 @@ impl<T> FVec<T> {
     /// Appends `v`.
     pub fn try_push(&mut self, v: T) -> Result<(), Errno> {
         if self.inner.len() == self.inner.capacity() {
-            // Grow geometrically so pushes stay amortised O(1).
-            let want = core::cmp::max(4, self.inner.len());
+            // Grow geometrically so pushes stay amortised O(1), from room
+            // for one: most vectors of the core never hold more (a small
+            // file's block map is one extent), and four extents would put
+            // every such file in a 96-byte allocation instead of 32.
+            let want = core::cmp::max(1, self.inner.len());
             self.try_reserve(want)?;
         }
         self.push_within_capacity(v);

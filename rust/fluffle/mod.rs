@@ -32,6 +32,7 @@ pub mod memdev;
 pub mod name_index;
 pub mod nat;
 pub mod read_plan;
+pub mod read_window;
 pub mod recovery;
 pub mod snapshot;
 pub mod types;

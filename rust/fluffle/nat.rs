@@ -31,6 +31,7 @@ use super::fs::Fs;
 use super::inode::Inode;
 use super::layout::{get_u32, get_u64, open_nat, put, seal_nat, NodeHdr, CKPT_ZONES, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
+use super::read_window::ReadWindow;
 use super::zones::{owner_data, OWNER_NODE, OWNER_PACK};
 
 /// Bytes of one leaf entry (`lba u64`, `blocks u32`).
@@ -346,7 +347,7 @@ impl<D: ZonedDevice> Fs<D> {
             tree.push_level(1)?;
         }
         let mut out: FVec<NatEntry> = FVec::new();
-        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        let mut win = ReadWindow::new()?;
         // Depth-first, children in order, so leaves come out by inode.
         let mut stack: FVec<(u32, u64, u64)> = FVec::new();
         if cp.nat_root != 0 {
@@ -359,7 +360,7 @@ impl<D: ZonedDevice> Fs<D> {
             if k >= leaves.div_ceil(capacity(level)) {
                 return Err(EUCLEAN);
             }
-            self.read_nat_block(lba, level, k, &mut blk)?;
+            let blk = self.read_nat_block(&mut win, lba, level, k)?;
             let (lv, ki) = (level as usize, k as usize);
             if tree.lbas[lv].len() <= ki {
                 tree.lbas[lv].try_resize(ki + 1, 0)?;
@@ -368,12 +369,12 @@ impl<D: ZonedDevice> Fs<D> {
             tree.lbas[lv][ki] = lba;
             self.zones.claim(lba, owner_nat(level, k))?;
             if level == 0 {
-                self.decode_nat_leaf(&blk, k, cp, &mut out)?;
+                self.decode_nat_leaf(blk, k, cp, &mut out)?;
                 continue;
             }
             // Pushed last child first, so the first child is read next.
             for j in (0..NAT_FANOUT).rev() {
-                let child = get_u64(&blk, NODE_HDR + j as usize * 8);
+                let child = get_u64(blk, NODE_HDR + j as usize * 8);
                 if child != 0 {
                     stack.try_push((level - 1, k * NAT_FANOUT + j, child))?;
                 }
@@ -402,18 +403,19 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// Reads NAT block `(level, k)` at `lba` and validates its header.
-    fn read_nat_block(&mut self, lba: u64, level: u32, k: u64, blk: &mut [u8]) -> Result<()> {
+    fn read_nat_block<'w>(&mut self, win: &'w mut ReadWindow, lba: u64, level: u32, k: u64) -> Result<&'w [u8]> {
         let z = self.geo.zone_of(lba).ok_or(EUCLEAN)?;
-        if z < CKPT_ZONES || lba - self.geo.zone_start(z) >= self.zones.z[z as usize].wp {
+        if z < CKPT_ZONES {
             return Err(EUCLEAN);
         }
-        self.dev.read(lba, blk)?;
+        let end = self.written_end(lba)?;
+        let blk = win.block(&mut self.dev, lba, end)?;
         let h = open_nat(blk, self.seed)?;
         let len = if level == 0 { NAT_LEAF_ENTRIES as usize * NAT_LEAF_ENTRY } else { NAT_FANOUT as usize * 8 };
         if h.version != ((level as u64) << 32) | k || h.len as usize != len {
             return Err(EUCLEAN);
         }
-        Ok(())
+        Ok(blk)
     }
 
     fn decode_nat_leaf(&self, blk: &[u8], k: u64, cp: &Checkpoint, out: &mut FVec<NatEntry>) -> Result<()> {

@@ -23,6 +23,7 @@ use super::fs::{check_geometry, Fs};
 use super::inode::{Inode, LinkMark};
 use super::layout::{open_node, open_pack, pack_records, NodeHdr, CKPT_ZONES, NODE_HDR};
 use super::mem::{FBox, FVec};
+use super::read_window::ReadWindow;
 use super::types::*;
 use super::zones::{owner_data, owner_node, ZState};
 
@@ -209,7 +210,7 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// The end of the written part of `lba`'s zone (`EUCLEAN` if `lba` is
     /// not in a written part of the device).
-    fn written_end(&self, lba: u64) -> Result<u64> {
+    pub(super) fn written_end(&self, lba: u64) -> Result<u64> {
         let zone = self.geo.zone_of(lba).ok_or(EUCLEAN)?;
         let end = self.geo.zone_start(zone) + self.zones.z[zone as usize].wp;
         if lba >= end {
@@ -369,48 +370,3 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 }
-
-/// Blocks read at mount [`WINDOW`] at a time: what a checkpoint wrote one
-/// after another (the packs of consecutive inodes) comes back in a few
-/// large reads instead of thousands of 4 KiB ones.
-struct ReadWindow {
-    buf: FVec<u8>,
-    /// First block held and how many.
-    lba: u64,
-    len: u64,
-}
-
-/// Blocks per read of a [`ReadWindow`] (256 KiB).
-const WINDOW: u64 = 64;
-
-impl ReadWindow {
-    fn new() -> Result<Self> {
-        Ok(Self { buf: FVec::try_from_elem(0u8, WINDOW as usize * BLOCK_SIZE)?, lba: 0, len: 0 })
-    }
-
-    /// Block `lba`; on a miss reads it and the blocks after it, up to the
-    /// window or `end` (the end of its zone's written part).
-    fn block<D: ZonedDevice>(&mut self, dev: &mut D, lba: u64, end: u64) -> Result<&[u8]> {
-        if lba < self.lba || lba >= self.lba + self.len {
-            let len = core::cmp::min(WINDOW, end.saturating_sub(lba));
-            if len == 0 {
-                return Err(EUCLEAN);
-            }
-            self.len = 0;
-            // A bad block after this one (a dead one, say) must not fail
-            // what reading this one alone would not.
-            let len = match dev.read(lba, &mut self.buf[..len as usize * BLOCK_SIZE]) {
-                Ok(()) => len,
-                Err(_) => {
-                    dev.read(lba, &mut self.buf[..BLOCK_SIZE])?;
-                    1
-                }
-            };
-            self.lba = lba;
-            self.len = len;
-        }
-        let at = (lba - self.lba) as usize * BLOCK_SIZE;
-        Ok(&self.buf[at..at + BLOCK_SIZE])
-    }
-}
-
