@@ -64,6 +64,12 @@ impl DirtyList {
         self.inos.truncate(w);
     }
 
+    /// As if a push had failed (tests of the walk-every-inode fallback).
+    #[cfg(test)]
+    pub fn overflow_for_test(&mut self) {
+        self.overflow = true;
+    }
+
     /// Empties the list after a checkpoint.
     pub fn clear(&mut self) {
         self.inos.clear();

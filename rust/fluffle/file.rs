@@ -660,8 +660,22 @@ impl<D: ZonedDevice> Fs<D> {
         if !self.dirty.overflowed() {
             self.dirty.sort();
         }
+        // If the list overflows midway (no memory), positions switch to
+        // every inode: go round once more from the first so none is missed.
+        let mut walked_all = self.dirty.overflowed();
         let mut k = 0;
-        while let Some(slot) = self.dirty_slot(k) {
+        loop {
+            let Some(slot) = self.dirty_slot(k) else {
+                if walked_all || !self.dirty.overflowed() {
+                    break;
+                }
+                // Nodes waiting in the pack are still dirty: write them
+                // first, or the second round would pack them again.
+                self.flush_pack(&mut recs, &mut members)?;
+                walked_all = true;
+                k = 0;
+                continue;
+            };
             k += 1;
             let Some(i) = slot else { continue };
             if self.inodes[i].is_dirty() || self.inodes[i].node_blocks == 0 {

@@ -854,3 +854,27 @@ fn newest_checkpoint_found_in_a_few_reads() {
     let mut fs = mount(d);
     assert_eq!(fs.getattr(f).unwrap().mode & 0o7777, 0o600 | (299 & 0o77));
 }
+
+/// When the dirty list cannot grow (no memory) the checkpoint walks every
+/// inode instead: nothing changed is lost, and the list works again after.
+#[test]
+fn dirty_list_overflow_falls_back_to_every_inode() {
+    let mut fs = mount(dev(24, 64));
+    let inos: Vec<u64> = (0..200u32).map(|i| fs.create(1, std::format!("f{i}").as_bytes(), 0o644, 0, 0).unwrap().ino).collect();
+    fs.sync().unwrap();
+    for &i in inos.iter().step_by(3) {
+        fs.setattr(i, &SetAttr { mode: Some(0o600), ..Default::default() }).unwrap();
+    }
+    fs.dirty.overflow_for_test();
+    fs.create(1, b"late", 0o644, 0, 0).unwrap();
+    fs.sync().unwrap();
+    assert!(fs.dirty.is_empty() && !fs.dirty.overflowed());
+    fs.setattr(inos[1], &SetAttr { mode: Some(0o640), ..Default::default() }).unwrap();
+    assert_eq!(fs.dirty.len(), 1);
+    let mut fs = mount(fs.unmount().unwrap());
+    for (k, &i) in inos.iter().enumerate() {
+        let want = if k % 3 == 0 { 0o600 } else if k == 1 { 0o640 } else { 0o644 };
+        assert_eq!(fs.getattr(i).unwrap().mode & 0o7777, want, "inode {i}");
+    }
+    fs.lookup(1, b"late").unwrap();
+}
