@@ -1,14 +1,12 @@
 //! Directory entries: kept in memory in insertion (cookie) order, each with
 //! a name hash so lookups compare a u32 before the bytes.
 
-use super::errno::{Result, EINVAL, ENAMETOOLONG, ENOENT, EUCLEAN};
-use super::inode::{kind_byte, kind_from};
-use super::layout::{Dec, Enc};
-use super::inode::Inode;
-use super::name_index::INDEX_MIN_ENTRIES;
 use super::dir_blocks::DentBlock;
+use super::errno::{Result, EINVAL, ENAMETOOLONG, ENOENT, EUCLEAN};
+use super::inode::{kind_byte, kind_from, Inode};
+use super::layout::{Dec, Enc};
 use super::mem::FVec;
-use super::name_index::NameIndex;
+use super::name_index::{NameIndex, INDEX_MIN_ENTRIES};
 use super::types::{FileType, NAME_MAX};
 
 /// One directory entry.
@@ -34,9 +32,7 @@ impl DirEntry {
         n.try_extend_from_slice(name)?;
         Ok(Self { cookie, ino, ftype, hash: name_hash(name), name: n, blk: super::dir_blocks::UNPLACED })
     }
-}
 
-impl DirEntry {
     /// Appends the on-disk record (`cookie u64, ino u64, kind u8,
     /// name_len u8, name`), the same in a node and in a dentry block.
     pub fn encode(&self, e: &mut Enc<'_>) -> Result<()> {
@@ -170,7 +166,7 @@ impl Inode {
         let cookie = self.next_cookie;
         let e = DirEntry::new(cookie, ino, ftype, name)?;
         let hash = e.hash;
-        let in_blocks = !self.map.v.is_empty();
+        let in_blocks = self.entries_in_blocks();
         let d = self.dir_mut()?;
         d.entries.try_push(e)?;
         d.names_len += name.len();
@@ -188,7 +184,7 @@ impl Inode {
 
     /// Removes entry `name`, returning its inode number.
     pub fn remove_entry(&mut self, name: &[u8]) -> Result<u64> {
-        let in_blocks = !self.map.v.is_empty();
+        let in_blocks = self.entries_in_blocks();
         let d = self.dir_state_mut().ok_or(ENOENT)?;
         let i = d.find(name).ok_or(ENOENT)?;
         let e = d.entries.remove(i).ok_or(ENOENT)?;
@@ -202,7 +198,7 @@ impl Inode {
 
     /// Renames entry `from` to `to` in place (keeps its cookie).
     pub fn rename_entry(&mut self, from: &[u8], to: &[u8]) -> Result<()> {
-        let in_blocks = !self.map.v.is_empty();
+        let in_blocks = self.entries_in_blocks();
         let d = self.dir_state_mut().ok_or(ENOENT)?;
         let i = d.find(from).ok_or(ENOENT)?;
         let mut n = FVec::new();
@@ -224,7 +220,7 @@ impl Inode {
     /// Points entry index `i` at another inode (rename over an existing
     /// name, exchange).
     pub fn set_entry_target(&mut self, i: usize, ino: u64, ftype: FileType) {
-        let in_blocks = !self.map.v.is_empty();
+        let in_blocks = self.entries_in_blocks();
         let Some(d) = self.dir_state_mut() else { return };
         let Some(e) = d.entries.get_mut(i) else { return };
         e.ino = ino;

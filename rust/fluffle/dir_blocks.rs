@@ -52,7 +52,7 @@ fn entry_bytes(e: &DirEntry) -> usize {
 impl<D: ZonedDevice> Fs<D> {
     /// True if directory index `i` keeps its entries in blocks.
     pub(super) fn dir_in_blocks(&self, i: usize) -> bool {
-        !self.inodes[i].map.v.is_empty()
+        self.inodes[i].entries_in_blocks()
     }
 
     /// Before directory index `i`'s node is written: moves its entries to

@@ -96,12 +96,11 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Roll-forward of a marked node of `ino`, which is not in the
     /// checkpoint: creates the inode from `n` and adds `mark`'s name to
-    /// its directory. Returns false (nothing changed) unless the node is
-    /// one `fsync` could have written after checkpoint `cp_next_ino`: a new
-    /// inode number, a directory of the checkpoint without that name, room
-    /// in the directory's node, and (checked by the caller) every block it
-    /// maps written and free. Returns the new inode's index, or `None` when
-    /// the node is ignored (nothing changed).
+    /// its directory, and returns the new inode's index. Returns `None`
+    /// (nothing changed) unless the node is one `fsync` could have written
+    /// after checkpoint `cp_next_ino`: a new inode number, a directory of
+    /// the checkpoint without that name, room in the directory's node, and
+    /// (checked by the caller) every block it maps written and free.
     pub(super) fn replay_new_file(&mut self, cp_next_ino: u64, mut n: Inode, mark: &LinkMark, lba: u64, blocks: u32) -> Result<Option<usize>> {
         let ino = n.ino;
         if ino < cp_next_ino || ino >= self.max_inodes() || n.ftype != FileType::Regular || n.nlink != 1 {

@@ -264,13 +264,19 @@ impl Inode {
         }
     }
 
+    /// A directory whose entries moved to dentry blocks (its block map
+    /// then maps them; `dir_blocks.rs`): they are no longer in its node.
+    pub fn entries_in_blocks(&self) -> bool {
+        !self.map.v.is_empty()
+    }
+
     /// The entries the node itself holds: all of a directory's until they
-    /// move to dentry blocks (then its block map is not empty).
+    /// move to dentry blocks.
     fn inline_entries(&self) -> &[DirEntry] {
-        if self.map.v.is_empty() {
-            self.entries()
-        } else {
+        if self.entries_in_blocks() {
             &[]
+        } else {
+            self.entries()
         }
     }
 
@@ -299,7 +305,8 @@ impl Inode {
         self.extra.as_ref().map_or(&[], |x| &x.target)
     }
 
-    /// The extended attributes and symlink target, made on first use.
+    /// The box of what few inodes have (directory state, xattrs, symlink
+    /// target), made on first use.
     pub fn extra_mut(&mut self) -> Result<&mut Extra> {
         if self.extra.is_none() {
             self.extra = Some(FBox::try_new(Extra::default())?);
@@ -317,36 +324,30 @@ impl Inode {
     /// run on every create in a directory whose map may hold thousands of
     /// dentry-block extents, and need the exact length only near the limit.
     pub fn encoded_len_bound(&self) -> usize {
+        self.len_besides_map() + self.map.v.len().saturating_mul(EXTENT_MAX_BYTES)
+    }
+
+    /// Payload bytes of everything but the extents: fixed part, symlink
+    /// target, inline data, the entries kept in the node, xattrs.
+    fn len_besides_map(&self) -> usize {
         let mut n = INODE_FIXED + self.target().len() + self.inline.as_ref().map_or(0, |d| d.len());
-        n += self.map.v.len().saturating_mul(EXTENT_MAX_BYTES);
-        n += self.inline_entries_len();
+        if !self.entries_in_blocks() {
+            n += self.dir_state().map_or(0, |d| d.entries.len() * DENTRY_FIXED + d.names_len);
+        }
         for x in self.xattrs().iter() {
             n += XATTR_FIXED + x.name.len() + x.value.len();
         }
         n
     }
 
-    /// Payload bytes of the entries kept in the node.
-    fn inline_entries_len(&self) -> usize {
-        if self.map.v.is_empty() {
-            self.dir_state().map_or(0, |d| d.entries.len() * DENTRY_FIXED + d.names_len)
-        } else {
-            0
-        }
-    }
-
     /// Bytes of the encoded payload.
     pub fn encoded_len(&self) -> usize {
-        let mut n = INODE_FIXED + self.target().len() + self.inline.as_ref().map_or(0, |d| d.len());
+        let mut n = self.len_besides_map();
         let (mut pf, mut pl) = (0u64, 0u64);
         for x in self.map.v.iter() {
             n += uvar_len(x.fblk.wrapping_sub(pf)) + uvar_len(zigzag(x.lba.wrapping_sub(pl) as i64)) + uvar_len(x.len as u64);
             pf = x.end();
             pl = x.lba.wrapping_add(x.len as u64);
-        }
-        n += self.inline_entries_len();
-        for x in self.xattrs().iter() {
-            n += XATTR_FIXED + x.name.len() + x.value.len();
         }
         n
     }

@@ -6,16 +6,21 @@ from test_lib import *
 FS_IOC_SHUTDOWN = 0x8004587D
 NOLOGFLUSH = 2
 
-fresh_fs()
-synced = {}
-for i in range(20):
-    data = os.urandom(4096 * (i + 1) + i)
-    p = f"{MNT}/synced{i}"
-    fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+
+def write_fsynced(path, data, mode):
+    # A new file, written and fsynced (nothing else made durable).
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, mode)
     os.write(fd, data)
     os.fsync(fd)
     os.close(fd)
-    synced[p] = data
+
+
+fresh_fs()
+synced = {}
+for i in range(20):
+    p = f"{MNT}/synced{i}"
+    synced[p] = os.urandom(4096 * (i + 1) + i)
+    write_fsynced(p, synced[p], 0o644)
 # A directory fsync makes the names durable too.
 dfd = os.open(MNT, os.O_RDONLY)
 os.fsync(dfd)
@@ -57,13 +62,9 @@ eq("flushed file", read_file(f"{MNT}/flushed"), b"kept")
 # no checkpoint (the file's node carries its name and mount puts it back).
 new = {}
 for i in range(10):
-    data = os.urandom(5000 * i + 7)
     p = f"{MNT}/new{i}"
-    fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
-    os.write(fd, data)
-    os.fsync(fd)
-    os.close(fd)
-    new[p] = data
+    new[p] = os.urandom(5000 * i + 7)
+    write_fsynced(p, new[p], 0o600)
 dfd = os.open(MNT, os.O_RDONLY)
 fcntl.ioctl(dfd, FS_IOC_SHUTDOWN, struct.pack("I", NOLOGFLUSH))
 os.close(dfd)
