@@ -3,9 +3,12 @@
 //! Payload after the 32-byte header (see `layout.rs`):
 //! `uuid[16], zone_count u32, pad u32, zone_size u64, zone_cap u64,
 //! next_ino u64, node_version u64, time (i64, u32), 3 x head (zone u32,
-//! wp u64), nzones u32, SIT (valid u32 per zone), NAT height u32, NAT root
-//! lba u64, n_journal u32, NAT journal entries (ino u64, lba u64, blocks
-//! u32; lba 0: no inode) sorted by inode number`. The journal holds at most
+//! wp u64), nzones u32, SIT (per zone: live space u32 in `BLOCK_UNITS`
+//! per block, end of the written part u32), NAT height u32, NAT root lba u64, n_journal u32, NAT
+//! journal entries (ino u64, lba u64, blocks u32; lba 0: no inode) sorted
+//! by inode number, 3 x open chunk (start u64, n_runs u32, runs: owner
+//! u64, count u32) covering each head's blocks since its last summary
+//! (`summary.rs`)`. The journal holds at most
 //! `NAT_JOURNAL_MAX` entries, so a checkpoint's size no longer depends on
 //! the number of files (see `nat.rs`).
 //!
@@ -26,7 +29,8 @@ use super::layout::*;
 use super::mem::FVec;
 use super::types::Timespec;
 use super::nat::{NAT_JOURNAL_MAX, NAT_MAX_HEIGHT};
-use super::zones::NHEADS;
+use super::summary::{Chunk, RUNS_PER_BLOCK};
+use super::zones::{BLOCK_UNITS, NHEADS};
 
 /// Bytes per NAT journal entry.
 pub const NAT_ENTRY: usize = 20;
@@ -56,14 +60,19 @@ pub struct Checkpoint {
     pub time: Timespec,
     /// Log heads: (zone, relative write pointer); zone `u32::MAX` = none.
     pub heads: [(u32, u64); NHEADS],
-    /// Valid blocks per zone.
+    /// Live space per zone (`BLOCK_UNITS` per block).
     pub sit: FVec<u32>,
+    /// End of the written part of each zone (where its last summary ends).
+    pub ends: FVec<u32>,
     /// Interior levels of the NAT tree.
     pub nat_height: u32,
     /// Address of the NAT tree's root block (0: empty tree).
     pub nat_root: u64,
     /// NAT entries newer than their leaf, sorted by inode (lba 0: none).
     pub nat_journal: FVec<NatEntry>,
+    /// Each head's open chunk: the owners of its blocks since its last
+    /// summary (up to the head's write pointer).
+    pub chunks: [Chunk; NHEADS],
     /// Zone holding it.
     pub zone: u32,
     /// Relative block just after it in its zone.
@@ -115,16 +124,19 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         *h = (z, wp);
     }
     let nz = d.u32()?;
-    if nz != zc || (nz as usize) > d.remaining() / 4 {
+    if nz != zc || (nz as usize) > d.remaining() / 8 {
         return Err(EUCLEAN);
     }
     let mut sit = FVec::try_with_capacity(nz as usize)?;
+    let mut ends = FVec::try_with_capacity(nz as usize)?;
     for _ in 0..nz {
         let v = d.u32()?;
-        if v as u64 > cap {
+        let end = d.u32()?;
+        if v as u64 > cap * BLOCK_UNITS as u64 || end as u64 > cap {
             return Err(EUCLEAN);
         }
         sit.try_push(v)?;
+        ends.try_push(end)?;
     }
     let nat_height = d.u32()?;
     let nat_root = d.u64()?;
@@ -148,6 +160,25 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         last = ino;
         nat_journal.try_push(NatEntry { ino, lba, blocks })?;
     }
+    let mut chunks = [Chunk::new()?, Chunk::new()?, Chunk::new()?];
+    for (c, &(z, wp)) in chunks.iter_mut().zip(heads.iter()) {
+        c.start = d.u64()?;
+        let nruns = d.u32()? as usize;
+        if nruns > RUNS_PER_BLOCK || c.start > wp || (z == u32::MAX && (nruns != 0 || c.start != 0)) {
+            return Err(EUCLEAN);
+        }
+        for _ in 0..nruns {
+            let owner = d.u64()?;
+            let count = d.u32()?;
+            if count == 0 {
+                return Err(EUCLEAN);
+            }
+            c.push(owner, count as u64)?;
+        }
+        if c.start + c.blocks != wp && z != u32::MAX {
+            return Err(EUCLEAN);
+        }
+    }
     if d.remaining() != 0 {
         return Err(EUCLEAN);
     }
@@ -159,9 +190,11 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         time: Timespec { sec, nsec },
         heads,
         sit,
+        ends,
         nat_height,
         nat_root,
         nat_journal,
+        chunks,
         zone: 0,
         end: 0,
     })
@@ -283,7 +316,8 @@ impl<D: ZonedDevice> Fs<D> {
             }
             e.u32(self.geo.zone_count)?;
             for z in self.zones.z.iter() {
-                e.u32(z.valid)?;
+                e.u32(z.live)?;
+                e.u32(z.end as u32)?;
             }
             e.u32(self.nat.height())?;
             e.u64(self.nat.root())?;
@@ -293,6 +327,16 @@ impl<D: ZonedDevice> Fs<D> {
                 e.u64(j.lba)?;
                 // 0 blocks: the node is a record in the pack block at lba.
                 e.u32(j.blocks)?;
+            }
+            for (h, c) in self.zones.chunks.iter().enumerate() {
+                let open = self.zones.heads[h].is_some();
+                e.u64(if open { c.start } else { 0 })?;
+                let runs = if open { c.runs.as_slice() } else { &[] };
+                e.u32(runs.len() as u32)?;
+                for r in runs {
+                    e.u64(r.owner)?;
+                    e.u32(r.count)?;
+                }
             }
         }
         let plen = buf.len() - CKPT_HDR;

@@ -183,7 +183,7 @@ impl<D: ZonedDevice> Fs<D> {
         let ino = self.inodes[i].ino;
         let h = NodeHdr { len: len as u32, ino, version: k, cp_seq: self.cp_seq, idx: 0, count: 1 };
         seal_dent(blk, &h, self.seed);
-        let lba = self.append_node_block(blk)?;
+        let lba = self.append_node_block(blk, owner_data(ino, k))?;
         let zones = &mut self.zones;
         let n = &mut self.inodes[i];
         n.map.set(k, 1, Some(lba), &mut |old, len| {
@@ -191,7 +191,7 @@ impl<D: ZonedDevice> Fs<D> {
                 zones.release(old + j);
             }
         })?;
-        if let Err(e) = zones.claim(lba, owner_data(ino, k)) {
+        if let Err(e) = zones.claim(lba) {
             self.broken = true;
             return Err(e);
         }

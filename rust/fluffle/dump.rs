@@ -55,7 +55,7 @@ impl<D: ZonedDevice> Fs<D> {
             if z.state == ZState::Free && z.wp == 0 {
                 continue;
             }
-            writeln!(out, "  zone {i:5} {st:4} wp {:6} valid {:6} pins {}", z.wp, z.valid, z.pins)?;
+            writeln!(out, "  zone {i:5} {st:4} wp {:6} live {:6} pins {}", z.wp, z.live_blocks(), z.pins)?;
         }
         writeln!(out, "inodes (ino type mode nlink uid gid size node@lba+blocks):")?;
         for n in self.inodes.iter() {

@@ -5,10 +5,10 @@ use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::Fs;
 use super::inode::{LinkMark, Page, INLINE_MAX};
-use super::layout::{seal_node, seal_pack, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD, PACK_MAX, PACK_REC};
+use super::layout::{seal_node, seal_pack, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD, PACK_MAX, PACK_REC, PACK_RECORDS_MAX};
 use super::mem::FVec;
 use super::types::*;
-use super::zones::{owner_data, owner_node, H_DATA, H_NODE};
+use super::zones::{owner_data, owner_node, pack_share, H_DATA, H_NODE, OWNER_PACK};
 
 const BS: u64 = BLOCK_SIZE as u64;
 /// Largest single device write the writeback builds (blocks).
@@ -558,10 +558,10 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Books `got` blocks just written at `lba` as file blocks `first..` of
     /// inode `ino`: the zone's write pointer, the block map (freeing what
-    /// they replace) and the reverse map.
+    /// they replace) and the zone's live count (the head's chunk records the owners).
     fn record_run(&mut self, ino: u64, first: u64, lba: u64, got: u64) -> Result<()> {
         let i = self.find(ino)?;
-        self.zones.commit_run(H_DATA, lba, got);
+        self.zones.commit_run(H_DATA, lba, got, owner_data(ino, first));
         self.stats.data_blocks += got;
         let zones = &mut self.zones;
         let n = &mut self.inodes[i];
@@ -571,8 +571,8 @@ impl<D: ZonedDevice> Fs<D> {
             }
         })?;
         for k in 0..got {
-            if let Err(e) = zones.claim(lba + k, owner_data(ino, first + k)) {
-                // The maps and the reverse map disagree: stop writing.
+            if let Err(e) = zones.claim(lba + k) {
+                // The maps and the zone counts disagree: stop writing.
                 self.broken = true;
                 return Err(e);
             }
@@ -627,17 +627,15 @@ impl<D: ZonedDevice> Fs<D> {
             self.broken = true;
             return Err(e);
         }
-        self.zones.commit_run(H_NODE, lba, count);
+        self.zones.commit_run(H_NODE, lba, count, owner_node(ino, 0));
         self.stats.node_blocks += count;
         let n = &mut self.inodes[i];
         if n.node_blocks == 0 {
             self.nodeless = self.nodeless.saturating_sub(1);
         }
-        for k in 0..n.node_blocks as u64 {
-            self.zones.release(n.node_lba + k);
-        }
+        self.zones.release_node(n.node_lba, n.node_blocks, n.pack_units());
         for k in 0..count {
-            if let Err(e) = self.zones.claim(lba + k, owner_node(ino, k)) {
+            if let Err(e) = self.zones.claim(lba + k) {
                 self.broken = true;
                 return Err(e);
             }
@@ -686,7 +684,7 @@ impl<D: ZonedDevice> Fs<D> {
                 tmp.clear();
                 n.encode(&mut tmp)?;
                 if tmp.len() <= PACK_MAX {
-                    if recs.len() + PACK_REC + tmp.len() > NODE_PAYLOAD {
+                    if recs.len() + PACK_REC + tmp.len() > NODE_PAYLOAD || members.len() >= PACK_RECORDS_MAX {
                         self.flush_pack(&mut recs, &mut members)?;
                     }
                     let version = self.node_version;
@@ -709,7 +707,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// Appends one sealed block (pack, NAT or dentry block) to the node log
     /// and returns where it went. A failed device write breaks the
     /// filesystem; ENOSPC leaves it as it was.
-    pub(super) fn append_node_block(&mut self, blk: &[u8]) -> Result<u64> {
+    pub(super) fn append_node_block(&mut self, blk: &[u8], owner: u64) -> Result<u64> {
         let (lba, _) = self.zones.reserve_run(&mut self.dev, H_NODE, 1, true, 0).map_err(|e| {
             if e != ENOSPC {
                 self.broken = true;
@@ -720,7 +718,7 @@ impl<D: ZonedDevice> Fs<D> {
             self.broken = true;
             return Err(e);
         }
-        self.zones.commit_run(H_NODE, lba, 1);
+        self.zones.commit_run(H_NODE, lba, 1, owner);
         self.stats.node_blocks += 1;
         Ok(lba)
     }
@@ -734,22 +732,23 @@ impl<D: ZonedDevice> Fs<D> {
         blk[NODE_HDR..NODE_HDR + recs.len()].copy_from_slice(recs);
         let h = NodeHdr { len: recs.len() as u32, ino: 0, version: 0, cp_seq: self.cp_seq, idx: 0, count: 1 };
         seal_pack(&mut blk, &h, self.seed);
-        let lba = self.append_node_block(&blk)?;
-        for &i in members.iter() {
+        let lba = self.append_node_block(&blk, OWNER_PACK)?;
+        let records = members.len();
+        for (j, &i) in members.iter().enumerate() {
             let n = &mut self.inodes[i];
             if n.node_blocks == 0 {
                 self.nodeless = self.nodeless.saturating_sub(1);
             }
-            for k in 0..n.node_blocks as u64 {
-                self.zones.release(n.node_lba + k);
-            }
-            if let Err(e) = self.zones.claim_pack(lba) {
+            self.zones.release_node(n.node_lba, n.node_blocks, n.pack_units());
+            let share = pack_share(j, records);
+            if let Err(e) = self.zones.claim_units(lba, share) {
                 self.broken = true;
                 return Err(e);
             }
             n.node_lba = lba;
             n.node_blocks = 1;
             n.packed = true;
+            n.pack_share = share as u8;
             n.clear_dirty();
             let ino = n.ino;
             self.nat.changed(ino);

@@ -140,6 +140,9 @@ pub struct Fs<D: ZonedDevice> {
     pub(super) marked_fsyncs: u32,
     /// Inside foreground GC (its checkpoints must not start another GC).
     pub(super) in_gc: bool,
+    /// Summaries a read-only mount did not write: (zone, chunk)
+    /// (`tails.rs`).
+    pub(super) unsealed: FVec<(u32, super::summary::Chunk)>,
     pub(super) next_snap: u64,
     /// Traffic counters.
     pub stats: FsStats,
@@ -166,7 +169,7 @@ pub fn format<D: ZonedDevice>(dev: &mut D, opts: &FormatOptions) -> Result<()> {
 
 /// Checks that the core can run on `geo`.
 pub(super) fn check_geometry(geo: &Geometry) -> Result<()> {
-    if geo.zone_count < 12 || geo.zone_cap < 16 || geo.zone_cap > geo.zone_size || geo.zone_cap > (1 << 30) {
+    if geo.zone_count < 12 || geo.zone_cap < 16 || geo.zone_cap > geo.zone_size || geo.zone_cap > (u32::MAX / super::zones::BLOCK_UNITS) as u64 {
         return Err(EINVAL);
     }
     if geo.max_active != 0 && geo.max_active < 5 {
@@ -204,13 +207,14 @@ impl<D: ZonedDevice> Fs<D> {
             cp_seq: 0,
             ckpt_zone: 0,
             ckpt_wp: 0,
-            zones: Zones::new(geo)?,
+            zones: Zones::new(geo, uuid_seed(&uuid))?,
             nat: NatTree::new()?,
             dirty_pages: 0,
             fresh_pages: 0,
             reserved: 0,
             snaps: FVec::new(),
             in_gc: false,
+            unsealed: FVec::new(),
             nodeless: 0,
             dirty: DirtyList::default(),
             ops: 0,
@@ -227,7 +231,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// (or a failed device write, already reported to that call) nothing
     /// is written and the device is returned as it is.
     pub fn unmount(mut self) -> Result<D> {
-        if !self.ro && !self.broken {
+        if !self.ro && !self.broken && !self.zones.failed {
             self.sync()?;
         }
         Ok(self.dev)
@@ -257,7 +261,7 @@ impl<D: ZonedDevice> Fs<D> {
         if self.ro {
             return Err(EROFS);
         }
-        if self.broken {
+        if self.broken || self.zones.failed {
             return Err(EIO);
         }
         Ok(())
@@ -308,7 +312,7 @@ impl<D: ZonedDevice> Fs<D> {
         if !self.snaps.is_empty() {
             for z in self.zones.z.iter() {
                 if z.pins > 0 {
-                    used += z.wp.saturating_sub(z.valid as u64);
+                    used += z.wp.saturating_sub(z.live_blocks());
                 }
             }
         }
@@ -579,9 +583,7 @@ impl<D: ZonedDevice> Fs<D> {
                 self.zones.release(e.lba + k);
             }
         }
-        for k in 0..n.node_blocks as u64 {
-            self.zones.release(n.node_lba + k);
-        }
+        self.zones.release_node(n.node_lba, n.node_blocks, n.pack_units());
         if n.node_blocks != 0 {
             // Its NAT entry goes.
             self.nat.changed(n.ino);
@@ -925,7 +927,7 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// True after [`Fs::shutdown`] or a failed device write.
     pub fn is_shut_down(&self) -> bool {
-        self.broken
+        self.broken || self.zones.failed
     }
 
     /// Drops the in-memory state without writing anything (a crash, as far

@@ -6,10 +6,10 @@
 //! at existing inodes (a failure there is returned as the mount error).
 //! [`Fs::check`] then verifies, on the live state: every inode reachable
 //! from the root exactly as its link count says, directory link counts and
-//! parent pointers, no duplicate names, every block owned once (the
-//! reverse map and SIT equal a recount from the block maps), every mapped
-//! block written, and every clean node on disk decoding to the in-memory
-//! inode.
+//! parent pointers, no duplicate names, every block owned once (the SIT
+//! equal to a recount from the block maps, and the zones' summaries naming
+//! each block's owner), every mapped block written, and every clean node
+//! on disk decoding to the in-memory inode.
 
 use super::device::ZonedDevice;
 use super::errno::*;
@@ -17,7 +17,30 @@ use super::fs::Fs;
 use super::mem::FVec;
 use super::types::*;
 use super::nat::owner_nat;
-use super::zones::{owner_data, owner_node, OWNER_PACK};
+use super::layout::CKPT_ZONES;
+use super::summary::{read_summary, Chunk};
+use super::zones::{owner_data, owner_node, BLOCK_UNITS, OWNER_PACK};
+
+/// fsck's own count of the blocks the maps use.
+struct Recount {
+    /// Owner word of every block (zone * zone_cap + offset).
+    owners: FVec<u64>,
+    /// Live units per zone.
+    units: FVec<u32>,
+}
+
+/// Puts the owners of chunk `ch` into `said` (indexed by zone offset).
+fn fill(said: &mut [u64], ch: &Chunk) {
+    let mut at = ch.start as usize;
+    for r in ch.runs.iter() {
+        for k in 0..r.count as u64 {
+            if let Some(s) = said.get_mut(at) {
+                *s = r.owner_at(k);
+            }
+            at += 1;
+        }
+    }
+}
 
 /// Kinds of problems fsck reports.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -32,9 +55,10 @@ pub enum ProblemKind {
     DuplicateName,
     /// A block is used twice (detail: LBA).
     DoubleUse,
-    /// Reverse map disagrees with the block maps (detail: LBA).
+    /// The zone's summary names another owner than the block maps, or
+    /// none (detail: LBA).
     OwnerMismatch,
-    /// SIT valid count differs from the recount (detail: zone).
+    /// SIT live count differs from the recount (detail: zone).
     SitMismatch,
     /// A mapped block lies beyond its zone's write pointer (detail: LBA).
     Unwritten,
@@ -168,46 +192,45 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(r)
     }
 
-    /// Records `lba` as used by `owner` in the recount.
-    fn mark(&self, r: &mut FsckReport, rmap: &mut [u64], valid: &mut [u32], lba: u64, owner: u64, ino: u64) {
-        let idx = match self.zones.rindex(lba) {
-            Some(i) => i,
-            None => {
-                r.add(ProblemKind::Unwritten, ino, lba);
-                return;
-            }
+    /// Records `units` of block `lba` as used by `owner` in the recount.
+    fn mark(&self, r: &mut FsckReport, c: &mut Recount, lba: u64, owner: u64, units: u32, ino: u64) {
+        let Some((zone, rel)) = self.zones.log_block(lba) else {
+            r.add(ProblemKind::Unwritten, ino, lba);
+            return;
         };
-        if let Some(z) = self.geo.zone_of(lba) {
-            if lba - self.geo.zone_start(z) >= self.zones.z[z as usize].wp {
-                r.add(ProblemKind::Unwritten, ino, lba);
-            }
-            valid[z as usize] += 1;
+        if rel >= self.zones.z[zone as usize].wp {
+            r.add(ProblemKind::Unwritten, ino, lba);
         }
-        if rmap[idx] != 0 {
+        c.units[zone as usize] += units;
+        let slot = &mut c.owners[(zone as u64 * self.geo.zone_cap + rel) as usize];
+        let shared_pack = owner == OWNER_PACK && *slot == OWNER_PACK;
+        if *slot != 0 && !shared_pack {
             r.add(ProblemKind::DoubleUse, ino, lba);
         }
-        rmap[idx] = owner;
-        r.blocks += 1;
+        if !shared_pack {
+            r.blocks += 1;
+        }
+        *slot = owner;
     }
 
     fn check_blocks(&mut self, r: &mut FsckReport) -> Result<()> {
-        let mut rmap = FVec::try_from_elem(0u64, self.zones.rmap.len())?;
-        let mut valid = FVec::try_from_elem(0u32, self.zones.z.len())?;
+        let cap = self.geo.zone_cap;
+        let mut c = Recount {
+            owners: FVec::try_from_elem(0u64, (self.geo.zone_count as u64 * cap) as usize)?,
+            units: FVec::try_from_elem(0u32, self.zones.z.len())?,
+        };
         for x in self.inodes.iter() {
-            if x.packed {
-                // Pack blocks are shared: count the references.
-                match self.zones.rindex(x.node_lba) {
-                    Some(idx) if rmap[idx] & OWNER_PACK != 0 => rmap[idx] += 1,
-                    _ => self.mark(r, &mut rmap, &mut valid, x.node_lba, OWNER_PACK | 1, x.ino),
-                }
-            } else {
-                for k in 0..x.node_blocks as u64 {
-                    self.mark(r, &mut rmap, &mut valid, x.node_lba + k, owner_node(x.ino, k), x.ino);
+            match x.pack_units() {
+                Some(units) => self.mark(r, &mut c, x.node_lba, OWNER_PACK, units, x.ino),
+                None => {
+                    for k in 0..x.node_blocks as u64 {
+                        self.mark(r, &mut c, x.node_lba + k, owner_node(x.ino, k), BLOCK_UNITS, x.ino);
+                    }
                 }
             }
             for e in x.map.v.iter() {
                 for k in 0..e.len as u64 {
-                    self.mark(r, &mut rmap, &mut valid, e.lba + k, owner_data(x.ino, e.fblk + k), x.ino);
+                    self.mark(r, &mut c, e.lba + k, owner_data(x.ino, e.fblk + k), BLOCK_UNITS, x.ino);
                 }
             }
         }
@@ -218,23 +241,47 @@ impl<D: ZonedDevice> Fs<D> {
             return Err(ENOMEM);
         }
         for &(level, k, lba) in nat.iter() {
-            self.mark(r, &mut rmap, &mut valid, lba, owner_nat(level, k), 0);
+            self.mark(r, &mut c, lba, owner_nat(level, k), BLOCK_UNITS, 0);
         }
-        for (i, (a, b)) in rmap.iter().zip(self.zones.rmap.iter()).enumerate() {
-            if a != b {
-                let cap = self.geo.zone_cap;
-                let lba = self.geo.zone_start((i as u64 / cap) as u32) + i as u64 % cap;
-                r.add(ProblemKind::OwnerMismatch, b >> 32, lba);
+        for (z, (a, e)) in c.units.iter().zip(self.zones.z.iter()).enumerate() {
+            if *a != e.live {
+                r.add(ProblemKind::SitMismatch, 0, z as u64);
             }
         }
-        for (z, (a, e)) in valid.iter().zip(self.zones.z.iter()).enumerate() {
-            if *a != e.valid {
-                r.add(ProblemKind::SitMismatch, 0, z as u64);
+        for zone in CKPT_ZONES..self.geo.zone_count {
+            let owned = &c.owners[(zone as u64 * cap) as usize..((zone as u64 + 1) * cap) as usize];
+            if owned.iter().all(|&o| o == 0) {
+                continue;
+            }
+            let said = self.summarized_owners(zone)?;
+            let start = self.geo.zone_start(zone);
+            for (rel, (&want, &got)) in owned.iter().zip(said.iter()).enumerate() {
+                if want != 0 && want != got {
+                    r.add(ProblemKind::OwnerMismatch, want >> 32, start + rel as u64);
+                }
             }
         }
         Ok(())
     }
 
+    /// The owner word of each block of `zone` as its summaries (and, for
+    /// an open head, its chunk in memory) say; 0 where none says.
+    fn summarized_owners(&mut self, zone: u32) -> Result<FVec<u64>> {
+        let mut said = FVec::try_from_elem(0u64, self.geo.zone_cap as usize)?;
+        let mut end = self.zones.z[zone as usize].end;
+        let open = self.zones.heads.iter().position(|h| *h == Some(zone));
+        let pending = open.map(|h| &self.zones.chunks[h]).or_else(|| self.unsealed_chunk(zone));
+        if let Some(ch) = pending {
+            fill(&mut said, ch);
+            end = ch.start;
+        }
+        while end > 0 {
+            let Ok(ch) = read_summary(&mut self.dev, &self.geo, self.seed, zone, end) else { break };
+            fill(&mut said, &ch);
+            end = ch.start;
+        }
+        Ok(said)
+    }
     fn check_nodes(&mut self, r: &mut FsckReport) -> Result<()> {
         let mut a: FVec<u8> = FVec::new();
         let mut b: FVec<u8> = FVec::new();

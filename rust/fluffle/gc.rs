@@ -15,25 +15,27 @@ use super::fs::Fs;
 use super::mem::FVec;
 use super::layout::{open_pack, pack_records};
 use super::nat::nat_block_of;
-use super::zones::{owner_data, ZState, H_GC, H_NODE, OWNER_NODE, OWNER_PACK};
+use super::summary::{read_summary, Chunk};
+use super::zones::{ZState, H_GC, H_NODE, OWNER_NODE, OWNER_PACK};
 
 /// Largest run GC reads and writes at once (blocks).
 const GC_RUN: u64 = 64;
 
 impl<D: ZonedDevice> Fs<D> {
-    /// Best victim: greedy (fewest valid) or cost-benefit.
+    /// Best victim: greedy (least live) or cost-benefit.
     fn pick_victim(&self, greedy: bool) -> Option<u32> {
         let cap = self.geo.zone_cap;
         let mut best: Option<(u64, u32)> = None;
         for (zi, e) in self.zones.z.iter().enumerate() {
-            if e.state != ZState::Used || e.pins != 0 || e.valid == 0 || e.valid as u64 >= cap {
+            let live = e.live_blocks();
+            if e.state != ZState::Used || e.pins != 0 || e.live == 0 || e.stuck || live >= cap {
                 continue;
             }
             let score = if greedy {
-                cap - e.valid as u64
+                cap - live
             } else {
                 let age = self.zones.wseq.saturating_sub(e.age) + 1;
-                (cap - e.valid as u64).saturating_mul(age).saturating_mul(1024) / (cap + e.valid as u64)
+                (cap - live).saturating_mul(age).saturating_mul(1024) / (cap + live)
             };
             if best.map_or(true, |b| score > b.0) {
                 best = Some((score, zi as u32));
@@ -42,73 +44,122 @@ impl<D: ZonedDevice> Fs<D> {
         best.map(|b| b.1)
     }
 
+    /// The chunks of `zone` from its summaries, first to last. Walks back
+    /// from the write pointer; a damaged summary ends the walk (the blocks
+    /// before it stay where they are, and the zone keeps their live count).
+    fn zone_chunks(&mut self, zone: u32) -> Result<FVec<Chunk>> {
+        let mut chunks: FVec<Chunk> = FVec::new();
+        let mut end = self.zones.z[zone as usize].end;
+        while end > 0 {
+            let c = match read_summary(&mut self.dev, &self.geo, self.seed, zone, end) {
+                Ok(c) => c,
+                Err(ENOMEM) => return Err(ENOMEM),
+                Err(_) => break,
+            };
+            end = c.start;
+            chunks.try_push(c)?;
+        }
+        chunks.reverse();
+        Ok(chunks)
+    }
+
     /// Moves every live block out of `zone`: data to the GC head, nodes by
-    /// marking their inodes dirty (the next checkpoint rewrites them).
+    /// marking their inodes dirty (the next checkpoint rewrites them). Each
+    /// block's owner comes from the zone's summaries and counts only if
+    /// that owner still points at the block.
     pub(super) fn evacuate(&mut self, zone: u32) -> Result<()> {
         let start = self.geo.zone_start(zone);
-        let wp = self.zones.z[zone as usize].wp;
-        let mut buf: FVec<u8> = FVec::new();
-        let mut p = 0u64;
-        while p < wp {
-            let o = self.zones.owner(start + p);
-            if o == 0 {
-                p += 1;
-                continue;
-            }
-            if o & OWNER_PACK != 0 {
-                self.dirty_pack_members(start + p)?;
-                p += 1;
-                continue;
-            }
-            if let Some((level, k)) = nat_block_of(o) {
-                // The next checkpoint writes the NAT block elsewhere.
-                self.nat.moved(level, k)?;
-                p += 1;
-                continue;
-            }
-            if o & OWNER_NODE != 0 {
-                let i = self.find(o >> 32).map_err(|_| EUCLEAN)?;
-                self.inodes[i].mark_dirty(&mut self.dirty);
-                p += 1;
-                continue;
-            }
-            // A run of live data blocks.
-            let mut n = 1u64;
-            while p + n < wp && n < GC_RUN {
-                let o2 = self.zones.owner(start + p + n);
-                if o2 == 0 || o2 & (OWNER_NODE | OWNER_PACK) != 0 || nat_block_of(o2).is_some() {
-                    break;
+        let chunks = self.zone_chunks(zone)?;
+        // Live data blocks waiting to move, consecutive on the device.
+        let mut run: FVec<(u64, u64)> = FVec::new();
+        for c in chunks.iter() {
+            let mut lba = start + c.start;
+            for r in c.runs.iter() {
+                for k in 0..r.count as u64 {
+                    let owner = r.owner_at(k);
+                    let here = lba + k;
+                    if !self.live_data(here, owner)? {
+                        continue;
+                    }
+                    if run.last().map_or(false, |l| l.0 + 1 != here) || run.len() as u64 >= GC_RUN {
+                        self.move_data(&run)?;
+                        run.clear();
+                    }
+                    run.try_push((here, owner))?;
                 }
-                n += 1;
+                lba += r.count as u64;
             }
-            let keep = 0;
-            let (to, got) = self.zones.reserve_run(&mut self.dev, H_GC, n, false, keep)?;
+        }
+        self.move_data(&run)
+    }
+
+    /// True if `lba` is a live data block of the owner its summary names
+    /// (to be moved by the caller); for a live node, pack or NAT block,
+    /// marks it for the next checkpoint to rewrite elsewhere and returns
+    /// false.
+    fn live_data(&mut self, lba: u64, owner: u64) -> Result<bool> {
+        if owner == 0 {
+            return Ok(false);
+        }
+        if owner & OWNER_PACK != 0 {
+            self.dirty_pack_members(lba)?;
+            return Ok(false);
+        }
+        if let Some((level, k)) = nat_block_of(owner) {
+            if self.nat.block_lba(level, k) == Some(lba) {
+                self.nat.moved(level, k)?;
+            }
+            return Ok(false);
+        }
+        let Ok(i) = self.find(owner >> 32) else { return Ok(false) };
+        let n = &mut self.inodes[i];
+        if owner & OWNER_NODE != 0 {
+            let idx = owner & (OWNER_NODE - 1);
+            if !n.packed && idx < n.node_blocks as u64 && n.node_lba + idx == lba {
+                n.mark_dirty(&mut self.dirty);
+            }
+            return Ok(false);
+        }
+        let fblk = (owner & (OWNER_NODE - 1)).wrapping_sub(1);
+        Ok(n.map.lookup(fblk).map(|m| m.0) == Some(lba))
+    }
+
+    /// Copies live data blocks `run` (consecutive on the device, with their
+    /// owners) to the GC head and points their owners' maps at the copies.
+    fn move_data(&mut self, run: &[(u64, u64)]) -> Result<()> {
+        let mut buf: FVec<u8> = FVec::new();
+        let mut done = 0usize;
+        while done < run.len() {
+            let want = (run.len() - done) as u64;
+            let (to, got) = self.zones.reserve_run(&mut self.dev, H_GC, want, false, 0)?;
+            // Each block may add a run of owners to the head's summary.
+            let got = core::cmp::min(got, core::cmp::max(1, self.zones.runs_free(H_GC)) as u64);
+            let from = run[done].0;
             buf.clear();
             buf.try_resize(got as usize * BLOCK_SIZE, 0)?;
-            self.dev.read(start + p, &mut buf)?;
+            self.dev.read(from, &mut buf)?;
             if let Err(e) = self.dev.write(to, &buf) {
                 self.broken = true;
                 return Err(e);
             }
-            self.zones.commit_run(H_GC, to, got);
             self.stats.gc_blocks += got;
             for k in 0..got {
-                let from = start + p + k;
-                let o = self.zones.owner(from);
-                let ino = o >> 32;
-                let fblk = (o & 0x7fff_ffff).wrapping_sub(1);
+                let owner = run[done + k as usize].1;
+                self.zones.commit_run(H_GC, to + k, 1, owner);
+                let ino = owner >> 32;
+                let fblk = (owner & (OWNER_NODE - 1)).wrapping_sub(1);
                 let i = self.find(ino).map_err(|_| EUCLEAN)?;
                 let zones = &mut self.zones;
                 let n = &mut self.inodes[i];
-                n.map.set(fblk, 1, Some(to + k), &mut |old, len| {
+                n.map.set(fblk, 1, Some(to + k), &mut |gone, len| {
                     for j in 0..len as u64 {
-                        zones.release(old + j);
+                        zones.release(gone + j);
                     }
                 })?;
-                zones.claim(to + k, owner_data(ino, fblk))?;
+                zones.claim(to + k)?;
                 n.mark_dirty(&mut self.dirty);
             }
-            p += got;
+            done += got as usize;
         }
         Ok(())
     }
@@ -118,7 +169,12 @@ impl<D: ZonedDevice> Fs<D> {
     fn dirty_pack_members(&mut self, lba: u64) -> Result<()> {
         let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
         self.dev.read(lba, &mut blk)?;
-        let h = open_pack(&blk, self.seed)?;
+        let h = match open_pack(&blk, self.seed) {
+            Ok(h) => h,
+            // Not a pack (a damaged block or summary): nothing of it is
+            // live, or the zone keeps its count.
+            Err(_) => return Ok(()),
+        };
         let mut inos: FVec<u64> = FVec::new();
         pack_records(&blk, &h, &mut |ino, _, _| inos.try_push(ino))?;
         for ino in inos.iter() {
@@ -130,24 +186,6 @@ impl<D: ZonedDevice> Fs<D> {
             }
         }
         Ok(())
-    }
-
-    /// Live data and node blocks in `zone`.
-    fn victim_blocks(&self, zone: u32) -> (u64, u64) {
-        let start = self.geo.zone_start(zone);
-        let (mut data, mut nodes) = (0, 0);
-        for p in 0..self.zones.z[zone as usize].wp {
-            let o = self.zones.owner(start + p);
-            if o == 0 {
-                continue;
-            }
-            if o & (OWNER_NODE | OWNER_PACK) != 0 || nat_block_of(o).is_some() {
-                nodes += 1;
-            } else {
-                data += 1;
-            }
-        }
-        (data, nodes)
     }
 
     /// Foreground GC: frees zones until more than the reserve is free.
@@ -176,6 +214,7 @@ impl<D: ZonedDevice> Fs<D> {
             }
             // Compact victims until enough are reclaimable, then checkpoint.
             let mut moved = false;
+            let mut victims: FVec<u32> = FVec::new();
             while self.zones.free_zones() + self.zones.reclaimable() < round_target {
                 let v = match self.pick_victim(true) {
                     Some(v) => v,
@@ -184,22 +223,24 @@ impl<D: ZonedDevice> Fs<D> {
                 // The round's checkpoint rewrites every dirty node plus the
                 // nodes found in victims: keep room for them beside the
                 // moved data (one zone of slack for contiguous nodes).
-                let (data, nodes) = self.victim_blocks(v);
+                let live = self.zones.z[v as usize].live_blocks();
                 let cap = self.geo.zone_cap;
                 let room = self.zones.free_zones() as u64 * cap + self.zones.head_room(H_GC) + self.zones.head_room(H_NODE);
-                let need = data + nodes + self.dirty_node_blocks() + cap;
+                let need = live + self.dirty_node_blocks() + cap;
                 if room < need {
                     break;
                 }
                 self.evacuate(v)?;
                 moved = true;
-                if self.zones.z[v as usize].valid != 0 {
+                victims.try_push(v)?;
+                if self.zones.z[v as usize].live != 0 {
                     // Node blocks remain until the checkpoint rewrites them.
                     break;
                 }
             }
             let before = self.zones.free_zones();
             self.checkpoint()?;
+            self.mark_stuck(&victims);
             if !moved && self.zones.free_zones() <= before {
                 return Err(ENOSPC);
             }
@@ -226,12 +267,26 @@ impl<D: ZonedDevice> Fs<D> {
             Some(v) => v,
             None => return Ok(false),
         };
-        let nearly_empty = (self.zones.z[v as usize].valid as u64) * 8 <= self.geo.zone_cap;
+        let nearly_empty = self.zones.z[v as usize].live_blocks() * 8 <= self.geo.zone_cap;
         if !low && !nearly_empty {
             return Ok(false);
         }
         self.evacuate(v)?;
         self.checkpoint()?;
+        self.mark_stuck(&[v]);
         Ok(true)
+    }
+
+    /// After the checkpoint that rewrote what GC marked: a victim that
+    /// still holds live blocks has summaries that missed them (damaged);
+    /// picking it again would not help.
+    fn mark_stuck(&mut self, victims: &[u32]) {
+        for &v in victims {
+            if let Some(e) = self.zones.z.get_mut(v as usize) {
+                if e.live != 0 && e.state == ZState::Used {
+                    e.stuck = true;
+                }
+            }
+        }
     }
 }

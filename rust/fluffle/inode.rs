@@ -118,6 +118,9 @@ pub struct Inode {
     /// The current node is a record in the pack block at `node_lba`
     /// (`node_blocks` is then 1).
     pub packed: bool,
+    /// The record's share of that pack block's live space
+    /// (`zones::pack_share`).
+    pub pack_share: u8,
     /// The node on disk is stale (set only through [`Inode::mark_dirty`],
     /// which lists the inode for the next checkpoint).
     dirty: bool,
@@ -183,6 +186,12 @@ fn dec_time(d: &mut Dec<'_>) -> Result<Timespec> {
 }
 
 impl Inode {
+    /// The live space its node holds in the pack block, if packed (else
+    /// its `node_blocks` whole blocks at `node_lba`).
+    pub fn pack_units(&self) -> Option<u32> {
+        self.packed.then_some(self.pack_share as u32)
+    }
+
     /// A new empty inode.
     pub fn new(ino: u64, ftype: FileType, mode: u32, uid: u32, gid: u32, now: Timespec) -> Self {
         Self {
@@ -205,6 +214,7 @@ impl Inode {
             node_lba: 0,
             node_blocks: 0,
             packed: false,
+            pack_share: 0,
             dirty: true,
             listed: false,
             needs_cp: true,

@@ -1,7 +1,7 @@
 //! On-disk format: constants, block headers and a bounds-checked
 //! little-endian encoder/decoder.
 //!
-//! # Format (version 2)
+//! # Format (version 3)
 //!
 //! Zones 0 and 1 hold the checkpoint ring; zones 2.. are log zones.
 //!
@@ -40,8 +40,17 @@
 //! index) holds whole directory entries of a directory too big to keep
 //! them in its node (see `dir_blocks.rs`).
 //!
-//! **Data blocks** are raw file content; the in-memory reverse map rebuilt
-//! at mount from the nodes tells GC which blocks are live.
+//! A **summary** (kind 5, inode = its own LBA, version = the zone offset of
+//! the first block it covers, usually 1 block) ends every chunk of a log
+//! zone and names the owner of each block of the chunk as runs (`owner u64,
+//! count u32`; see `summary.rs`): GC finds a victim's owners there. The
+//! last block of every closed zone is a summary.
+//!
+//! **Data blocks** are raw file content.
+//!
+//! Version 3 added the summaries and counts live space in 1/128 blocks
+//! (pack records share their block); version 2 kept the owners in RAM
+//! only, rebuilt at mount from every node.
 
 use super::crc32c::crc32c_append;
 use super::device::BLOCK_SIZE;
@@ -49,7 +58,7 @@ use super::errno::{Result, EUCLEAN};
 use super::mem::FVec;
 
 /// On-disk format version written by this code (and the only one read).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// "FCKP": checkpoint header magic.
 pub const CKPT_MAGIC: u32 = 0x504b_4346;
 /// "FNOD": node block magic.
@@ -261,8 +270,14 @@ pub const KIND_NAT: u16 = 3;
 /// Node block kind: a directory's dentry block (`dir_blocks.rs`; inode =
 /// the directory, version = block index in it).
 pub const KIND_DENT: u16 = 4;
+/// Node block kind: a zone chunk's block summary (`summary.rs`; inode =
+/// the block's own LBA, version = first zone offset covered).
+pub const KIND_SUMMARY: u16 = 5;
 /// Largest node payload stored in a pack instead of its own block.
 pub const PACK_MAX: usize = 1024;
+/// Most records in one pack block (each owns at least a
+/// `1/PACK_RECORDS_MAX` share of the block's live space, `zones.rs`).
+pub const PACK_RECORDS_MAX: usize = 128;
 /// Bytes of a pack record header (`ino u64, version u64, len u32`).
 pub const PACK_REC: usize = 20;
 
@@ -290,6 +305,17 @@ pub fn seal_nat(blk: &mut [u8], h: &NodeHdr, seed: u32) {
 /// Seals a dentry block (entries already in the payload).
 pub fn seal_dent(blk: &mut [u8], h: &NodeHdr, seed: u32) {
     seal_kind(blk, h, seed, KIND_DENT)
+}
+
+/// Seals a summary block (runs already in the payload).
+pub fn seal_summary(blk: &mut [u8], h: &NodeHdr, seed: u32) {
+    seal_kind(blk, h, seed, KIND_SUMMARY)
+}
+
+/// Validates a summary block and returns its header (the caller checks
+/// that `h.ino` is where it was read and the runs against the zone).
+pub fn open_summary(blk: &[u8], seed: u32) -> Result<NodeHdr> {
+    open_kind(blk, seed, KIND_SUMMARY)
 }
 
 /// Validates a dentry block and returns its header (the caller checks the
@@ -353,6 +379,7 @@ pub fn open_nat(blk: &[u8], seed: u32) -> Result<NodeHdr> {
 pub fn pack_records(blk: &[u8], h: &NodeHdr, f: &mut dyn FnMut(u64, u64, &[u8]) -> Result<()>) -> Result<()> {
     let payload = blk.get(NODE_HDR..NODE_HDR + h.len as usize).ok_or(EUCLEAN)?;
     let mut d = Dec::new(payload);
+    let mut n = 0usize;
     while d.remaining() > 0 {
         let ino = d.u64()?;
         let version = d.u64()?;
@@ -361,9 +388,39 @@ pub fn pack_records(blk: &[u8], h: &NodeHdr, f: &mut dyn FnMut(u64, u64, &[u8]) 
         if ino == 0 || len > PACK_MAX {
             return Err(EUCLEAN);
         }
+        n += 1;
+        if n > PACK_RECORDS_MAX {
+            return Err(EUCLEAN);
+        }
         f(ino, version, rec)?;
     }
     Ok(())
+}
+
+/// A record found in a pack block.
+pub struct PackRecord {
+    /// The record's node version.
+    pub version: u64,
+    /// Its place among the block's records, and how many there are: they
+    /// fix its share of the block's live space (`zones::pack_share`).
+    pub index: usize,
+    /// Records in the block.
+    pub records: usize,
+}
+
+/// Finds inode `ino`'s record in a validated pack block and decodes it with
+/// `decode`; `None` if the pack has no record of `ino`.
+pub fn pack_record<T>(blk: &[u8], h: &NodeHdr, ino: u64, decode: &mut dyn FnMut(&[u8]) -> Result<T>) -> Result<Option<(T, PackRecord)>> {
+    let mut found: Option<(T, u64, usize)> = None;
+    let mut records = 0usize;
+    pack_records(blk, h, &mut |rino, version, rec| {
+        if rino == ino && found.is_none() {
+            found = Some((decode(rec)?, version, records));
+        }
+        records += 1;
+        Ok(())
+    })?;
+    Ok(found.map(|(t, version, index)| (t, PackRecord { version, index, records })))
 }
 
 fn open_kind(blk: &[u8], seed: u32, kind: u16) -> Result<NodeHdr> {

@@ -35,6 +35,8 @@ pub mod read_plan;
 pub mod read_window;
 pub mod recovery;
 pub mod snapshot;
+pub mod summary;
+pub mod tails;
 pub mod types;
 pub mod xattr;
 pub mod zones;

@@ -45,7 +45,7 @@ pub const NAT_MAX_HEIGHT: u32 = 3;
 /// Entries the checkpoint's NAT journal holds before leaves are written.
 pub const NAT_JOURNAL_MAX: usize = 128;
 
-/// Reverse-map owner word of NAT block `index` at `level`: a data owner of
+/// Owner word (`summary.rs`) of NAT block `index` at `level`: a data owner of
 /// inode 0, which is never a file (block ids stay below 2^29).
 pub fn owner_nat(level: u32, index: u64) -> u64 {
     owner_data(0, ((level as u64) << 27) | index)
@@ -159,6 +159,12 @@ impl NatTree {
         let d = self.dirty.get_mut(level as usize).and_then(|l| l.get_mut(index as usize)).ok_or(EUCLEAN)?;
         *d = true;
         Ok(())
+    }
+
+    /// Where NAT block `(level, index)` is (`None`: not written).
+    pub fn block_lba(&self, level: u32, index: u64) -> Option<u64> {
+        let lba = *self.lbas.get(level as usize)?.get(index as usize)?;
+        (lba != 0).then_some(lba)
     }
 
     /// Calls `f(level, index, lba)` for every written block.
@@ -322,14 +328,14 @@ impl<D: ZonedDevice> Fs<D> {
     fn write_nat_block(&mut self, level: u32, k: u64, blk: &mut [u8], len: usize) -> Result<()> {
         let h = NodeHdr { len: len as u32, ino: 0, version: ((level as u64) << 32) | k, cp_seq: self.cp_seq, idx: 0, count: 1 };
         seal_nat(blk, &h, self.seed);
-        let lba = self.append_node_block(blk)?;
+        let lba = self.append_node_block(blk, owner_nat(level, k))?;
         self.stats.nat_blocks += 1;
         let old = core::mem::replace(&mut self.nat.lbas[level as usize][k as usize], lba);
         self.nat.dirty[level as usize][k as usize] = false;
         if old != 0 {
             self.zones.release(old);
         }
-        if let Err(e) = self.zones.claim(lba, owner_nat(level, k)) {
+        if let Err(e) = self.zones.claim(lba) {
             self.broken = true;
             return Err(e);
         }
@@ -367,7 +373,7 @@ impl<D: ZonedDevice> Fs<D> {
                 tree.dirty[lv].try_resize(ki + 1, false)?;
             }
             tree.lbas[lv][ki] = lba;
-            self.zones.claim(lba, owner_nat(level, k))?;
+            self.zones.claim(lba)?;
             if level == 0 {
                 self.decode_nat_leaf(blk, k, cp, &mut out)?;
                 continue;

@@ -1,6 +1,7 @@
-//! Mount: load the newest checkpoint, every node it points to, rebuild the
-//! reverse map and SIT, roll forward over nodes written after the
-//! checkpoint, free orphans, and (read-write) write a fresh checkpoint.
+//! Mount: load the newest checkpoint, every node it points to, check the
+//! SIT against them, roll forward over nodes written after the checkpoint,
+//! free orphans, and (read-write) write the summaries of the zones it
+//! closes and a fresh checkpoint.
 //!
 //! Roll-forward (f2fs style): `fsync` of a file whose namespace did not
 //! change since the last checkpoint writes the file's data, then its node
@@ -13,19 +14,21 @@
 //! it (`fsync.rs`: the inode is created and its name put back; other
 //! namespace changes always go through a checkpoint).
 //! A node is applied only if every block it maps is below its zone's write
-//! pointer and not owned by another inode, so a node whose data did not
-//! reach the device is ignored.
+//! pointer and either written after the checkpoint for nobody else or
+//! already the file's (`tails.rs`), so a node whose data did not reach
+//! the device is ignored.
 
 use super::checkpoint::{find_newest, Checkpoint, NatEntry};
 use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::{check_geometry, Fs};
 use super::inode::{Inode, LinkMark};
-use super::layout::{open_node, open_pack, pack_records, NodeHdr, CKPT_ZONES, NODE_HDR};
+use super::layout::{open_node, open_pack, open_summary, pack_record, NodeHdr, CKPT_ZONES, NODE_HDR};
 use super::mem::{FBox, FVec};
 use super::read_window::ReadWindow;
 use super::types::*;
-use super::zones::{owner_data, owner_node, ZState};
+use super::tails::Tails;
+use super::zones::{pack_share, ZState};
 
 impl<D: ZonedDevice> Fs<D> {
     /// Mounts the filesystem on `dev`: newest valid checkpoint, roll-forward
@@ -50,16 +53,21 @@ impl<D: ZonedDevice> Fs<D> {
                 return Err(EIO);
             }
             fs.zones.z[z as usize].wp = wp;
+            // Zones written after the checkpoint get theirs from roll-forward
+            // (`tails.rs`); for the others, the checkpoint's must be there.
+            let end = cp.ends.get(z as usize).copied().unwrap_or(0) as u64;
+            fs.zones.z[z as usize].end = core::cmp::min(end, wp);
         }
         fs.ckpt_wp = fs.zones.z[cp.zone as usize].wp;
         let nat = fs.load_nat(&cp)?;
         fs.load_nodes(&cp, &nat)?;
         for (z, want) in fs.zones.z.iter().zip(cp.sit.iter()) {
-            if z.valid != *want {
+            if z.live != *want {
                 return Err(EUCLEAN);
             }
         }
-        fs.roll_forward(&cp)?;
+        let mut tails = Tails::new(&cp, &fs.zones)?;
+        fs.roll_forward(&cp, &mut tails)?;
         fs.validate_tree()?;
         // Orphans: unlinked while open when the checkpoint was taken.
         let mut i = 0;
@@ -72,12 +80,15 @@ impl<D: ZonedDevice> Fs<D> {
         }
         for zi in CKPT_ZONES as usize..fs.zones.z.len() {
             let e = &mut fs.zones.z[zi];
-            e.state = if e.valid > 0 || e.wp > 0 { ZState::Used } else { ZState::Free };
+            e.state = if e.live > 0 || e.wp > 0 { ZState::Used } else { ZState::Free };
         }
+        // Every closed zone ends with its summary (`summary.rs`).
+        fs.write_tail_summaries(&cp, &tails)?;
+        drop(tails);
         if !fs.ro {
             for zi in CKPT_ZONES..geo.zone_count {
                 let e = fs.zones.z[zi as usize];
-                if e.valid > 0 && e.wp < geo.zone_cap {
+                if e.live > 0 && e.wp < geo.zone_cap {
                     fs.dev.finish(zi)?;
                     fs.zones.z[zi as usize].wp = geo.zone_cap;
                 }
@@ -132,30 +143,24 @@ impl<D: ZonedDevice> Fs<D> {
         let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
         self.dev.read(lba, &mut blk)?;
         let h = open_pack(&blk, self.seed)?;
-        let mut found: Option<Inode> = None;
-        pack_records(&blk, &h, &mut |rino, _, rec| {
-            if rino == ino && found.is_none() {
-                found = Some(Inode::decode(rino, rec)?);
-            }
-            Ok(())
-        })?;
-        found.ok_or(EUCLEAN)
+        let found = pack_record(&blk, &h, ino, &mut |rec| Inode::decode(ino, rec))?;
+        found.map(|f| f.0).ok_or(EUCLEAN)
     }
 
-    /// Claims the node and data blocks of inode index `i`.
+    /// Counts the node and data blocks of inode index `i` live.
     fn claim_inode(&mut self, i: usize) -> Result<()> {
         let n = &self.inodes[i];
-        let ino = n.ino;
-        if n.packed {
-            self.zones.claim_pack(n.node_lba)?;
-        } else {
-            for k in 0..n.node_blocks as u64 {
-                self.zones.claim(n.node_lba + k, owner_node(ino, k))?;
+        match n.pack_units() {
+            Some(units) => self.zones.claim_units(n.node_lba, units)?,
+            None => {
+                for k in 0..n.node_blocks as u64 {
+                    self.zones.claim(n.node_lba + k)?;
+                }
             }
         }
         for e in n.map.v.iter() {
             for k in 0..e.len as u64 {
-                self.zones.claim(e.lba + k, owner_data(ino, e.fblk + k))?;
+                self.zones.claim(e.lba + k)?;
             }
         }
         Ok(())
@@ -170,6 +175,7 @@ impl<D: ZonedDevice> Fs<D> {
         let mut win = ReadWindow::new()?;
         let mut pack_hdr: Option<(u64, NodeHdr)> = None;
         for e in nat.iter() {
+            let mut share = 0;
             let (mut n, seq, version) = if e.blocks == 0 {
                 let end = self.written_end(e.lba)?;
                 let pack = win.block(&mut self.dev, e.lba, end)?;
@@ -181,15 +187,9 @@ impl<D: ZonedDevice> Fs<D> {
                         h
                     }
                 };
-                let mut found: Option<(Inode, u64)> = None;
-                pack_records(pack, &h, &mut |ino, version, rec| {
-                    if ino == e.ino && found.is_none() {
-                        found = Some((Inode::decode(ino, rec)?, version));
-                    }
-                    Ok(())
-                })?;
-                let (n, version) = found.ok_or(EUCLEAN)?;
-                (n, h.cp_seq, version)
+                let (n, rec) = pack_record(pack, &h, e.ino, &mut |rec| Inode::decode(e.ino, rec))?.ok_or(EUCLEAN)?;
+                share = pack_share(rec.index, rec.records) as u8;
+                (n, h.cp_seq, rec.version)
             } else {
                 self.read_node(e.ino, e.lba, e.blocks)?
             };
@@ -199,6 +199,7 @@ impl<D: ZonedDevice> Fs<D> {
             n.node_lba = e.lba;
             n.node_blocks = core::cmp::max(e.blocks, 1);
             n.packed = e.blocks == 0;
+            n.pack_share = share;
             self.inodes.try_push(FBox::try_new(n)?)?;
             let i = self.inodes.len() - 1;
             self.claim_inode(i)?;
@@ -219,24 +220,12 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(end)
     }
 
-    fn roll_forward(&mut self, cp: &Checkpoint) -> Result<()> {
-        // Where nodes written after the checkpoint can be.
-        let mut ranges: FVec<(u32, u64)> = FVec::new();
-        for &(z, wp) in cp.heads.iter() {
-            if z != u32::MAX {
-                ranges.try_push((z, wp))?;
-            }
-        }
-        for z in CKPT_ZONES..self.geo.zone_count {
-            let was_empty = cp.sit.get(z as usize).copied() == Some(0);
-            if was_empty && !cp.heads.iter().any(|h| h.0 == z) {
-                ranges.try_push((z, 0))?;
-            }
-        }
+    fn roll_forward(&mut self, cp: &Checkpoint, tails: &mut Tails) -> Result<()> {
         // (version, ino, lba, blocks) of complete candidate nodes.
         let mut found: FVec<(u64, u64, u64, u32)> = FVec::new();
         let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
-        for &(z, from) in ranges.iter() {
+        for t in tails.list.iter_mut() {
+            let (z, from) = (t.zone, t.from);
             let start = self.geo.zone_start(z);
             let to = self.zones.z[z as usize].wp;
             let mut p = from;
@@ -248,7 +237,12 @@ impl<D: ZonedDevice> Fs<D> {
                 }
                 let h = match open_node(&blk, self.seed) {
                     Ok(h) => h,
-                    Err(_) => continue,
+                    Err(_) => {
+                        if open_summary(&blk, self.seed).is_ok_and(|s| s.ino == lba && s.idx + 1 == s.count) {
+                            t.summary_end = Some(p);
+                        }
+                        continue;
+                    }
                 };
                 if h.cp_seq != cp.seq || h.idx != 0 || h.version < cp.node_version {
                     continue;
@@ -264,7 +258,7 @@ impl<D: ZonedDevice> Fs<D> {
             let i = match self.find(ino) {
                 Ok(i) => i,
                 Err(_) => {
-                    self.replay_marked(cp, ino, lba, blocks)?;
+                    self.replay_marked(cp, tails, ino, lba, blocks)?;
                     continue;
                 }
             };
@@ -275,7 +269,7 @@ impl<D: ZonedDevice> Fs<D> {
                 Ok(x) => x,
                 Err(_) => continue,
             };
-            if n.ftype != FileType::Regular || !self.node_blocks_ok(ino, &n) {
+            if n.ftype != FileType::Regular || !self.tail_blocks_ok(tails, ino, &n, Some(&self.inodes[i])) {
                 continue;
             }
             if version >= self.node_version {
@@ -286,14 +280,14 @@ impl<D: ZonedDevice> Fs<D> {
             n.node_lba = lba;
             n.node_blocks = blocks;
             self.nat.changed(ino);
-            for k in 0..old.node_blocks as u64 {
-                self.zones.release(old.node_lba + k);
-            }
+            self.zones.release_node(old.node_lba, old.node_blocks, old.pack_units());
             for e in old.map.v.iter() {
                 for k in 0..e.len as u64 {
                     self.zones.release(e.lba + k);
                 }
             }
+            self.note_tail_owner(tails, old, false);
+            self.note_tail_owner(tails, &n, true);
             self.inodes[i] = FBox::try_new(n)?;
             self.inodes[i].mark_dirty(&mut self.dirty);
             self.claim_inode(i)?;
@@ -303,46 +297,22 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Roll-forward of a node of an inode the checkpoint does not have:
     /// a new file `fsync` wrote with its name (`fsync.rs`), else ignored.
-    fn replay_marked(&mut self, cp: &Checkpoint, ino: u64, lba: u64, blocks: u32) -> Result<()> {
+    fn replay_marked(&mut self, cp: &Checkpoint, tails: &mut Tails, ino: u64, lba: u64, blocks: u32) -> Result<()> {
         let (n, mark, version) = match self.read_node_marked(ino, lba, blocks) {
             Ok((n, Some(m), _, version)) => (n, m, version),
             _ => return Ok(()),
         };
-        if !self.node_blocks_ok(ino, &n) {
+        if !self.tail_blocks_ok(tails, ino, &n, None) {
             return Ok(());
         }
         if let Some(i) = self.replay_new_file(cp.next_ino, n, &mark, lba, blocks)? {
             if version >= self.node_version {
                 self.node_version = version.saturating_add(1);
             }
+            self.note_tail_owner(tails, &self.inodes[i], true);
             self.claim_inode(i)?;
         }
         Ok(())
-    }
-
-    /// True if every block of node `n` of `ino` (data and the node itself
-    /// excluded) is written and free or already `ino`'s.
-    fn node_blocks_ok(&self, ino: u64, n: &Inode) -> bool {
-        for e in n.map.v.iter() {
-            for k in 0..e.len as u64 {
-                let lba = e.lba + k;
-                if self.zones.rindex(lba).is_none() {
-                    return false;
-                }
-                let zone = match self.geo.zone_of(lba) {
-                    Some(z) => z,
-                    None => return false,
-                };
-                if lba - self.geo.zone_start(zone) >= self.zones.z[zone as usize].wp {
-                    return false;
-                }
-                let o = self.zones.owner(lba);
-                if o != 0 && o >> 32 != ino {
-                    return false;
-                }
-            }
-        }
-        true
     }
 
     /// Checks what lookups rely on: the root is a directory, every entry

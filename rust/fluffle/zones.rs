@@ -1,20 +1,28 @@
-//! Zone bookkeeping: the SIT (valid blocks per zone), the reverse map
-//! (device block -> owner) and the log heads that append into zones.
+//! Zone bookkeeping: the SIT (live space per zone), the log heads that
+//! append into zones, and the open chunk of block owners each head writes
+//! as a summary (`summary.rs`).
 //!
 //! Three log heads keep hot and cold blocks apart (and at most three zones
 //! open, plus the checkpoint zone): user data, nodes (inode records), and
 //! GC (blocks moved by garbage collection, which are cold by definition).
 //!
 //! A zone's life: `Free` (maybe holding stale blocks, reset before reuse)
-//! -> `Head` (being appended to) -> `Used` (full, or finished) -> once its
-//! valid count is 0 and a checkpoint no longer references it, reset and
-//! `Free` again. A zone is never reset before a checkpoint that no longer
-//! needs it is durable, so a crash always finds the checkpoint's blocks.
+//! -> `Head` (being appended to) -> `Used` (full, or finished; its last
+//! block is a summary) -> once its live count is 0 and a checkpoint no
+//! longer references it, reset and `Free` again. A zone is never reset
+//! before a checkpoint that no longer needs it is durable, so a crash
+//! always finds the checkpoint's blocks.
+//!
+//! Live space is counted in 1/`BLOCK_UNITS` blocks: a whole block is
+//! `BLOCK_UNITS`, a pack record its share of the pack block (the shares of
+//! a pack's records add up to exactly one block), so a zone's count is 0
+//! exactly when nothing in it is live, without a per-block table.
 
 use super::device::{Geometry, ZonedDevice};
 use super::errno::{Result, EIO, ENOSPC, EUCLEAN};
-use super::layout::CKPT_ZONES;
+use super::layout::{CKPT_ZONES, PACK_RECORDS_MAX};
 use super::mem::FVec;
+use super::summary::{Chunk, RUNS_PER_BLOCK};
 
 /// Head for user data.
 pub const H_DATA: usize = 0;
@@ -25,12 +33,23 @@ pub const H_GC: usize = 2;
 /// Number of heads.
 pub const NHEADS: usize = 3;
 
-/// Reverse-map tag bit for node blocks (else a data block).
+/// Live-space units per block.
+pub const BLOCK_UNITS: u32 = PACK_RECORDS_MAX as u32;
+
+/// The share of its pack block's live space that record `index` of
+/// `records` owns (`BLOCK_UNITS / records`, the remainder spread over the
+/// first records, so that the shares add up to `BLOCK_UNITS`).
+pub fn pack_share(index: usize, records: usize) -> u32 {
+    let k = core::cmp::max(1, records) as u32;
+    BLOCK_UNITS / k + u32::from((index as u32) < BLOCK_UNITS % k)
+}
+
+/// Owner-word tag bit for node blocks (else a data block).
 pub const OWNER_NODE: u64 = 0x8000_0000;
 
-/// Reverse-map tag of a pack block; the low bits count the inodes whose
-/// node is a record in it (inode numbers stay below 2^31, so data and node
-/// owner words never have this bit).
+/// Owner word of a pack block (its records name their inodes; inode
+/// numbers stay below 2^31, so data and node owner words never have this
+/// bit).
 pub const OWNER_PACK: u64 = 1 << 63;
 
 /// Owner word of a data block.
@@ -69,14 +88,27 @@ pub enum ZState {
 pub struct ZoneEnt {
     /// Write pointer relative to the zone start.
     pub wp: u64,
-    /// Live blocks.
-    pub valid: u32,
+    /// End of what the log wrote (below `wp` once finished early): its
+    /// last summary ends here.
+    pub end: u64,
+    /// Live space in `BLOCK_UNITS` per block.
+    pub live: u32,
     /// State.
     pub state: ZState,
     /// Snapshot references (GC and reset skip pinned zones).
     pub pins: u32,
     /// Write sequence when the zone was opened (age for cost-benefit GC).
     pub age: u64,
+    /// GC could not empty it (its summaries are damaged): not a victim
+    /// again until the next mount (RAM only).
+    pub stuck: bool,
+}
+
+impl ZoneEnt {
+    /// Live blocks (a partly live pack block counts whole).
+    pub fn live_blocks(&self) -> u64 {
+        self.live.div_ceil(BLOCK_UNITS) as u64
+    }
 }
 
 /// The zone table.
@@ -85,51 +117,76 @@ pub struct Zones {
     pub geo: Geometry,
     /// One entry per zone.
     pub z: FVec<ZoneEnt>,
-    /// Owner of every usable block (0 = free/invalid).
-    pub rmap: FVec<u64>,
     /// Open zone of each head.
     pub heads: [Option<u32>; NHEADS],
+    /// The owners of each head's blocks since its last summary.
+    pub chunks: [Chunk; NHEADS],
     /// Zones reserved for GC and metadata: user data never takes the last
     /// `reserve` free zones.
     pub reserve: u32,
     /// Increases with every zone opened.
     pub wseq: u64,
+    /// CRC seed of summary blocks.
+    seed: u32,
+    /// Summary blocks written.
+    pub summary_blocks: u64,
+    /// A summary write failed: the zones no longer match the device.
+    pub failed: bool,
     /// Round-robin allocation cursor.
     cursor: u32,
 }
 
 impl Zones {
     /// An empty table for `geo` (every log zone free, wp 0).
-    pub fn new(geo: Geometry) -> Result<Self> {
-        let ent = ZoneEnt { wp: 0, valid: 0, state: ZState::Free, pins: 0, age: 0 };
+    pub fn new(geo: Geometry, seed: u32) -> Result<Self> {
+        let ent = ZoneEnt { wp: 0, end: 0, live: 0, state: ZState::Free, pins: 0, age: 0, stuck: false };
         let mut z = FVec::try_from_elem(ent, geo.zone_count as usize)?;
         for c in 0..CKPT_ZONES as usize {
             if let Some(e) = z.get_mut(c) {
                 e.state = ZState::Ckpt;
             }
         }
-        let blocks = usize::try_from(geo.capacity_blocks()).map_err(|_| ENOSPC)?;
-        let rmap = FVec::try_from_elem(0u64, blocks)?;
         // GC must be able to compact even when the free space is spread
         // evenly over every zone: with `r` free zones and `s` zones of
         // slack over `n` log zones it gains a zone once r >= n/s - 1, so
         // the reserve grows like sqrt(n) (see `usable_blocks`).
         let log = geo.zone_count.saturating_sub(CKPT_ZONES);
         let reserve = core::cmp::max(3, isqrt(log));
-        Ok(Self { geo, z, rmap, heads: [None; NHEADS], reserve, wseq: 1, cursor: CKPT_ZONES })
+        let chunks = [Chunk::new()?, Chunk::new()?, Chunk::new()?];
+        Ok(Self {
+            geo,
+            z,
+            heads: [None; NHEADS],
+            chunks,
+            reserve,
+            wseq: 1,
+            seed,
+            summary_blocks: 0,
+            failed: false,
+            cursor: CKPT_ZONES,
+        })
     }
 
     /// Blocks that may hold live data and nodes: the log zones minus the
     /// GC reserve and the open heads (so that when only the reserve is
-    /// free, at least `NHEADS` zones' worth of dead blocks exist for GC).
+    /// free, at least `NHEADS` zones' worth of dead blocks exist for GC),
+    /// each without the blocks its summaries may take.
     pub fn usable_blocks(&self) -> u64 {
         let log = self.geo.zone_count.saturating_sub(CKPT_ZONES) as u64;
         let keep = self.reserve as u64 + NHEADS as u64;
-        log.saturating_sub(keep).saturating_mul(self.geo.zone_cap)
+        log.saturating_sub(keep).saturating_mul(self.block_room())
     }
 
-    /// Index into `rmap` of `lba` if it is a usable log block.
-    pub fn rindex(&self, lba: u64) -> Option<usize> {
+    /// Blocks of a zone left for data and nodes when every block has
+    /// another owner than the one before (the most summary blocks a zone
+    /// can need: one per `RUNS_PER_BLOCK` blocks, the last one included).
+    pub fn block_room(&self) -> u64 {
+        let cap = self.geo.zone_cap;
+        cap - cap.div_ceil(RUNS_PER_BLOCK as u64 + 1)
+    }
+
+    /// Zone and zone offset of `lba` if it is a usable log block.
+    pub fn log_block(&self, lba: u64) -> Option<(u32, u64)> {
         let zone = self.geo.zone_of(lba)?;
         if zone < CKPT_ZONES {
             return None;
@@ -138,65 +195,52 @@ impl Zones {
         if rel >= self.geo.zone_cap {
             return None;
         }
-        usize::try_from(zone as u64 * self.geo.zone_cap + rel).ok()
+        Some((zone, rel))
     }
 
-    /// The owner word of `lba` (0 if free or not a log block).
-    pub fn owner(&self, lba: u64) -> u64 {
-        self.rindex(lba).and_then(|i| self.rmap.get(i).copied()).unwrap_or(0)
-    }
-
-    /// Marks `lba` live for `owner`; `EUCLEAN` if it is not a written log
-    /// block or already owned (a block used twice).
-    pub fn claim(&mut self, lba: u64, owner: u64) -> Result<()> {
-        let i = self.rindex(lba).ok_or(EUCLEAN)?;
-        let zone = self.geo.zone_of(lba).ok_or(EUCLEAN)? as usize;
-        let rel = lba - self.geo.zone_start(zone as u32);
-        let ze = self.z.get_mut(zone).ok_or(EUCLEAN)?;
+    /// Counts `units` of live space at `lba`; `EUCLEAN` if it is not a
+    /// written log block (a map pointing at nothing) or the count would
+    /// pass the zone's capacity (blocks used twice).
+    pub fn claim_units(&mut self, lba: u64, units: u32) -> Result<()> {
+        let (zone, rel) = self.log_block(lba).ok_or(EUCLEAN)?;
+        let most = (self.geo.zone_cap as u32).saturating_mul(BLOCK_UNITS);
+        let ze = self.z.get_mut(zone as usize).ok_or(EUCLEAN)?;
         if rel >= ze.wp {
             return Err(EUCLEAN);
         }
-        let slot = self.rmap.get_mut(i).ok_or(EUCLEAN)?;
-        if *slot != 0 {
-            return Err(EUCLEAN);
-        }
-        *slot = owner;
-        ze.valid += 1;
+        let live = ze.live.checked_add(units).filter(|&l| l <= most).ok_or(EUCLEAN)?;
+        ze.live = live;
         Ok(())
     }
 
-    /// Adds one inode record reference to pack block `lba`.
-    pub fn claim_pack(&mut self, lba: u64) -> Result<()> {
-        let i = self.rindex(lba).ok_or(EUCLEAN)?;
-        let slot = self.rmap.get(i).copied().ok_or(EUCLEAN)?;
-        if slot == 0 {
-            return self.claim(lba, OWNER_PACK | 1);
-        }
-        if slot & OWNER_PACK == 0 {
-            return Err(EUCLEAN);
-        }
-        self.rmap[i] = slot + 1;
-        Ok(())
+    /// Counts the whole block `lba` live.
+    pub fn claim(&mut self, lba: u64) -> Result<()> {
+        self.claim_units(lba, BLOCK_UNITS)
     }
 
-    /// Marks `lba` dead (no-op if it was not live); for a pack block, drops
-    /// one reference and marks it dead with the last.
-    pub fn release(&mut self, lba: u64) {
-        let i = match self.rindex(lba) {
-            Some(i) => i,
-            None => return,
-        };
-        if let Some(slot) = self.rmap.get_mut(i) {
-            if *slot & OWNER_PACK != 0 && (*slot & !OWNER_PACK) > 1 {
-                *slot -= 1;
-                return;
+    /// Counts `units` of live space at `lba` dead (only call for space
+    /// counted live before).
+    pub fn release_units(&mut self, lba: u64, units: u32) {
+        if let Some((zone, _)) = self.log_block(lba) {
+            if let Some(ze) = self.z.get_mut(zone as usize) {
+                ze.live = ze.live.saturating_sub(units);
             }
-            if *slot != 0 {
-                *slot = 0;
-                if let Some(zone) = self.geo.zone_of(lba) {
-                    if let Some(ze) = self.z.get_mut(zone as usize) {
-                        ze.valid = ze.valid.saturating_sub(1);
-                    }
+        }
+    }
+
+    /// Counts block `lba` dead.
+    pub fn release(&mut self, lba: u64) {
+        self.release_units(lba, BLOCK_UNITS)
+    }
+
+    /// Counts a node dead: `blocks` blocks at `lba`, or its record's share
+    /// `pack_share` of the pack block at `lba` when packed.
+    pub fn release_node(&mut self, lba: u64, blocks: u32, pack_share: Option<u32>) {
+        match pack_share {
+            Some(units) => self.release_units(lba, units),
+            None => {
+                for k in 0..blocks as u64 {
+                    self.release(lba + k);
                 }
             }
         }
@@ -204,7 +248,7 @@ impl Zones {
 
     /// Live blocks over all zones.
     pub fn live_blocks(&self) -> u64 {
-        self.z.iter().map(|e| e.valid as u64).sum()
+        self.z.iter().map(|e| e.live_blocks()).sum()
     }
 
     /// Free zones.
@@ -215,7 +259,7 @@ impl Zones {
     /// Used zones whose blocks are all dead and unpinned: reclaimable by a
     /// reset once a checkpoint is durable.
     pub fn reclaimable(&self) -> u32 {
-        self.z.iter().filter(|e| e.state == ZState::Used && e.valid == 0 && e.pins == 0).count() as u32
+        self.z.iter().filter(|e| e.state == ZState::Used && e.live == 0 && e.pins == 0).count() as u32
     }
 
     /// Resets every reclaimable zone. Only call right after a durable
@@ -223,16 +267,18 @@ impl Zones {
     pub fn reset_reclaimable<D: ZonedDevice>(&mut self, dev: &mut D) -> Result<()> {
         for zi in 0..self.z.len() {
             let e = self.z[zi];
-            if e.state == ZState::Used && e.valid == 0 && e.pins == 0 {
+            if e.state == ZState::Used && e.live == 0 && e.pins == 0 {
                 dev.reset(zi as u32)?;
                 self.z[zi].wp = 0;
+                self.z[zi].end = 0;
                 self.z[zi].state = ZState::Free;
             }
         }
         Ok(())
     }
 
-    /// Free space left in the zone of head `h`.
+    /// Free space left in the zone of head `h` (the summary's block
+    /// included).
     pub fn head_room(&self, h: usize) -> u64 {
         match self.heads.get(h).copied().flatten() {
             Some(zone) => self.z.get(zone as usize).map_or(0, |e| self.geo.zone_cap.saturating_sub(e.wp)),
@@ -243,6 +289,8 @@ impl Zones {
     /// Space for up to `want` blocks at head `h`: returns the LBA and how
     /// many blocks fit (all of `want` if `contiguous`). Opens a new zone if
     /// needed, taking it only if more than `keep_free` free zones remain.
+    /// The caller may add one run of owners to the head's chunk (GC, which
+    /// adds one per block, takes at most [`Zones::runs_free`] blocks).
     pub fn reserve_run<D: ZonedDevice>(
         &mut self,
         dev: &mut D,
@@ -251,21 +299,18 @@ impl Zones {
         contiguous: bool,
         keep_free: u32,
     ) -> Result<(u64, u64)> {
-        if want == 0 || (contiguous && want > self.geo.zone_cap) {
+        // The last block of a zone is its closing summary.
+        let most = self.geo.zone_cap - 1;
+        if want == 0 || h >= NHEADS || (contiguous && want > most) {
             return Err(ENOSPC);
         }
-        let want = core::cmp::min(want, self.geo.zone_cap);
-        let room = self.head_room(h);
+        let want = core::cmp::min(want, most);
+        if self.heads[h].is_some() && self.chunks[h].runs_free() == 0 {
+            self.seal(dev, h)?;
+        }
+        let room = self.head_room(h).saturating_sub(1);
         if room == 0 || (contiguous && room < want) {
-            if let Some(zone) = self.heads[h].take() {
-                // Abandon the rest of the zone so it stops counting as
-                // active.
-                if room > 0 {
-                    dev.finish(zone)?;
-                    self.z[zone as usize].wp = self.geo.zone_cap;
-                }
-                self.z[zone as usize].state = ZState::Used;
-            }
+            self.close_head(dev, h)?;
             if self.free_zones() <= keep_free {
                 return Err(ENOSPC);
             }
@@ -276,19 +321,27 @@ impl Zones {
             self.wseq += 1;
             let e = &mut self.z[zone as usize];
             e.wp = 0;
+            e.end = 0;
             e.state = ZState::Head;
             e.age = self.wseq;
+            e.stuck = false;
             self.heads[h] = Some(zone);
+            self.chunks[h].restart(0);
         }
         let zone = self.heads[h].ok_or(EIO)?;
         let e = self.z[zone as usize];
-        let n = core::cmp::min(want, self.geo.zone_cap - e.wp);
+        let n = core::cmp::min(want, most - e.wp);
         Ok((self.geo.zone_start(zone) + e.wp, n))
     }
 
+    /// Runs head `h`'s chunk can still take without a summary.
+    pub fn runs_free(&self, h: usize) -> usize {
+        self.chunks.get(h).map_or(0, |c| c.runs_free())
+    }
+
     /// Records that `n` blocks were written at `lba` (the head's write
-    /// pointer); closes the head when its zone is full.
-    pub fn commit_run(&mut self, h: usize, lba: u64, n: u64) {
+    /// pointer) for owner words `owner`, `owner + stride`, ...
+    pub fn commit_run(&mut self, h: usize, lba: u64, n: u64, owner: u64) {
         let zone = match self.geo.zone_of(lba) {
             Some(z) => z,
             None => return,
@@ -296,13 +349,61 @@ impl Zones {
         let cap = self.geo.zone_cap;
         if let Some(e) = self.z.get_mut(zone as usize) {
             e.wp = core::cmp::min(cap, e.wp + n);
-            if e.wp == cap {
-                e.state = ZState::Used;
-                if self.heads.get(h).copied().flatten() == Some(zone) {
-                    self.heads[h] = None;
-                }
-            }
+            e.end = e.wp;
         }
+        if self.heads.get(h).copied().flatten() == Some(zone) && self.chunks[h].push(owner, n).is_err() {
+            // Cannot happen (the chunk has room, `reserve_run`), but a
+            // lost owner must not go unnoticed.
+            self.failed = true;
+        }
+    }
+
+    /// Writes head `h`'s chunk as a summary at its write pointer (nothing
+    /// if the chunk is empty); the zone is closed if that fills it.
+    pub fn seal<D: ZonedDevice>(&mut self, dev: &mut D, h: usize) -> Result<()> {
+        let zone = match self.heads.get(h).copied().flatten() {
+            Some(z) => z,
+            None => return Ok(()),
+        };
+        if self.chunks[h].blocks == 0 {
+            return Ok(());
+        }
+        let wp = self.z[zone as usize].wp;
+        let nb = self.chunks[h].summary_blocks();
+        if wp + nb > self.geo.zone_cap {
+            self.failed = true;
+            return Err(EIO);
+        }
+        let lba = self.geo.zone_start(zone) + wp;
+        let buf = self.chunks[h].encode(lba, self.seed)?;
+        if let Err(e) = dev.write(lba, &buf) {
+            self.failed = true;
+            return Err(e);
+        }
+        self.summary_blocks += nb;
+        let e = &mut self.z[zone as usize];
+        e.wp += nb;
+        e.end = e.wp;
+        self.chunks[h].restart(e.wp);
+        if e.wp == self.geo.zone_cap {
+            e.state = ZState::Used;
+            self.heads[h] = None;
+        }
+        Ok(())
+    }
+
+    /// Writes head `h`'s last summary and leaves its zone (finished, so it
+    /// stops counting as active).
+    pub fn close_head<D: ZonedDevice>(&mut self, dev: &mut D, h: usize) -> Result<()> {
+        self.seal(dev, h)?;
+        if let Some(zone) = self.heads[h].take() {
+            if self.z[zone as usize].wp < self.geo.zone_cap {
+                dev.finish(zone)?;
+                self.z[zone as usize].wp = self.geo.zone_cap;
+            }
+            self.z[zone as usize].state = ZState::Used;
+        }
+        Ok(())
     }
 
     fn pick_free(&mut self) -> Option<u32> {
