@@ -4,7 +4,7 @@
 //! `uuid[16], zone_count u32, pad u32, zone_size u64, zone_cap u64,
 //! next_ino u64, node_version u64, time (i64, u32), 3 x head (zone u32,
 //! wp u64), nzones u32, SIT (per zone: live space u32 in `BLOCK_UNITS`
-//! per block, end of the written part u32), NAT height u32, NAT root lba u64, n_journal u32, NAT
+//! per block, end of the written part u32, summary blocks u32), NAT height u32, NAT root lba u64, n_journal u32, NAT
 //! journal entries (ino u64, lba u64, blocks u32; lba 0: no inode) sorted
 //! by inode number, 3 x open chunk (start u64, n_runs u32, runs: owner
 //! u64, count u32) covering each head's blocks since its last summary
@@ -64,6 +64,8 @@ pub struct Checkpoint {
     pub sit: FVec<u32>,
     /// End of the written part of each zone (where its last summary ends).
     pub ends: FVec<u32>,
+    /// Summary blocks in each zone.
+    pub sums: FVec<u32>,
     /// Interior levels of the NAT tree.
     pub nat_height: u32,
     /// Address of the NAT tree's root block (0: empty tree).
@@ -124,19 +126,22 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         *h = (z, wp);
     }
     let nz = d.u32()?;
-    if nz != zc || (nz as usize) > d.remaining() / 8 {
+    if nz != zc || (nz as usize) > d.remaining() / 12 {
         return Err(EUCLEAN);
     }
     let mut sit = FVec::try_with_capacity(nz as usize)?;
     let mut ends = FVec::try_with_capacity(nz as usize)?;
+    let mut sums = FVec::try_with_capacity(nz as usize)?;
     for _ in 0..nz {
         let v = d.u32()?;
         let end = d.u32()?;
-        if v as u64 > cap * BLOCK_UNITS as u64 || end as u64 > cap {
+        let s = d.u32()?;
+        if v as u64 > cap * BLOCK_UNITS as u64 || end as u64 > cap || s > end {
             return Err(EUCLEAN);
         }
         sit.try_push(v)?;
         ends.try_push(end)?;
+        sums.try_push(s)?;
     }
     let nat_height = d.u32()?;
     let nat_root = d.u64()?;
@@ -191,6 +196,7 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         heads,
         sit,
         ends,
+        sums,
         nat_height,
         nat_root,
         nat_journal,
@@ -318,6 +324,7 @@ impl<D: ZonedDevice> Fs<D> {
             for z in self.zones.z.iter() {
                 e.u32(z.live)?;
                 e.u32(z.end as u32)?;
+                e.u32(z.sums)?;
             }
             e.u32(self.nat.height())?;
             e.u64(self.nat.root())?;

@@ -79,13 +79,13 @@ impl DirtyList {
 
 impl<D: ZonedDevice> Fs<D> {
     /// The `k`-th inode a checkpoint must look at: `None` past the end,
-    /// `Some(None)` for a listed inode that is gone, else its index in
-    /// `inodes`. After an overflow that is every inode. Read by position
+    /// `Some(None)` for a listed inode that is gone, else its slot in
+    /// `inodes`. After an overflow that is every inode (by number). Read by position
     /// because a checkpoint lists more inodes while it goes (GC, dentry
     /// blocks).
     pub(super) fn dirty_slot(&self, k: usize) -> Option<Option<usize>> {
         if self.dirty.overflowed() {
-            return if k < self.inodes.len() { Some(Some(k)) } else { None };
+            return self.inodes.slot_at(k).map(Some);
         }
         let ino = self.dirty.get(k)?;
         Some(self.find(ino).ok())

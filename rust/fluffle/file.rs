@@ -481,12 +481,10 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Writes back the dirty pages of every inode.
     pub(super) fn writeback_all(&mut self) -> Result<()> {
-        let mut i = 0;
-        while i < self.inodes.len() {
-            if !self.inodes[i].pages.is_empty() {
+        for i in self.inodes.slots()?.iter().copied() {
+            if self.inodes.get(i).is_some_and(|n| !n.pages.is_empty()) {
                 self.writeback_inode(i)?;
             }
-            i += 1;
         }
         Ok(())
     }

@@ -64,6 +64,7 @@ use super::device::{Geometry, BLOCK_SIZE};
 use super::dir::check_name;
 use super::dirty::DirtyList;
 use super::inode::Inode;
+use super::inode_table::InodeTable;
 use super::layout::{uuid_seed, NODE_PAYLOAD};
 use super::mem::{FBox, FVec};
 use super::snapshot::Snap;
@@ -102,8 +103,9 @@ pub struct Fs<D: ZonedDevice> {
     /// matches the device, so every later change fails with `EIO`.
     pub(super) broken: bool,
     pub(super) now: Timespec,
-    /// Every inode, sorted by number.
-    pub(super) inodes: FVec<FBox<Inode>>,
+    /// Every inode in memory, in slots that do not move
+    /// (`inode_table.rs`).
+    pub(super) inodes: InodeTable,
     pub(super) next_ino: u64,
     pub(super) node_version: u64,
     /// Sequence of the newest durable checkpoint.
@@ -161,8 +163,8 @@ pub fn format<D: ZonedDevice>(dev: &mut D, opts: &FormatOptions) -> Result<()> {
     let mut root = Inode::new(Fs::<D>::ROOT_INO, FileType::Directory, opts.root_mode, opts.root_uid, opts.root_gid, opts.now);
     root.nlink = 2;
     root.parent = Fs::<D>::ROOT_INO;
-    fs.inodes.try_push(FBox::try_new(root)?)?;
-    fs.inodes[0].mark_dirty(&mut fs.dirty);
+    let r = fs.inodes.insert(FBox::try_new(root)?)?;
+    fs.inodes[r].mark_dirty(&mut fs.dirty);
     fs.next_ino = Fs::<D>::ROOT_INO + 1;
     fs.sync()
 }
@@ -201,7 +203,7 @@ impl<D: ZonedDevice> Fs<D> {
             ro: false,
             broken: false,
             now,
-            inodes: FVec::new(),
+            inodes: InodeTable::default(),
             next_ino: Self::ROOT_INO,
             node_version: 1,
             cp_seq: 0,
@@ -247,9 +249,9 @@ impl<D: ZonedDevice> Fs<D> {
         self.now = now;
     }
 
-    /// Index of inode `ino` in `self.inodes`.
+    /// Slot of inode `ino` in `self.inodes`.
     pub(super) fn find(&self, ino: u64) -> Result<usize> {
-        self.inodes.binary_search_by(|i| i.ino.cmp(&ino)).map_err(|_| ENOENT)
+        self.inodes.find(ino).ok_or(ENOENT)
     }
 
     pub(super) fn inode(&self, ino: u64) -> Result<&Inode> {
@@ -457,10 +459,10 @@ impl<D: ZonedDevice> Fs<D> {
             n.parent = dir;
         }
         self.inodes.try_reserve(1)?;
+        let n = FBox::try_new(n)?;
         self.inodes[d].add_entry(name, ino, ftype)?;
-        // Cannot fail now: capacity was reserved above.
-        self.inodes.try_push(FBox::try_new(n)?)?;
-        let k = self.inodes.len() - 1;
+        // Cannot fail now: room was reserved above (and the number is new).
+        let k = self.inodes.insert(n)?;
         self.inodes[k].mark_dirty(&mut self.dirty);
         self.next_ino += 1;
         self.nodeless += 1;
@@ -468,7 +470,7 @@ impl<D: ZonedDevice> Fs<D> {
             self.inodes[d].nlink += 1;
         }
         self.touch_dir(d);
-        Ok(self.inodes.len() - 1)
+        Ok(k)
     }
 
     /// `ENOSPC` if inode `i`'s node would outgrow a zone by `extra` bytes.

@@ -125,8 +125,9 @@ impl<D: ZonedDevice> Fs<D> {
     /// Checks every invariant (see the module docs).
     pub fn check(&mut self) -> Result<FsckReport> {
         let mut r = FsckReport { inodes: self.inodes.len() as u64, ..Default::default() };
-        let n = self.inodes.len();
-        // refs[i]: entries naming inode i; subdirs[i]: subdirectory count.
+        // By slot: refs[i]: entries naming inode i; subdirs[i]: its
+        // subdirectory count.
+        let n = self.inodes.slot_bound();
         let mut refs = FVec::try_from_elem(0u32, n)?;
         let mut subdirs = FVec::try_from_elem(0u32, n)?;
         let mut reached = FVec::try_from_elem(false, n)?;
@@ -169,7 +170,7 @@ impl<D: ZonedDevice> Fs<D> {
                 }
             }
         }
-        for i in 0..n {
+        for i in self.inodes.slots()?.iter().copied() {
             let x = &self.inodes[i];
             if !reached[i] && !(x.nlink == 0 && x.holds > 0) {
                 r.add(ProblemKind::Unreachable, x.ino, 0);
@@ -285,7 +286,7 @@ impl<D: ZonedDevice> Fs<D> {
     fn check_nodes(&mut self, r: &mut FsckReport) -> Result<()> {
         let mut a: FVec<u8> = FVec::new();
         let mut b: FVec<u8> = FVec::new();
-        for i in 0..self.inodes.len() {
+        for i in self.inodes.slots()?.iter().copied() {
             let (ino, lba, blocks, dirty) = {
                 let x = &self.inodes[i];
                 (x.ino, x.node_lba, x.node_blocks, x.is_dirty())

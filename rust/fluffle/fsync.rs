@@ -113,17 +113,17 @@ impl<D: ZonedDevice> Fs<D> {
         if self.check_node_growth(d, super::inode::DENTRY_FIXED + mark.name.len()).is_err() {
             return Ok(None);
         }
-        let at = match self.find(ino) {
-            Ok(_) => return Ok(None),
-            Err(_) => self.inodes.partition_point(|x| x.ino < ino),
-        };
+        if self.find(ino).is_ok() {
+            return Ok(None);
+        }
         n.node_lba = lba;
         n.node_blocks = blocks;
         n.needs_cp = true;
         self.inodes.try_reserve(1)?;
+        let n = FBox::try_new(n)?;
         self.inodes[d].add_entry(&mark.name, ino, FileType::Regular)?;
         self.inodes[d].mark_dirty(&mut self.dirty);
-        self.inodes.try_insert(at, FBox::try_new(n)?)?;
+        let at = self.inodes.insert(n)?;
         self.inodes[at].mark_dirty(&mut self.dirty);
         self.next_ino = core::cmp::max(self.next_ino, ino + 1);
         self.nat.changed(ino);

@@ -22,12 +22,13 @@ use super::zones::{ZState, H_GC, H_NODE, OWNER_NODE, OWNER_PACK};
 const GC_RUN: u64 = 64;
 
 impl<D: ZonedDevice> Fs<D> {
-    /// Best victim: greedy (least live) or cost-benefit.
+    /// Best victim: greedy (least live) or cost-benefit; a zone GC would
+    /// gain nothing from (every block live or a summary) is none.
     fn pick_victim(&self, greedy: bool) -> Option<u32> {
         let cap = self.geo.zone_cap;
         let mut best: Option<(u64, u32)> = None;
         for (zi, e) in self.zones.z.iter().enumerate() {
-            let live = e.live_blocks();
+            let live = e.kept_blocks();
             if e.state != ZState::Used || e.pins != 0 || e.live == 0 || e.stuck || live >= cap {
                 continue;
             }
@@ -223,7 +224,7 @@ impl<D: ZonedDevice> Fs<D> {
                 // The round's checkpoint rewrites every dirty node plus the
                 // nodes found in victims: keep room for them beside the
                 // moved data (one zone of slack for contiguous nodes).
-                let live = self.zones.z[v as usize].live_blocks();
+                let live = self.zones.z[v as usize].kept_blocks();
                 let cap = self.geo.zone_cap;
                 let room = self.zones.free_zones() as u64 * cap + self.zones.head_room(H_GC) + self.zones.head_room(H_NODE);
                 let need = live + self.dirty_node_blocks() + cap;
@@ -267,7 +268,7 @@ impl<D: ZonedDevice> Fs<D> {
             Some(v) => v,
             None => return Ok(false),
         };
-        let nearly_empty = self.zones.z[v as usize].live_blocks() * 8 <= self.geo.zone_cap;
+        let nearly_empty = self.zones.z[v as usize].kept_blocks() * 8 <= self.geo.zone_cap;
         if !low && !nearly_empty {
             return Ok(false);
         }

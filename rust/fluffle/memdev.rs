@@ -273,6 +273,12 @@ impl MemDevice {
             }
         }
         let zone = &mut self.zones[zi];
+        if zone.data.capacity() == 0 {
+            // A zone is written whole, bit by bit: one allocation, not a
+            // doubling (and a copy of the zone) when a write passes the
+            // capacity the last one left.
+            zone.data.reserve_exact(self.geo.zone_cap as usize * BLOCK_SIZE);
+        }
         zone.data.extend_from_slice(&buf[..land]);
         zone.wp += (land / BLOCK_SIZE) as u64;
         self.stats.blocks_written += (land / BLOCK_SIZE) as u64;

@@ -305,8 +305,7 @@ impl<D: ZonedDevice> Fs<D> {
     fn fill_nat_block(&self, level: usize, k: u64, blk: &mut [u8]) -> usize {
         if level == 0 {
             let first = k * NAT_LEAF_ENTRIES;
-            let lo = self.inodes.partition_point(|n| n.ino < first);
-            for n in self.inodes[lo..].iter().take_while(|n| n.ino < first + NAT_LEAF_ENTRIES) {
+            for n in self.inodes.range(first, first + NAT_LEAF_ENTRIES) {
                 if n.node_blocks == 0 {
                     continue;
                 }

@@ -57,6 +57,7 @@ impl<D: ZonedDevice> Fs<D> {
             // (`tails.rs`); for the others, the checkpoint's must be there.
             let end = cp.ends.get(z as usize).copied().unwrap_or(0) as u64;
             fs.zones.z[z as usize].end = core::cmp::min(end, wp);
+            fs.zones.z[z as usize].sums = cp.sums.get(z as usize).copied().unwrap_or(0);
         }
         fs.ckpt_wp = fs.zones.z[cp.zone as usize].wp;
         let nat = fs.load_nat(&cp)?;
@@ -70,12 +71,9 @@ impl<D: ZonedDevice> Fs<D> {
         fs.roll_forward(&cp, &mut tails)?;
         fs.validate_tree()?;
         // Orphans: unlinked while open when the checkpoint was taken.
-        let mut i = 0;
-        while i < fs.inodes.len() {
+        for i in fs.inodes.slots()?.iter().copied() {
             if fs.inodes[i].nlink == 0 {
                 fs.free_inode(i)?;
-            } else {
-                i += 1;
             }
         }
         for zi in CKPT_ZONES as usize..fs.zones.z.len() {
@@ -200,8 +198,7 @@ impl<D: ZonedDevice> Fs<D> {
             n.node_blocks = core::cmp::max(e.blocks, 1);
             n.packed = e.blocks == 0;
             n.pack_share = share;
-            self.inodes.try_push(FBox::try_new(n)?)?;
-            let i = self.inodes.len() - 1;
+            let i = self.inodes.insert(FBox::try_new(n)?).map_err(|e| if e == EEXIST { EUCLEAN } else { e })?;
             self.claim_inode(i)?;
             self.load_dentry_blocks(i)?;
             self.inodes[i].reindex();
@@ -238,8 +235,13 @@ impl<D: ZonedDevice> Fs<D> {
                 let h = match open_node(&blk, self.seed) {
                     Ok(h) => h,
                     Err(_) => {
-                        if open_summary(&blk, self.seed).is_ok_and(|s| s.ino == lba && s.idx + 1 == s.count) {
-                            t.summary_end = Some(p);
+                        if let Ok(s) = open_summary(&blk, self.seed) {
+                            if s.ino == lba {
+                                t.summaries += 1;
+                                if s.idx + 1 == s.count {
+                                    t.summary_end = Some(p);
+                                }
+                            }
                         }
                         continue;
                     }

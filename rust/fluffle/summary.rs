@@ -136,10 +136,11 @@ impl Chunk {
     }
 
     /// The summary blocks of this chunk, to be written at `lba` (right
-    /// after the chunk's last block).
-    pub fn encode(&self, lba: u64, seed: u32) -> Result<FVec<u8>> {
+    /// after the chunk's last block), in `buf`.
+    pub fn encode_into(&self, lba: u64, seed: u32, buf: &mut FVec<u8>) -> Result<()> {
         let nb = self.summary_blocks();
-        let mut buf = FVec::try_from_elem(0u8, nb as usize * BLOCK_SIZE)?;
+        buf.clear();
+        buf.try_resize(nb as usize * BLOCK_SIZE, 0)?;
         for b in 0..nb as usize {
             let runs = self.runs.iter().skip(b * RUNS_PER_BLOCK).take(RUNS_PER_BLOCK);
             let blk = &mut buf[b * BLOCK_SIZE..(b + 1) * BLOCK_SIZE];
@@ -152,6 +153,13 @@ impl Chunk {
             let h = NodeHdr { len: len as u32, ino: lba + b as u64, version: self.start, cp_seq: 0, idx: b as u16, count: nb as u16 };
             seal_summary(blk, &h, seed);
         }
+        Ok(())
+    }
+
+    /// [`Chunk::encode_into`] a new buffer.
+    pub fn encode(&self, lba: u64, seed: u32) -> Result<FVec<u8>> {
+        let mut buf = FVec::new();
+        self.encode_into(lba, seed, &mut buf)?;
         Ok(buf)
     }
 }

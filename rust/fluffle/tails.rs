@@ -36,6 +36,8 @@ pub(super) struct Tail {
     /// Just after the last summary block roll-forward saw in it (where a
     /// zone closed after the checkpoint ends).
     pub summary_end: Option<u64>,
+    /// Summary blocks roll-forward saw in it.
+    pub summaries: u32,
 }
 
 /// Every tail, by zone.
@@ -72,7 +74,7 @@ impl Tails {
             return Err(EUCLEAN);
         }
         let owners = FVec::try_from_elem(0u64, len as usize)?;
-        self.list.try_push(Tail { zone, from, owners, summary_end: None })?;
+        self.list.try_push(Tail { zone, from, owners, summary_end: None, summaries: 0 })?;
         self.by_zone[zone as usize] = self.list.len() as u32;
         Ok(())
     }
@@ -148,6 +150,9 @@ impl<D: ZonedDevice> Fs<D> {
     pub(super) fn write_tail_summaries(&mut self, cp: &Checkpoint, tails: &Tails) -> Result<()> {
         let mut chunk = Chunk::new()?;
         for t in tails.list.iter() {
+            // Summaries before the tail (a head at the checkpoint's) and in it.
+            let before = if t.from > 0 { self.zones.z[t.zone as usize].sums } else { 0 };
+            self.zones.z[t.zone as usize].sums = before + t.summaries;
             let e = self.zones.z[t.zone as usize];
             if e.wp >= self.geo.zone_cap {
                 // Closed after the checkpoint (its closing summary ends
@@ -193,6 +198,7 @@ impl<D: ZonedDevice> Fs<D> {
             let z = &mut self.zones.z[t.zone as usize];
             z.wp += chunk.summary_blocks();
             z.end = z.wp;
+            z.sums += chunk.summary_blocks() as u32;
         }
         Ok(())
     }

@@ -91,6 +91,9 @@ pub struct ZoneEnt {
     /// End of what the log wrote (below `wp` once finished early): its
     /// last summary ends here.
     pub end: u64,
+    /// Summary blocks in it (what GC cannot gain from it: moved blocks
+    /// need summaries again).
+    pub sums: u32,
     /// Live space in `BLOCK_UNITS` per block.
     pub live: u32,
     /// State.
@@ -108,6 +111,12 @@ impl ZoneEnt {
     /// Live blocks (a partly live pack block counts whole).
     pub fn live_blocks(&self) -> u64 {
         self.live.div_ceil(BLOCK_UNITS) as u64
+    }
+
+    /// Blocks GC would have to write again to empty the zone: the live
+    /// ones and (about as many) summaries of them.
+    pub fn kept_blocks(&self) -> u64 {
+        self.live_blocks() + self.sums as u64
     }
 }
 
@@ -128,6 +137,9 @@ pub struct Zones {
     pub wseq: u64,
     /// CRC seed of summary blocks.
     seed: u32,
+    /// A summary block being written (kept: one allocation, not one per
+    /// summary).
+    sbuf: FVec<u8>,
     /// Summary blocks written.
     pub summary_blocks: u64,
     /// A summary write failed: the zones no longer match the device.
@@ -139,7 +151,7 @@ pub struct Zones {
 impl Zones {
     /// An empty table for `geo` (every log zone free, wp 0).
     pub fn new(geo: Geometry, seed: u32) -> Result<Self> {
-        let ent = ZoneEnt { wp: 0, end: 0, live: 0, state: ZState::Free, pins: 0, age: 0, stuck: false };
+        let ent = ZoneEnt { wp: 0, end: 0, sums: 0, live: 0, state: ZState::Free, pins: 0, age: 0, stuck: false };
         let mut z = FVec::try_from_elem(ent, geo.zone_count as usize)?;
         for c in 0..CKPT_ZONES as usize {
             if let Some(e) = z.get_mut(c) {
@@ -161,6 +173,7 @@ impl Zones {
             reserve,
             wseq: 1,
             seed,
+            sbuf: FVec::new(),
             summary_blocks: 0,
             failed: false,
             cursor: CKPT_ZONES,
@@ -271,6 +284,7 @@ impl Zones {
                 dev.reset(zi as u32)?;
                 self.z[zi].wp = 0;
                 self.z[zi].end = 0;
+                self.z[zi].sums = 0;
                 self.z[zi].state = ZState::Free;
             }
         }
@@ -322,6 +336,7 @@ impl Zones {
             let e = &mut self.z[zone as usize];
             e.wp = 0;
             e.end = 0;
+            e.sums = 0;
             e.state = ZState::Head;
             e.age = self.wseq;
             e.stuck = false;
@@ -375,8 +390,8 @@ impl Zones {
             return Err(EIO);
         }
         let lba = self.geo.zone_start(zone) + wp;
-        let buf = self.chunks[h].encode(lba, self.seed)?;
-        if let Err(e) = dev.write(lba, &buf) {
+        self.chunks[h].encode_into(lba, self.seed, &mut self.sbuf)?;
+        if let Err(e) = dev.write(lba, &self.sbuf) {
             self.failed = true;
             return Err(e);
         }
@@ -384,6 +399,7 @@ impl Zones {
         let e = &mut self.z[zone as usize];
         e.wp += nb;
         e.end = e.wp;
+        e.sums += nb as u32;
         self.chunks[h].restart(e.wp);
         if e.wp == self.geo.zone_cap {
             e.state = ZState::Used;
