@@ -46,7 +46,7 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// The chunks of `zone` from its summaries, first to last. Walks back
-    /// from the write pointer; a damaged summary ends the walk (the blocks
+    /// from the end of its written part; a damaged summary ends the walk (the blocks
     /// before it stay where they are, and the zone keeps their live count).
     fn zone_chunks(&mut self, zone: u32) -> Result<FVec<Chunk>> {
         let mut chunks: FVec<Chunk> = FVec::new();

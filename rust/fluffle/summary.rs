@@ -183,8 +183,8 @@ pub fn read_summary<D: ZonedDevice>(dev: &mut D, geo: &Geometry, seed: u32, zone
     if start > first {
         return Err(EUCLEAN);
     }
-    let mut chunk = Chunk::new()?;
-    chunk.start = start;
+    // Sized to what it holds: GC keeps every chunk of a victim at once.
+    let mut chunk = Chunk { start, blocks: 0, runs: FVec::new() };
     for b in 0..nb {
         if b + 1 < nb {
             dev.read(zstart + first + b, &mut blk)?;
