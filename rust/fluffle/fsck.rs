@@ -18,7 +18,7 @@ use super::mem::FVec;
 use super::types::*;
 use super::nat::owner_nat;
 use super::layout::CKPT_ZONES;
-use super::summary::{read_summary, Chunk};
+use super::summary::Chunk;
 use super::zones::{owner_data, owner_node, BLOCK_UNITS, OWNER_PACK};
 
 /// fsck's own count of the blocks the maps use.
@@ -276,10 +276,8 @@ impl<D: ZonedDevice> Fs<D> {
             fill(&mut said, ch);
             end = ch.start;
         }
-        while end > 0 {
-            let Ok(ch) = read_summary(&mut self.dev, &self.geo, self.seed, zone, end) else { break };
-            fill(&mut said, &ch);
-            end = ch.start;
+        for ch in self.zone_chunks(zone, end)?.iter() {
+            fill(&mut said, ch);
         }
         Ok(said)
     }

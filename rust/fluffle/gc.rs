@@ -45,12 +45,12 @@ impl<D: ZonedDevice> Fs<D> {
         best.map(|b| b.1)
     }
 
-    /// The chunks of `zone` from its summaries, first to last. Walks back
-    /// from the end of its written part; a damaged summary ends the walk (the blocks
-    /// before it stay where they are, and the zone keeps their live count).
-    fn zone_chunks(&mut self, zone: u32) -> Result<FVec<Chunk>> {
+    /// The chunks of `zone` before zone offset `end` from its summaries,
+    /// first to last. Walks back from `end`; a damaged summary ends the
+    /// walk (for GC, the blocks before it stay where they are, and the
+    /// zone keeps their live count).
+    pub(super) fn zone_chunks(&mut self, zone: u32, mut end: u64) -> Result<FVec<Chunk>> {
         let mut chunks: FVec<Chunk> = FVec::new();
-        let mut end = self.zones.z[zone as usize].end;
         while end > 0 {
             let c = match read_summary(&mut self.dev, &self.geo, self.seed, zone, end) {
                 Ok(c) => c,
@@ -70,7 +70,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// that owner still points at the block.
     pub(super) fn evacuate(&mut self, zone: u32) -> Result<()> {
         let start = self.geo.zone_start(zone);
-        let chunks = self.zone_chunks(zone)?;
+        let chunks = self.zone_chunks(zone, self.zones.z[zone as usize].end)?;
         // Live data blocks waiting to move, consecutive on the device.
         let mut run: FVec<(u64, u64)> = FVec::new();
         for c in chunks.iter() {

@@ -180,11 +180,8 @@ impl<D: ZonedDevice> Fs<D> {
             }
             if self.ro {
                 // Nothing is written: keep it for fsck.
-                let mut keep = Chunk::new()?;
-                keep.restart(chunk.start);
-                for r in chunk.runs.iter() {
-                    keep.push(r.owner, r.count as u64)?;
-                }
+                self.unsealed.try_reserve(1)?;
+                let keep = core::mem::replace(&mut chunk, Chunk::new()?);
                 self.unsealed.try_push((t.zone, keep))?;
                 continue;
             }
