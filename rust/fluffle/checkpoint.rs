@@ -6,7 +6,8 @@
 //! wp u64), nzones u32, SIT (per zone: live space u32 in `BLOCK_UNITS`
 //! per block, end of the written part u32, summary blocks u32), NAT height u32, NAT root lba u64, n_journal u32, NAT
 //! journal entries (ino u64, lba u64, blocks u32; lba 0: no inode) sorted
-//! by inode number, 3 x open chunk (start u64, n_runs u32, runs: owner
+//! by inode number, inodes in use u64, n_orphans u32, orphans (ino u64,
+//! sorted: inodes unlinked while open, freed by the next mount), 3 x open chunk (start u64, n_runs u32, runs: owner
 //! u64, count u32) covering each head's blocks since its last summary
 //! (`summary.rs`)`. The journal holds at most
 //! `NAT_JOURNAL_MAX` entries, so a checkpoint's size no longer depends on
@@ -72,6 +73,10 @@ pub struct Checkpoint {
     pub nat_root: u64,
     /// NAT entries newer than their leaf, sorted by inode (lba 0: none).
     pub nat_journal: FVec<NatEntry>,
+    /// Inodes in use (`statfs`, the inode limit).
+    pub inodes: u64,
+    /// Inodes unlinked while open (link count 0): mount frees them.
+    pub orphans: FVec<u64>,
     /// Each head's open chunk: the owners of its blocks since its last
     /// summary (up to the head's write pointer).
     pub chunks: [Chunk; NHEADS],
@@ -165,6 +170,21 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         last = ino;
         nat_journal.try_push(NatEntry { ino, lba, blocks })?;
     }
+    let inodes = d.u64()?;
+    let no = d.u32()? as usize;
+    if inodes == 0 || inodes >= next_ino || no > d.remaining() / 8 {
+        return Err(EUCLEAN);
+    }
+    let mut orphans = FVec::try_with_capacity(no)?;
+    let mut last = 0u64;
+    for _ in 0..no {
+        let ino = d.u64()?;
+        if ino <= last || ino >= next_ino {
+            return Err(EUCLEAN);
+        }
+        last = ino;
+        orphans.try_push(ino)?;
+    }
     let mut chunks = [Chunk::new()?, Chunk::new()?, Chunk::new()?];
     for (c, &(z, wp)) in chunks.iter_mut().zip(heads.iter()) {
         c.start = d.u64()?;
@@ -200,6 +220,8 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         nat_height,
         nat_root,
         nat_journal,
+        inodes,
+        orphans,
         chunks,
         zone: 0,
         end: 0,
@@ -294,6 +316,7 @@ impl<D: ZonedDevice> Fs<D> {
         self.write_dirty_nodes()?;
         self.write_nat()?;
         let journal = self.nat_journal()?;
+        let orphans = self.orphans()?;
         let seq = self.cp_seq.checked_add(1).ok_or(EUCLEAN)?;
         let mut buf: FVec<u8> = FVec::new();
         buf.try_resize(CKPT_HDR, 0)?;
@@ -334,6 +357,11 @@ impl<D: ZonedDevice> Fs<D> {
                 e.u64(j.lba)?;
                 // 0 blocks: the node is a record in the pack block at lba.
                 e.u32(j.blocks)?;
+            }
+            e.u64(self.inodes_used)?;
+            e.u32(orphans.len() as u32)?;
+            for &o in orphans.iter() {
+                e.u64(o)?;
             }
             for (h, c) in self.zones.chunks.iter().enumerate() {
                 let open = self.zones.heads[h].is_some();

@@ -88,6 +88,6 @@ impl<D: ZonedDevice> Fs<D> {
             return self.inodes.slot_at(k).map(Some);
         }
         let ino = self.dirty.get(k)?;
-        Some(self.find(ino).ok())
+        Some(self.inodes.find(ino))
     }
 }

@@ -20,7 +20,7 @@ impl<D: ZonedDevice> Fs<D> {
         }
         writeln!(out)?;
         writeln!(out, "checkpoint: seq {} in zone {} (zone write pointer {})", self.cp_seq, self.ckpt_zone, self.ckpt_wp)?;
-        writeln!(out, "next inode {}, node version {}, inodes {}", self.next_ino, self.node_version, self.inodes.len())?;
+        writeln!(out, "next inode {}, node version {}, inodes {} ({} in memory)", self.next_ino, self.node_version, self.inodes_used, self.inodes.len())?;
         let mut nat_blocks = 0u64;
         self.nat.for_each_block(&mut |_, _, _| nat_blocks += 1);
         writeln!(

@@ -642,7 +642,11 @@ impl<D: ZonedDevice> Fs<D> {
         n.node_blocks = count as u32;
         n.packed = false;
         n.clear_dirty();
-        self.nat.changed(ino);
+        let e = super::nat::entry_of(n);
+        if let Err(e) = self.nat.set(e) {
+            self.broken = true;
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -748,8 +752,11 @@ impl<D: ZonedDevice> Fs<D> {
             n.packed = true;
             n.pack_share = share as u8;
             n.clear_dirty();
-            let ino = n.ino;
-            self.nat.changed(ino);
+            let e = super::nat::entry_of(n);
+            if let Err(e) = self.nat.set(e) {
+                self.broken = true;
+                return Err(e);
+            }
         }
         recs.clear();
         members.clear();

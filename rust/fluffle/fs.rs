@@ -90,6 +90,8 @@ pub struct FsStats {
     pub zone_resets: u64,
     /// NAT tree blocks written (counted in `node_blocks` too).
     pub nat_blocks: u64,
+    /// Inodes read from their nodes into memory (`inode_cache.rs`).
+    pub inode_loads: u64,
 }
 
 /// A mounted filesystem on device `D`.
@@ -146,6 +148,12 @@ pub struct Fs<D: ZonedDevice> {
     /// (`tails.rs`).
     pub(super) unsealed: FVec<(u32, super::summary::Chunk)>,
     pub(super) next_snap: u64,
+    /// Inodes in use (in memory or not).
+    pub(super) inodes_used: u64,
+    /// Inodes that may leave memory (`inode_cache.rs`).
+    pub(super) loose: super::inode_cache::Loose,
+    /// The last pack block an inode was read from.
+    pub(super) pack_cache: super::inode_cache::PackCache,
     /// Traffic counters.
     pub stats: FsStats,
 }
@@ -166,6 +174,7 @@ pub fn format<D: ZonedDevice>(dev: &mut D, opts: &FormatOptions) -> Result<()> {
     let r = fs.inodes.insert(FBox::try_new(root)?)?;
     fs.inodes[r].mark_dirty(&mut fs.dirty);
     fs.next_ino = Fs::<D>::ROOT_INO + 1;
+    fs.inodes_used = 1;
     fs.sync()
 }
 
@@ -225,6 +234,9 @@ impl<D: ZonedDevice> Fs<D> {
             marked_fsyncs: 0,
             check_every: 64,
             next_snap: 1,
+            inodes_used: 0,
+            loose: super::inode_cache::Loose::new(),
+            pack_cache: super::inode_cache::PackCache::new(),
             stats: FsStats::default(),
         })
     }
@@ -247,16 +259,6 @@ impl<D: ZonedDevice> Fs<D> {
     /// Sets the time stamped by the following operations.
     pub fn set_time(&mut self, now: Timespec) {
         self.now = now;
-    }
-
-    /// Slot of inode `ino` in `self.inodes`.
-    pub(super) fn find(&self, ino: u64) -> Result<usize> {
-        self.inodes.find(ino).ok_or(ENOENT)
-    }
-
-    pub(super) fn inode(&self, ino: u64) -> Result<&Inode> {
-        let i = self.find(ino)?;
-        Ok(&self.inodes[i])
     }
 
     pub(super) fn writable(&self) -> Result<()> {
@@ -361,7 +363,7 @@ impl<D: ZonedDevice> Fs<D> {
         core::cmp::min(self.max_inodes(), self.zones.usable_blocks().saturating_mul(16))
     }
 
-    fn dir_index(&self, dir: u64) -> Result<usize> {
+    fn dir_index(&mut self, dir: u64) -> Result<usize> {
         let d = self.find(dir)?;
         if self.inodes[d].ftype != FileType::Directory {
             return Err(ENOTDIR);
@@ -371,15 +373,23 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Looks `name` up in directory `dir`.
     pub fn lookup(&mut self, dir: u64, name: &[u8]) -> Result<Attr> {
+        self.trim_inodes(false);
         let d = self.dir_index(dir)?;
         check_name(name)?;
         let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
-        let ino = self.inodes[d].entries()[e].ino;
-        Ok(self.inode(ino)?.attr())
+        let (ino, ftype) = (self.inodes[d].entries()[e].ino, self.inodes[d].entries()[e].ftype);
+        // An entry naming a missing inode, one of another type or the
+        // root is damage the lookup reports.
+        let n = self.inode(ino).map_err(|e| if e == ENOENT { EUCLEAN } else { e })?;
+        if n.ftype != ftype || ino == Self::ROOT_INO {
+            return Err(EUCLEAN);
+        }
+        Ok(n.attr())
     }
 
     /// Attributes of `ino`.
     pub fn getattr(&mut self, ino: u64) -> Result<Attr> {
+        self.trim_inodes(false);
         Ok(self.inode(ino)?.attr())
     }
 
@@ -437,7 +447,7 @@ impl<D: ZonedDevice> Fs<D> {
         if self.inodes[d].find_entry(name).is_some() {
             return Err(EEXIST);
         }
-        if self.inodes.len() as u64 >= self.inode_limit() || self.next_ino >= 1 << 31 {
+        if self.inodes_used >= self.inode_limit() || self.next_ino >= 1 << 31 {
             return Err(ENOSPC);
         }
         // Every inode needs at least one node block.
@@ -464,7 +474,9 @@ impl<D: ZonedDevice> Fs<D> {
         // Cannot fail now: room was reserved above (and the number is new).
         let k = self.inodes.insert(n)?;
         self.inodes[k].mark_dirty(&mut self.dirty);
+        self.loose.note(ino);
         self.next_ino += 1;
+        self.inodes_used += 1;
         self.nodeless += 1;
         if ftype == FileType::Directory {
             self.inodes[d].nlink += 1;
@@ -576,7 +588,13 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Frees inode index `i`: its blocks, node and pages.
     pub(super) fn free_inode(&mut self, i: usize) -> Result<()> {
+        if self.inodes[i].node_blocks != 0 {
+            // Its NAT entry goes.
+            let ino = self.inodes[i].ino;
+            self.nat.set(super::checkpoint::NatEntry { ino, lba: 0, blocks: 0 })?;
+        }
         let n = self.inodes.remove(i).ok_or(ENOENT)?;
+        self.inodes_used = self.inodes_used.saturating_sub(1);
         if n.node_blocks == 0 {
             self.nodeless = self.nodeless.saturating_sub(1);
         }
@@ -586,10 +604,6 @@ impl<D: ZonedDevice> Fs<D> {
             }
         }
         self.zones.release_node(n.node_lba, n.node_blocks, n.pack_units());
-        if n.node_blocks != 0 {
-            // Its NAT entry goes.
-            self.nat.changed(n.ino);
-        }
         self.dirty_pages = self.dirty_pages.saturating_sub(n.pages.len() as u64);
         let fresh = n.pages.iter().filter(|p| p.fresh).count() as u64;
         self.fresh_pages = self.fresh_pages.saturating_sub(fresh);
@@ -643,10 +657,10 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// True if directory `anc` is `ino` or one of its ancestors.
-    fn is_ancestor(&self, anc: u64, mut ino: u64) -> Result<bool> {
+    fn is_ancestor(&mut self, anc: u64, mut ino: u64) -> Result<bool> {
         // Bounded by the number of inodes: a parent cycle on a corrupted
         // image cannot loop forever.
-        for _ in 0..=self.inodes.len() {
+        for _ in 0..=self.inodes_used {
             if ino == anc {
                 return Ok(true);
             }
@@ -812,6 +826,7 @@ impl<D: ZonedDevice> Fs<D> {
         cookie: u64,
         emit: &mut dyn FnMut(&[u8], u64, FileType, u64) -> bool,
     ) -> Result<()> {
+        self.trim_inodes(false);
         let d = self.dir_index(dir)?;
         let n = &self.inodes[d];
         if cookie < 1 && !emit(b".", n.ino, FileType::Directory, 1) {
@@ -836,11 +851,14 @@ impl<D: ZonedDevice> Fs<D> {
         })
     }
 
-    /// Writes all dirty data, then a checkpoint.
+    /// Writes all dirty data, then a checkpoint (then lets the inodes it
+    /// made clean leave memory: callers hold no slot across it).
     pub fn sync(&mut self) -> Result<()> {
         self.writable()?;
         self.writeback_all()?;
-        self.checkpoint()
+        self.checkpoint()?;
+        self.trim_inodes(true);
+        Ok(())
     }
 
     /// Filesystem statistics.
@@ -855,7 +873,7 @@ impl<D: ZonedDevice> Fs<D> {
             bfree: free,
             bavail: free,
             files,
-            ffree: files.saturating_sub(self.inodes.len() as u64),
+            ffree: files.saturating_sub(self.inodes_used),
             namelen: NAME_MAX as u32,
         })
     }
@@ -875,6 +893,9 @@ impl<D: ZonedDevice> Fs<D> {
         n.holds = n.holds.saturating_sub(1);
         if n.holds == 0 && n.nlink == 0 && !self.ro {
             self.free_inode(i)?;
+        } else if n.holds == 0 {
+            // The VFS evicted it: it leaves memory once it is clean.
+            self.let_go(i);
         }
         Ok(())
     }
@@ -943,8 +964,13 @@ impl<D: ZonedDevice> Fs<D> {
         self.geo
     }
 
-    /// Number of inodes.
+    /// Number of inodes in use.
     pub fn inode_count(&self) -> usize {
+        self.inodes_used as usize
+    }
+
+    /// Number of inodes in memory.
+    pub fn inodes_in_memory(&self) -> usize {
         self.inodes.len()
     }
 }

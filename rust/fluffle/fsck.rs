@@ -1,10 +1,11 @@
 //! fsck: checks every invariant of a mounted (or read-only mounted)
 //! filesystem and lists the problems found.
 //!
-//! Mount itself already verifies every checksum, every field, the SIT
-//! against a recount at checkpoint time, and that directory entries point
-//! at existing inodes (a failure there is returned as the mount error).
-//! [`Fs::check`] then verifies, on the live state: every inode reachable
+//! Mount itself verifies the checkpoint, the NAT's interior and the root;
+//! every other inode is read (and its node checked) when first used, so
+//! [`Fs::check`] first reads every inode the NAT names (one that does not
+//! load is a `BadNode`), then verifies, on the live state: the number of
+//! inodes in use, every inode reachable
 //! from the root exactly as its link count says, directory link counts and
 //! parent pointers, no duplicate names, every block owned once (the SIT
 //! equal to a recount from the block maps, and the zones' summaries naming
@@ -71,6 +72,9 @@ pub enum ProblemKind {
     /// A directory's dentry blocks on disk differ from its entries or do
     /// not decode (detail: its node LBA).
     BadDentryBlocks,
+    /// The checkpoint's count of inodes in use differs from the NAT's
+    /// (detail: the count kept).
+    InodeCount,
 }
 
 /// One problem.
@@ -124,7 +128,18 @@ pub fn fsck<D: ZonedDevice>(dev: D) -> Result<FsckReport> {
 impl<D: ZonedDevice> Fs<D> {
     /// Checks every invariant (see the module docs).
     pub fn check(&mut self) -> Result<FsckReport> {
-        let mut r = FsckReport { inodes: self.inodes.len() as u64, ..Default::default() };
+        let mut r = FsckReport::default();
+        for ino in self.nat_inos()?.iter().copied() {
+            match self.find(ino) {
+                Ok(_) => {}
+                Err(ENOMEM) => return Err(ENOMEM),
+                Err(_) => r.add(ProblemKind::BadNode, ino, 0),
+            }
+        }
+        r.inodes = self.inodes.len() as u64;
+        if r.inodes != self.inodes_used {
+            r.add(ProblemKind::InodeCount, 0, self.inodes_used);
+        }
         // By slot: refs[i]: entries naming inode i; subdirs[i]: its
         // subdirectory count.
         let n = self.inodes.slot_bound();
@@ -144,9 +159,9 @@ impl<D: ZonedDevice> Fs<D> {
                 if dir.entries().len() <= 4096 && dir.find_entry(&e.name) != Some(k) {
                     r.add(ProblemKind::DuplicateName, dir.ino, e.cookie);
                 }
-                let t = match self.find(e.ino) {
-                    Ok(t) => t,
-                    Err(_) => {
+                let t = match self.inodes.find(e.ino) {
+                    Some(t) => t,
+                    None => {
                         r.add(ProblemKind::DanglingEntry, dir.ino, e.ino);
                         continue;
                     }

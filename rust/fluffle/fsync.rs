@@ -73,7 +73,7 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// The name a node of inode index `i` must carry for roll-forward to
     /// recreate it, if it qualifies (see the module docs).
-    fn link_mark(&self, i: usize) -> Result<Option<LinkMark>> {
+    fn link_mark(&mut self, i: usize) -> Result<Option<LinkMark>> {
         let n = &self.inodes[i];
         let Some(super::inode::Born { dir, cookie }) = n.born else { return Ok(None) };
         let cookie = cookie.get();
@@ -81,6 +81,7 @@ impl<D: ZonedDevice> Fs<D> {
             return Ok(None);
         }
         let Ok(d) = self.find(dir) else { return Ok(None) };
+        let n = &self.inodes[i];
         let p = &self.inodes[d];
         if p.ftype != FileType::Directory || p.dir_state().is_some_and(|d| d.lost_names) {
             return Ok(None);
@@ -126,7 +127,9 @@ impl<D: ZonedDevice> Fs<D> {
         let at = self.inodes.insert(n)?;
         self.inodes[at].mark_dirty(&mut self.dirty);
         self.next_ino = core::cmp::max(self.next_ino, ino + 1);
-        self.nat.changed(ino);
+        self.inodes_used += 1;
+        self.loose.note(ino);
+        self.nat_changed_at(at)?;
         Ok(Some(at))
     }
 }

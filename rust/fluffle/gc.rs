@@ -112,7 +112,13 @@ impl<D: ZonedDevice> Fs<D> {
             }
             return Ok(false);
         }
-        let Ok(i) = self.find(owner >> 32) else { return Ok(false) };
+        // A block of an inode that is gone is dead; one whose owner cannot
+        // be read stops GC (moving nothing is safe, guessing is not).
+        let i = match self.find(owner >> 32) {
+            Ok(i) => i,
+            Err(ENOENT) => return Ok(false),
+            Err(e) => return Err(e),
+        };
         let n = &mut self.inodes[i];
         if owner & OWNER_NODE != 0 {
             let idx = owner & (OWNER_NODE - 1);
@@ -179,7 +185,11 @@ impl<D: ZonedDevice> Fs<D> {
         let mut inos: FVec<u64> = FVec::new();
         pack_records(&blk, &h, &mut |ino, _, _| inos.try_push(ino))?;
         for ino in inos.iter() {
-            if let Ok(i) = self.find(*ino) {
+            let found = match self.find(*ino) {
+                Err(ENOENT) => None,
+                other => Some(other?),
+            };
+            if let Some(i) = found {
                 let n = &mut self.inodes[i];
                 if n.packed && n.node_lba == lba {
                     n.mark_dirty(&mut self.dirty);
@@ -259,6 +269,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// something.
     pub fn gc_step(&mut self) -> Result<bool> {
         self.writable()?;
+        self.trim_inodes(false);
         if self.zones.reclaimable() > 0 {
             self.checkpoint()?;
             return Ok(true);

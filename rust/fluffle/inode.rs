@@ -240,6 +240,12 @@ impl Inode {
         self.dirty
     }
 
+    /// On the dirty list: the next checkpoint writes it or its namespace
+    /// state (`born`, `needs_cp`) still matters.
+    pub fn is_listed(&self) -> bool {
+        self.listed
+    }
+
     /// The node was just written.
     pub fn clear_dirty(&mut self) {
         self.dirty = false;

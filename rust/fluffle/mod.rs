@@ -26,6 +26,7 @@ pub mod fsck;
 pub mod fsync;
 pub mod gc;
 pub mod inode;
+pub mod inode_cache;
 pub mod inode_table;
 pub mod layout;
 pub mod mem;

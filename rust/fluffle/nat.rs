@@ -61,13 +61,6 @@ pub fn nat_block_of(owner: u64) -> Option<(u32, u64)> {
     Some(((id >> 27) as u32, id & ((1 << 27) - 1)))
 }
 
-/// Sorts `v` and drops repeats.
-fn sort_unique(v: &mut FVec<u64>) {
-    v.sort_unstable();
-    let mut last = None;
-    v.retain(|&x| last.replace(x) != Some(x));
-}
-
 /// The NAT's block count for inode `n`'s node: 0 for a record in a pack
 /// block.
 fn entry_blocks(n: &Inode) -> u32 {
@@ -83,41 +76,41 @@ fn capacity(height: u32) -> u64 {
     NAT_FANOUT.saturating_pow(height)
 }
 
+/// Changes noted before they are merged into the journal (a miss scans
+/// them, so they stay few; merging costs the journal's length).
+const PENDING_MAX: usize = 512;
+/// Leaf blocks kept after a read (inodes loaded one after another are
+/// usually neighbours).
+const LEAF_CACHE: usize = 8;
+
 /// The NAT tree's in-memory index: the address of every block, which ones
-/// must be rewritten, and which inodes' entries are newer than their leaf.
+/// must be rewritten, and the entries newer than their leaf on disk. The
+/// entries themselves stay on disk; memory is 8 bytes per leaf (337
+/// inodes) plus the changes since the leaves were written.
 ///
 /// # Invariants
 ///
 /// `lbas` and `dirty` have `height + 1` levels of equal lengths; the top
 /// level has exactly one block (the root); level `l + 1` has a block for
-/// every `NAT_FANOUT` blocks of level `l`. `journal` is sorted and unique.
+/// every `NAT_FANOUT` blocks of level `l`. `journal` is sorted by inode
+/// and unique; an entry of `pending` overrides the journal, a later one
+/// an earlier one.
 pub struct NatTree {
     lbas: FVec<FVec<u64>>,
     dirty: FVec<FVec<bool>>,
-    /// Inodes whose entry differs from their leaf on disk (the journal the
-    /// last checkpoint carried, plus what it absorbed), sorted.
-    pub(super) journal: FVec<u64>,
-    /// Inodes whose entry changed since the last checkpoint (may repeat).
-    pending: FVec<u64>,
-    /// `pending` is deduplicated when it reaches this length, which then
-    /// doubles past what is left, so a checkpoint noting n changes sorts
-    /// O(log n) times, not once per change.
-    pending_limit: usize,
-    /// A change could not be recorded (no memory): rewrite every leaf.
-    lost: bool,
+    /// Current entries of the inodes whose leaf on disk is older (the
+    /// journal the last checkpoint carried, plus what it absorbed).
+    pub(super) journal: FVec<NatEntry>,
+    /// Changes since the last merge, in order.
+    pending: FVec<NatEntry>,
+    /// Recently read leaves: (address, block), newest last.
+    cache: FVec<(u64, FVec<u8>)>,
 }
 
 impl NatTree {
     /// An empty tree: one never-written leaf.
     pub fn new() -> Result<Self> {
-        let mut t = Self {
-            lbas: FVec::new(),
-            dirty: FVec::new(),
-            journal: FVec::new(),
-            pending: FVec::new(),
-            pending_limit: 4 * NAT_JOURNAL_MAX,
-            lost: false,
-        };
+        let mut t = Self { lbas: FVec::new(), dirty: FVec::new(), journal: FVec::new(), pending: FVec::new(), cache: FVec::new() };
         t.push_level(1)?;
         Ok(t)
     }
@@ -143,15 +136,21 @@ impl NatTree {
         self.lbas.last().and_then(|l| l.first()).copied().unwrap_or(0)
     }
 
-    /// Notes that inode `ino`'s entry changed.
-    pub(super) fn changed(&mut self, ino: u64) {
-        if self.pending.len() >= self.pending_limit {
-            sort_unique(&mut self.pending);
-            self.pending_limit = core::cmp::max(4 * NAT_JOURNAL_MAX, 2 * self.pending.len());
+    /// Notes inode `e.ino`'s new entry (`lba 0`: the inode is gone).
+    pub(super) fn set(&mut self, e: NatEntry) -> Result<()> {
+        if self.pending.len() >= PENDING_MAX {
+            self.absorb_pending()?;
         }
-        if self.pending.try_push(ino).is_err() {
-            self.lost = true;
+        self.pending.try_push(e)
+    }
+
+    /// The entry of `ino` if it is newer than its leaf.
+    fn changed_entry(&self, ino: u64) -> Option<NatEntry> {
+        if let Some(e) = self.pending.iter().rev().find(|e| e.ino == ino) {
+            return Some(*e);
         }
+        let at = self.journal.binary_search_by_key(&ino, |e| e.ino).ok()?;
+        Some(self.journal[at])
     }
 
     /// Marks NAT block `(level, index)` for rewriting (GC empties its zone).
@@ -207,48 +206,133 @@ impl NatTree {
         Ok(())
     }
 
-    /// Moves the changes noted since the last checkpoint into the journal.
+    /// Merges the changes noted since into the journal.
     fn absorb_pending(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        sort_unique(&mut self.pending);
-        let mut merged: FVec<u64> = FVec::try_with_capacity(self.journal.len() + self.pending.len())?;
+        // The last change of an inode wins: sort by inode, later first,
+        // keep the first of each.
+        let mut p: FVec<(u64, usize, NatEntry)> = FVec::try_with_capacity(self.pending.len())?;
+        for (k, e) in self.pending.iter().enumerate() {
+            p.try_push((e.ino, usize::MAX - k, *e))?;
+        }
+        p.sort_unstable_by_key(|x| (x.0, x.1));
+        let mut last = None;
+        p.retain(|x| last.replace(x.0) != Some(x.0));
+        let mut merged: FVec<NatEntry> = FVec::try_with_capacity(self.journal.len() + p.len())?;
         let (mut a, mut b) = (0, 0);
-        while a < self.journal.len() || b < self.pending.len() {
-            let x = self.journal.get(a).copied().unwrap_or(u64::MAX);
-            let y = self.pending.get(b).copied().unwrap_or(u64::MAX);
+        while a < self.journal.len() || b < p.len() {
+            let x = self.journal.get(a).map_or(u64::MAX, |e| e.ino);
+            let y = p.get(b).map_or(u64::MAX, |e| e.0);
             // Cannot fail: the capacity covers both lists.
-            merged.try_push(core::cmp::min(x, y))?;
+            merged.try_push(if y <= x { p[b].2 } else { self.journal[a] })?;
             a += (x <= y) as usize;
             b += (y <= x) as usize;
         }
         self.journal = merged;
         self.pending.clear();
-        self.pending_limit = 4 * NAT_JOURNAL_MAX;
         Ok(())
+    }
+
+    /// The cached leaf at `lba`, if any (moved to the newest place).
+    fn cached(&mut self, lba: u64) -> Option<&[u8]> {
+        let at = self.cache.iter().position(|c| c.0 == lba)?;
+        let last = self.cache.len() - 1;
+        self.cache.as_mut_slice().swap(at, last);
+        Some(&self.cache[last].1)
+    }
+
+    fn remember(&mut self, lba: u64, blk: &[u8]) -> Result<()> {
+        if self.cache.len() >= LEAF_CACHE {
+            self.cache.remove(0);
+        }
+        let mut v = FVec::new();
+        v.try_extend_from_slice(blk)?;
+        self.cache.try_push((lba, v))
     }
 }
 
+/// Entry `j` of a leaf block.
+fn leaf_entry(blk: &[u8], leaf: u64, j: u64) -> NatEntry {
+    let at = NODE_HDR + j as usize * NAT_LEAF_ENTRY;
+    NatEntry { ino: leaf * NAT_LEAF_ENTRIES + j, lba: get_u64(blk, at), blocks: get_u32(blk, at + 8) }
+}
+
+/// The NAT entry of inode `n` (`lba 0`: never written).
+pub(super) fn entry_of(n: &Inode) -> NatEntry {
+    if n.node_blocks == 0 {
+        return NatEntry { ino: n.ino, lba: 0, blocks: 0 };
+    }
+    NatEntry { ino: n.ino, lba: n.node_lba, blocks: entry_blocks(n) }
+}
+
 impl<D: ZonedDevice> Fs<D> {
-    /// The NAT entry of `ino` as the inode table has it (`lba 0`: none).
-    fn nat_entry(&self, ino: u64) -> NatEntry {
-        match self.find(ino) {
-            Ok(i) if self.inodes[i].node_blocks != 0 => {
-                let n = &self.inodes[i];
-                NatEntry { ino, lba: n.node_lba, blocks: entry_blocks(n) }
-            }
-            _ => NatEntry { ino, lba: 0, blocks: 0 },
+    /// Where inode `ino`'s node is (`lba 0`: no such inode): the changes
+    /// since the leaves were written, else its leaf on disk.
+    pub(super) fn nat_lookup(&mut self, ino: u64) -> Result<NatEntry> {
+        let none = NatEntry { ino, lba: 0, blocks: 0 };
+        if ino == 0 || ino >= self.next_ino {
+            return Ok(none);
         }
+        if let Some(e) = self.nat.changed_entry(ino) {
+            return Ok(e);
+        }
+        let leaf = ino / NAT_LEAF_ENTRIES;
+        let Some(lba) = self.nat.block_lba(0, leaf) else { return Ok(none) };
+        let e = leaf_entry(self.nat_leaf(lba, leaf)?, leaf, ino % NAT_LEAF_ENTRIES);
+        self.check_nat_entry(&e)?;
+        Ok(e)
+    }
+
+    /// Leaf `leaf` at `lba`, read and checked (or from the cache).
+    fn nat_leaf(&mut self, lba: u64, leaf: u64) -> Result<&[u8]> {
+        if self.nat.cached(lba).is_none() {
+            let mut win = ReadWindow::new()?;
+            let blk = self.read_nat_block(&mut win, lba, 0, leaf)?;
+            self.nat.remember(lba, blk)?;
+        }
+        self.nat.cached(lba).ok_or(EIO)
+    }
+
+    /// Every inode the NAT names, sorted (fsck and dump load them all).
+    pub(super) fn nat_inos(&mut self) -> Result<FVec<u64>> {
+        self.nat.absorb_pending()?;
+        let mut out: FVec<u64> = FVec::new();
+        for leaf in 0..self.nat.lbas[0].len() as u64 {
+            let Some(lba) = self.nat.block_lba(0, leaf) else { continue };
+            for j in 0..NAT_LEAF_ENTRIES {
+                let e = leaf_entry(self.nat_leaf(lba, leaf)?, leaf, j);
+                if e.lba != 0 {
+                    self.check_nat_entry(&e)?;
+                    out.try_push(e.ino)?;
+                }
+            }
+        }
+        for e in self.nat.journal.iter() {
+            let at = out.partition_point(|&x| x < e.ino);
+            let present = out.get(at) == Some(&e.ino);
+            match (present, e.lba != 0) {
+                (true, false) => {
+                    out.remove(at);
+                }
+                (false, true) => out.try_insert(at, e.ino)?,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Notes that inode slot `i`'s node moved.
+    pub(super) fn nat_changed_at(&mut self, i: usize) -> Result<()> {
+        let e = entry_of(&self.inodes[i]);
+        self.nat.set(e)
     }
 
     /// The journal the next checkpoint carries, after [`Fs::write_nat`].
-    pub(super) fn nat_journal(&self) -> Result<FVec<NatEntry>> {
-        let mut v = FVec::try_with_capacity(self.nat.journal.len())?;
-        for &ino in self.nat.journal.iter() {
-            v.try_push(self.nat_entry(ino))?;
-        }
-        Ok(v)
+    pub(super) fn nat_journal(&mut self) -> Result<FVec<NatEntry>> {
+        self.nat.absorb_pending()?;
+        self.nat.journal.try_clone()
     }
 
     /// Part of a checkpoint, after the nodes are written: journals the NAT
@@ -257,29 +341,17 @@ impl<D: ZonedDevice> Fs<D> {
     pub(super) fn write_nat(&mut self) -> Result<()> {
         self.nat.absorb_pending()?;
         let moved = self.nat.dirty.iter().any(|l| l.iter().any(|&d| d));
-        if self.nat.lost {
-            let leaves = self.next_ino.div_ceil(NAT_LEAF_ENTRIES);
-            for k in 0..leaves {
-                self.nat.touch_leaf(k)?;
-            }
-        } else if self.nat.journal.len() <= NAT_JOURNAL_MAX && !moved {
+        if self.nat.journal.len() <= NAT_JOURNAL_MAX && !moved {
             return Ok(());
         }
-        let journal = core::mem::take(&mut self.nat.journal);
-        for &ino in journal.iter() {
-            if let Err(e) = self.nat.touch_leaf(ino / NAT_LEAF_ENTRIES) {
-                self.nat.journal = journal;
-                return Err(e);
-            }
+        for k in 0..self.nat.journal.len() {
+            let leaf = self.nat.journal[k].ino / NAT_LEAF_ENTRIES;
+            self.nat.touch_leaf(leaf)?;
         }
-        let r = self.write_dirty_nat_blocks();
-        if r.is_err() {
-            // The journaled entries are still not in their leaves.
-            self.nat.journal = journal;
-        } else {
-            self.nat.lost = false;
-        }
-        r
+        self.write_dirty_nat_blocks()?;
+        // Every journaled entry is in its leaf now.
+        self.nat.journal.clear();
+        Ok(())
     }
 
     fn write_dirty_nat_blocks(&mut self) -> Result<()> {
@@ -290,7 +362,7 @@ impl<D: ZonedDevice> Fs<D> {
                     continue;
                 }
                 blk.as_mut_slice().fill(0);
-                let len = self.fill_nat_block(level, k as u64, &mut blk);
+                let len = self.fill_nat_block(level, k as u64, &mut blk)?;
                 self.write_nat_block(level as u32, k as u64, &mut blk, len)?;
                 if level + 1 < self.nat.lbas.len() {
                     self.nat.dirty[level + 1][k / NAT_FANOUT as usize] = true;
@@ -300,27 +372,31 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
-    /// Fills the payload of NAT block `(level, k)` from the inode table or
-    /// the children's addresses; returns the payload length.
-    fn fill_nat_block(&self, level: usize, k: u64, blk: &mut [u8]) -> usize {
+    /// Fills the payload of NAT block `(level, k)`: a leaf is the one on
+    /// disk with the journal's entries applied, an interior block the
+    /// children's addresses; returns the payload length.
+    fn fill_nat_block(&mut self, level: usize, k: u64, blk: &mut [u8]) -> Result<usize> {
         if level == 0 {
-            let first = k * NAT_LEAF_ENTRIES;
-            for n in self.inodes.range(first, first + NAT_LEAF_ENTRIES) {
-                if n.node_blocks == 0 {
-                    continue;
-                }
-                let at = NODE_HDR + (n.ino - first) as usize * NAT_LEAF_ENTRY;
-                put(blk, at, &n.node_lba.to_le_bytes());
-                put(blk, at + 8, &entry_blocks(n).to_le_bytes());
+            let len = NAT_LEAF_ENTRIES as usize * NAT_LEAF_ENTRY;
+            if let Some(lba) = self.nat.block_lba(0, k) {
+                let old = self.nat_leaf(lba, k)?;
+                blk[NODE_HDR..NODE_HDR + len].copy_from_slice(&old[NODE_HDR..NODE_HDR + len]);
             }
-            NAT_LEAF_ENTRIES as usize * NAT_LEAF_ENTRY
+            let first = k * NAT_LEAF_ENTRIES;
+            let from = self.nat.journal.partition_point(|e| e.ino < first);
+            for e in self.nat.journal[from..].iter().take_while(|e| e.ino < first + NAT_LEAF_ENTRIES) {
+                let at = NODE_HDR + (e.ino - first) as usize * NAT_LEAF_ENTRY;
+                put(blk, at, &e.lba.to_le_bytes());
+                put(blk, at + 8, &e.blocks.to_le_bytes());
+            }
+            Ok(len)
         } else {
             let below = &self.nat.lbas[level - 1];
             let first = (k * NAT_FANOUT) as usize;
             for (j, lba) in below.iter().skip(first).take(NAT_FANOUT as usize).enumerate() {
                 put(blk, NODE_HDR + j * 8, &lba.to_le_bytes());
             }
-            NAT_FANOUT as usize * 8
+            Ok(NAT_FANOUT as usize * 8)
         }
     }
 
@@ -334,6 +410,9 @@ impl<D: ZonedDevice> Fs<D> {
         if old != 0 {
             self.zones.release(old);
         }
+        if level == 0 {
+            self.nat.remember(lba, blk)?;
+        }
         if let Err(e) = self.zones.claim(lba) {
             self.broken = true;
             return Err(e);
@@ -341,9 +420,10 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
-    /// Mount: reads the NAT tree the checkpoint names (claiming its blocks)
-    /// and applies the journal; returns every entry, sorted by inode.
-    pub(super) fn load_nat(&mut self, cp: &Checkpoint) -> Result<FVec<NatEntry>> {
+    /// Mount: reads the interior blocks of the NAT tree the checkpoint
+    /// names (leaves are read when an inode is looked up) and takes the
+    /// journal.
+    pub(super) fn load_nat(&mut self, cp: &Checkpoint) -> Result<()> {
         if cp.nat_height > NAT_MAX_HEIGHT {
             return Err(EUCLEAN);
         }
@@ -351,9 +431,8 @@ impl<D: ZonedDevice> Fs<D> {
         for _ in 0..cp.nat_height {
             tree.push_level(1)?;
         }
-        let mut out: FVec<NatEntry> = FVec::new();
         let mut win = ReadWindow::new()?;
-        // Depth-first, children in order, so leaves come out by inode.
+        // Depth-first, children in order.
         let mut stack: FVec<(u32, u64, u64)> = FVec::new();
         if cp.nat_root != 0 {
             stack.try_push((cp.nat_height, 0, cp.nat_root))?;
@@ -365,18 +444,20 @@ impl<D: ZonedDevice> Fs<D> {
             if k >= leaves.div_ceil(capacity(level)) {
                 return Err(EUCLEAN);
             }
-            let blk = self.read_nat_block(&mut win, lba, level, k)?;
             let (lv, ki) = (level as usize, k as usize);
             if tree.lbas[lv].len() <= ki {
                 tree.lbas[lv].try_resize(ki + 1, 0)?;
                 tree.dirty[lv].try_resize(ki + 1, false)?;
             }
             tree.lbas[lv][ki] = lba;
-            self.zones.claim(lba)?;
             if level == 0 {
-                self.decode_nat_leaf(blk, k, cp, &mut out)?;
+                // A leaf is checked when it is read.
+                if self.geo.zone_of(lba).map_or(true, |z| z < CKPT_ZONES) {
+                    return Err(EUCLEAN);
+                }
                 continue;
             }
+            let blk = self.read_nat_block(&mut win, lba, level, k)?;
             // Pushed last child first, so the first child is read next.
             for j in (0..NAT_FANOUT).rev() {
                 let child = get_u64(blk, NODE_HDR + j as usize * 8);
@@ -389,22 +470,13 @@ impl<D: ZonedDevice> Fs<D> {
         let width = core::cmp::max(tree.lbas[0].len() as u64, 1);
         tree.reach(width - 1)?;
         // The journal is sorted and unique (checkpoint::decode checks).
+        self.next_ino = cp.next_ino;
         for e in cp.nat_journal.iter() {
-            tree.journal.try_push(e.ino)?;
-            self.check_nat_entry(e, cp)?;
-            let at = out.partition_point(|x| x.ino < e.ino);
-            let present = out.get(at).is_some_and(|x| x.ino == e.ino);
-            match (present, e.lba != 0) {
-                (true, true) => out[at] = *e,
-                (true, false) => {
-                    out.remove(at);
-                }
-                (false, true) => out.try_insert(at, *e)?,
-                (false, false) => {}
-            }
+            self.check_nat_entry(e)?;
+            tree.journal.try_push(*e)?;
         }
         self.nat = tree;
-        Ok(out)
+        Ok(())
     }
 
     /// Reads NAT block `(level, k)` at `lba` and validates its header.
@@ -423,26 +495,10 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(blk)
     }
 
-    fn decode_nat_leaf(&self, blk: &[u8], k: u64, cp: &Checkpoint, out: &mut FVec<NatEntry>) -> Result<()> {
-        for j in 0..NAT_LEAF_ENTRIES {
-            let at = NODE_HDR + j as usize * NAT_LEAF_ENTRY;
-            let e = NatEntry { ino: k * NAT_LEAF_ENTRIES + j, lba: get_u64(blk, at), blocks: get_u32(blk, at + 8) };
-            if e.lba == 0 {
-                if e.blocks != 0 {
-                    return Err(EUCLEAN);
-                }
-                continue;
-            }
-            self.check_nat_entry(&e, cp)?;
-            out.try_push(e)?;
-        }
-        Ok(())
-    }
-
     /// `EUCLEAN` unless `e` is a possible entry: an inode number handed
     /// out, a node inside one log zone (or no node: `lba 0`).
-    fn check_nat_entry(&self, e: &NatEntry, cp: &Checkpoint) -> Result<()> {
-        if e.ino == 0 || e.ino >= cp.next_ino {
+    fn check_nat_entry(&self, e: &NatEntry) -> Result<()> {
+        if e.ino == 0 || e.ino >= self.next_ino {
             return Err(EUCLEAN);
         }
         if e.lba == 0 {
@@ -496,14 +552,22 @@ mod tests {
     #[test]
     fn journal_merges_sorted_unique() {
         let mut t = NatTree::new().unwrap();
-        for ino in [9, 3, 9, 5] {
-            t.changed(ino);
+        let e = |ino, lba| NatEntry { ino, lba, blocks: 1 };
+        for (ino, lba) in [(9, 100), (3, 101), (9, 102), (5, 103)] {
+            t.set(e(ino, lba)).unwrap();
         }
         t.absorb_pending().unwrap();
-        for ino in [4, 3, 10] {
-            t.changed(ino);
+        for (ino, lba) in [(4, 104), (3, 105), (10, 106), (4, 0)] {
+            t.set(e(ino, lba)).unwrap();
         }
+        assert_eq!(t.changed_entry(4), Some(e(4, 0)), "the last change wins before a merge");
         t.absorb_pending().unwrap();
-        assert_eq!(t.journal.as_slice(), &[3, 4, 5, 9, 10]);
+        let want = [(3, 105), (4, 0), (5, 103), (9, 102), (10, 106)];
+        assert_eq!(t.journal.len(), want.len());
+        for (x, w) in t.journal.iter().zip(want.iter()) {
+            assert_eq!((x.ino, x.lba), *w);
+        }
+        assert_eq!(t.changed_entry(9), Some(e(9, 102)));
+        assert_eq!(t.changed_entry(7), None);
     }
 }

@@ -1,7 +1,9 @@
-//! Mount: load the newest checkpoint, every node it points to, check the
-//! SIT against them, roll forward over nodes written after the checkpoint,
-//! free orphans, and (read-write) write the summaries of the zones it
-//! closes and a fresh checkpoint.
+//! Mount: load the newest checkpoint and the NAT's interior blocks (inodes
+//! are read when an operation names them: `inode_cache.rs`), roll forward
+//! over nodes written after the checkpoint, free the orphans it lists, and
+//! (read-write) write the summaries of the zones it closes and a fresh
+//! checkpoint. The SIT is the checkpoint's (fsck recounts it from every
+//! node).
 //!
 //! Roll-forward (f2fs style): `fsync` of a file whose namespace did not
 //! change since the last checkpoint writes the file's data, then its node
@@ -18,17 +20,16 @@
 //! already the file's (`tails.rs`), so a node whose data did not reach
 //! the device is ignored.
 
-use super::checkpoint::{find_newest, Checkpoint, NatEntry};
+use super::checkpoint::{find_newest, Checkpoint};
 use super::device::{ZonedDevice, BLOCK_SIZE};
 use super::errno::*;
 use super::fs::{check_geometry, Fs};
 use super::inode::{Inode, LinkMark};
-use super::layout::{open_node, open_pack, open_summary, pack_record, NodeHdr, CKPT_ZONES, NODE_HDR};
+use super::layout::{open_node, open_pack, open_summary, pack_record, CKPT_ZONES, NODE_HDR};
 use super::mem::{FBox, FVec};
-use super::read_window::ReadWindow;
 use super::types::*;
 use super::tails::Tails;
-use super::zones::{pack_share, ZState};
+use super::zones::ZState;
 
 impl<D: ZonedDevice> Fs<D> {
     /// Mounts the filesystem on `dev`: newest valid checkpoint, roll-forward
@@ -60,21 +61,22 @@ impl<D: ZonedDevice> Fs<D> {
             fs.zones.z[z as usize].sums = cp.sums.get(z as usize).copied().unwrap_or(0);
         }
         fs.ckpt_wp = fs.zones.z[cp.zone as usize].wp;
-        let nat = fs.load_nat(&cp)?;
-        fs.load_nodes(&cp, &nat)?;
-        for (z, want) in fs.zones.z.iter().zip(cp.sit.iter()) {
-            if z.live != *want {
-                return Err(EUCLEAN);
-            }
+        for (z, &live) in fs.zones.z.iter_mut().zip(cp.sit.iter()) {
+            z.live = live;
         }
+        fs.inodes_used = cp.inodes;
+        fs.load_nat(&cp)?;
+        // The root must be there (and `check_loaded` checks its shape).
+        fs.find(Self::ROOT_INO).map_err(|e| if e == ENOENT { EUCLEAN } else { e })?;
         let mut tails = Tails::new(&cp, &fs.zones)?;
         fs.roll_forward(&cp, &mut tails)?;
-        fs.validate_tree()?;
         // Orphans: unlinked while open when the checkpoint was taken.
-        for i in fs.inodes.slots()?.iter().copied() {
-            if fs.inodes[i].nlink == 0 {
-                fs.free_inode(i)?;
+        for &ino in cp.orphans.iter() {
+            let i = fs.find(ino).map_err(|e| if e == ENOENT { EUCLEAN } else { e })?;
+            if fs.inodes[i].nlink != 0 {
+                return Err(EUCLEAN);
             }
+            fs.free_inode(i)?;
         }
         for zi in CKPT_ZONES as usize..fs.zones.z.len() {
             let e = &mut fs.zones.z[zi];
@@ -164,48 +166,6 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
-    fn load_nodes(&mut self, cp: &Checkpoint, nat: &[NatEntry]) -> Result<()> {
-        self.inodes.try_reserve(nat.len())?;
-        // Consecutive inodes usually share a pack block: keep its checked
-        // header (a CRC over the block per inode was a fifth of the mount
-        // time); and consecutive pack blocks are usually neighbours, so
-        // they are read many at a time.
-        let mut win = ReadWindow::new()?;
-        let mut pack_hdr: Option<(u64, NodeHdr)> = None;
-        for e in nat.iter() {
-            let mut share = 0;
-            let (mut n, seq, version) = if e.blocks == 0 {
-                let end = self.written_end(e.lba)?;
-                let pack = win.block(&mut self.dev, e.lba, end)?;
-                let h = match pack_hdr {
-                    Some((lba, h)) if lba == e.lba => h,
-                    _ => {
-                        let h = open_pack(pack, self.seed)?;
-                        pack_hdr = Some((e.lba, h));
-                        h
-                    }
-                };
-                let (n, rec) = pack_record(pack, &h, e.ino, &mut |rec| Inode::decode(e.ino, rec))?.ok_or(EUCLEAN)?;
-                share = pack_share(rec.index, rec.records) as u8;
-                (n, h.cp_seq, rec.version)
-            } else {
-                self.read_node(e.ino, e.lba, e.blocks)?
-            };
-            if seq > cp.seq || version >= cp.node_version {
-                return Err(EUCLEAN);
-            }
-            n.node_lba = e.lba;
-            n.node_blocks = core::cmp::max(e.blocks, 1);
-            n.packed = e.blocks == 0;
-            n.pack_share = share;
-            let i = self.inodes.insert(FBox::try_new(n)?).map_err(|e| if e == EEXIST { EUCLEAN } else { e })?;
-            self.claim_inode(i)?;
-            self.load_dentry_blocks(i)?;
-            self.inodes[i].reindex();
-        }
-        Ok(())
-    }
-
     /// The end of the written part of `lba`'s zone (`EUCLEAN` if `lba` is
     /// not in a written part of the device).
     pub(super) fn written_end(&self, lba: u64) -> Result<u64> {
@@ -259,10 +219,11 @@ impl<D: ZonedDevice> Fs<D> {
         for &(_, ino, lba, blocks) in found.iter() {
             let i = match self.find(ino) {
                 Ok(i) => i,
-                Err(_) => {
+                Err(ENOENT) => {
                     self.replay_marked(cp, tails, ino, lba, blocks)?;
                     continue;
                 }
+                Err(e) => return Err(e),
             };
             if self.inodes[i].ftype != FileType::Regular {
                 continue;
@@ -281,7 +242,6 @@ impl<D: ZonedDevice> Fs<D> {
             n.nlink = old.nlink;
             n.node_lba = lba;
             n.node_blocks = blocks;
-            self.nat.changed(ino);
             self.zones.release_node(old.node_lba, old.node_blocks, old.pack_units());
             for e in old.map.v.iter() {
                 for k in 0..e.len as u64 {
@@ -292,6 +252,7 @@ impl<D: ZonedDevice> Fs<D> {
             self.note_tail_owner(tails, &n, true);
             self.inodes[i] = FBox::try_new(n)?;
             self.inodes[i].mark_dirty(&mut self.dirty);
+            self.nat_changed_at(i)?;
             self.claim_inode(i)?;
         }
         Ok(())
@@ -313,31 +274,6 @@ impl<D: ZonedDevice> Fs<D> {
             }
             self.note_tail_owner(tails, &self.inodes[i], true);
             self.claim_inode(i)?;
-        }
-        Ok(())
-    }
-
-    /// Checks what lookups rely on: the root is a directory, every entry
-    /// names an existing inode of the recorded type, every directory's
-    /// parent exists.
-    fn validate_tree(&self) -> Result<()> {
-        let root = self.inode(Self::ROOT_INO).map_err(|_| EUCLEAN)?;
-        if root.ftype != FileType::Directory || root.parent != Self::ROOT_INO {
-            return Err(EUCLEAN);
-        }
-        for n in self.inodes.iter() {
-            if n.ftype == FileType::Directory {
-                let p = self.inode(n.parent).map_err(|_| EUCLEAN)?;
-                if p.ftype != FileType::Directory {
-                    return Err(EUCLEAN);
-                }
-            }
-            for e in n.entries().iter() {
-                let t = self.inode(e.ino).map_err(|_| EUCLEAN)?;
-                if t.ftype != e.ftype || e.ino == Self::ROOT_INO {
-                    return Err(EUCLEAN);
-                }
-            }
         }
         Ok(())
     }

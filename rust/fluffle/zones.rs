@@ -135,6 +135,8 @@ pub struct Zones {
     pub reserve: u32,
     /// Increases with every zone opened.
     pub wseq: u64,
+    /// Zone resets so far (a block read before one may be stale after).
+    pub resets: u64,
     /// CRC seed of summary blocks.
     seed: u32,
     /// A summary block being written (kept: one allocation, not one per
@@ -172,6 +174,7 @@ impl Zones {
             chunks,
             reserve,
             wseq: 1,
+            resets: 0,
             seed,
             sbuf: FVec::new(),
             summary_blocks: 0,
@@ -282,6 +285,7 @@ impl Zones {
             let e = self.z[zi];
             if e.state == ZState::Used && e.live == 0 && e.pins == 0 {
                 dev.reset(zi as u32)?;
+                self.resets += 1;
                 self.z[zi].wp = 0;
                 self.z[zi].end = 0;
                 self.z[zi].sums = 0;
@@ -331,6 +335,7 @@ impl Zones {
             let zone = self.pick_free().ok_or(ENOSPC)?;
             if self.z[zone as usize].wp != 0 {
                 dev.reset(zone)?;
+                self.resets += 1;
             }
             self.wseq += 1;
             let e = &mut self.z[zone as usize];

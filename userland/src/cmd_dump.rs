@@ -16,8 +16,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let rest: Vec<String> = args.iter().filter(|a| *a != "--entries").cloned().collect();
     let t = TargetArgs::parse(&rest, USAGE)?;
     let dev = t.open(false)?;
-    let fs = Fs::mount(dev, &MountOptions { read_only: true, ..Default::default() })
+    let mut fs = Fs::mount(dev, &MountOptions { read_only: true, ..Default::default() })
         .map_err(|e| format!("{}: cannot mount: errno {}", t.path, e.0))?;
+    // Mount reads inodes on demand; the dump lists them all.
+    fs.load_all().map_err(|e| format!("{}: cannot read every inode: errno {}", t.path, e.0))?;
     let mut out = String::new();
     fs.dump(&mut out, entries).map_err(|e| e.to_string())?;
     print!("{out}");

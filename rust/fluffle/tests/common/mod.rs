@@ -24,7 +24,11 @@ pub fn formatted(zones: u32, zone_size: u64, zone_cap: u64) -> MemDevice {
 }
 
 pub fn mount<D: ZonedDevice>(dev: D) -> Result<Fs<D>> {
-    Fs::mount(dev, &MountOptions::default())
+    let mut fs = Fs::mount(dev, &MountOptions::default())?;
+    // Inodes leave memory all the time, so every test also checks that
+    // they come back from disk intact (`inode_cache.rs`).
+    fs.set_trim_threshold(4);
+    Ok(fs)
 }
 
 /// Splits "a/b/c" into its parent path components and last name.

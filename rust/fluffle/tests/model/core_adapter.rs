@@ -30,7 +30,8 @@ impl CoreTarget {
     pub fn new(zones: u32, zone_size: u64, zone_cap: u64) -> Result<Self> {
         let mut dev = MemDevice::with_zones(zones, zone_size, zone_cap)?;
         fs::format(&mut dev, &FormatOptions::default())?;
-        let fs = Fs::mount(dev, &MountOptions::default())?;
+        let mut fs = Fs::mount(dev, &MountOptions::default())?;
+        fs.set_trim_threshold(4);
         Ok(CoreTarget { fs: Some(fs), now: 0 })
     }
 
@@ -161,6 +162,7 @@ impl Target for CoreTarget {
         let fs = self.fs.take().ok_or(EIO)?;
         let dev = fs.unmount()?;
         let mut fs = Fs::mount(dev, &MountOptions::default())?;
+        fs.set_trim_threshold(4);
         fs.set_time(Timespec { sec: self.now, nsec: 0 });
         self.fs = Some(fs);
         Ok(())
@@ -240,6 +242,7 @@ impl Target for CoreTarget {
             return Err(fluffle::errno::EUCLEAN);
         }
         let mut fs = Fs::mount(dev, &MountOptions::default())?;
+        fs.set_trim_threshold(4);
         fs.set_time(Timespec { sec: self.now, nsec: 0 });
         self.fs = Some(fs);
         Ok(())
