@@ -185,7 +185,7 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         last = ino;
         orphans.try_push(ino)?;
     }
-    let mut chunks = [Chunk::new()?, Chunk::new()?, Chunk::new()?];
+    let mut chunks = [Chunk::empty(), Chunk::empty(), Chunk::empty()];
     for (c, &(z, wp)) in chunks.iter_mut().zip(heads.iter()) {
         c.start = d.u64()?;
         let nruns = d.u32()? as usize;

@@ -28,7 +28,10 @@
 //! - Inode lifetime: an inode whose link count drops to 0 is freed at once
 //!   unless it is held ([`Fs::hold`], e.g. from `iget` while the VFS has it
 //!   in its inode cache); then it is freed on the last [`Fs::release`]
-//!   (`evict_inode`). Orphans left by a crash are freed at mount.
+//!   (`evict_inode`). Orphans left by a crash are freed at mount. Memory:
+//!   an inode is read from disk when a call names it and leaves memory
+//!   after its last release once it is clean (`inode_cache.rs`), so the
+//!   core holds what the VFS holds plus what the next checkpoint writes.
 //! - Extended attributes: `user.` namespace only (`EOPNOTSUPP` otherwise),
 //!   persistent: [`Fs::getxattr`], [`Fs::setxattr`], [`Fs::listxattr`],
 //!   [`Fs::removexattr`] with Linux's ERANGE/ENODATA/EEXIST semantics.

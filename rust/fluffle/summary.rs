@@ -76,12 +76,17 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// An empty chunk with room for one summary block's runs (so `push`
-    /// on a chunk the head keeps below that never allocates).
-    pub fn new() -> Result<Self> {
-        let mut runs = FVec::new();
-        runs.try_reserve(RUNS_PER_BLOCK)?;
-        Ok(Self { start: 0, blocks: 0, runs })
+    /// An empty chunk (allocates as runs are pushed).
+    pub fn empty() -> Self {
+        Self { start: 0, blocks: 0, runs: FVec::new() }
+    }
+
+    /// An empty chunk with room for one summary block's runs: a log head's,
+    /// so that `push` below that never allocates while blocks are written.
+    pub fn for_head() -> Result<Self> {
+        let mut c = Self::empty();
+        c.runs.try_reserve(RUNS_PER_BLOCK)?;
+        Ok(c)
     }
 
     /// Empties the chunk; it starts at zone offset `start`.
@@ -222,7 +227,7 @@ mod tests {
 
     #[test]
     fn runs_merge_only_where_owners_follow_on() {
-        let mut c = Chunk::new().unwrap();
+        let mut c = Chunk::empty();
         c.push(owner_data(5, 0), 3).unwrap();
         c.push(owner_data(5, 3), 2).unwrap();
         c.push(owner_data(6, 0), 1).unwrap();
@@ -244,7 +249,7 @@ mod tests {
         let mut dev = MemDevice::with_zones(16, 1024, 1024).unwrap();
         let geo = dev.geometry();
         let zstart = geo.zone_start(3);
-        let mut c = Chunk::new().unwrap();
+        let mut c = Chunk::empty();
         c.restart(2);
         // More runs than one block holds: a two-block summary.
         for k in 0..RUNS_PER_BLOCK as u64 + 5 {

@@ -148,7 +148,7 @@ impl<D: ZonedDevice> Fs<D> {
     /// for it stays without (GC then leaves its blocks alone). A read-only
     /// mount keeps them in memory instead ([`Fs::unsealed_chunk`]).
     pub(super) fn write_tail_summaries(&mut self, cp: &Checkpoint, tails: &Tails) -> Result<()> {
-        let mut chunk = Chunk::new()?;
+        let mut chunk = Chunk::empty();
         for t in tails.list.iter() {
             // Summaries before the tail (a head at the checkpoint's) and in it.
             let before = if t.from > 0 { self.zones.z[t.zone as usize].sums } else { 0 };
@@ -181,21 +181,14 @@ impl<D: ZonedDevice> Fs<D> {
             if self.ro {
                 // Nothing is written: keep it for fsck.
                 self.unsealed.try_reserve(1)?;
-                let keep = core::mem::replace(&mut chunk, Chunk::new()?);
+                let keep = core::mem::replace(&mut chunk, Chunk::empty());
                 self.unsealed.try_push((t.zone, keep))?;
                 continue;
             }
-            let lba = self.geo.zone_start(t.zone) + e.wp;
-            let buf = chunk.encode(lba, self.seed)?;
-            if let Err(err) = self.dev.write(lba, &buf) {
+            if let Err(err) = self.zones.write_chunk(&mut self.dev, t.zone, &chunk) {
                 self.broken = true;
                 return Err(err);
             }
-            self.zones.summary_blocks += chunk.summary_blocks();
-            let z = &mut self.zones.z[t.zone as usize];
-            z.wp += chunk.summary_blocks();
-            z.end = z.wp;
-            z.sums += chunk.summary_blocks() as u32;
         }
         Ok(())
     }

@@ -166,7 +166,7 @@ impl Zones {
         // the reserve grows like sqrt(n) (see `usable_blocks`).
         let log = geo.zone_count.saturating_sub(CKPT_ZONES);
         let reserve = core::cmp::max(3, isqrt(log));
-        let chunks = [Chunk::new()?, Chunk::new()?, Chunk::new()?];
+        let chunks = [Chunk::for_head()?, Chunk::for_head()?, Chunk::for_head()?];
         Ok(Self {
             geo,
             z,
@@ -388,14 +388,30 @@ impl Zones {
         if self.chunks[h].blocks == 0 {
             return Ok(());
         }
-        let wp = self.z[zone as usize].wp;
-        let nb = self.chunks[h].summary_blocks();
+        let chunk = core::mem::replace(&mut self.chunks[h], Chunk::empty());
+        let r = self.write_chunk(dev, zone, &chunk);
+        self.chunks[h] = chunk;
+        r?;
+        let e = &mut self.z[zone as usize];
+        self.chunks[h].restart(e.wp);
+        if e.wp == self.geo.zone_cap {
+            e.state = ZState::Used;
+            self.heads[h] = None;
+        }
+        Ok(())
+    }
+
+    /// Writes the summary blocks of `chunk` at `zone`'s write pointer (the
+    /// chunk ends there) and counts them; a failed write fails the device.
+    pub fn write_chunk<D: ZonedDevice>(&mut self, dev: &mut D, zone: u32, chunk: &Chunk) -> Result<()> {
+        let wp = self.z.get(zone as usize).ok_or(EIO)?.wp;
+        let nb = chunk.summary_blocks();
         if wp + nb > self.geo.zone_cap {
             self.failed = true;
             return Err(EIO);
         }
         let lba = self.geo.zone_start(zone) + wp;
-        self.chunks[h].encode_into(lba, self.seed, &mut self.sbuf)?;
+        chunk.encode_into(lba, self.seed, &mut self.sbuf)?;
         if let Err(e) = dev.write(lba, &self.sbuf) {
             self.failed = true;
             return Err(e);
@@ -405,11 +421,6 @@ impl Zones {
         e.wp += nb;
         e.end = e.wp;
         e.sums += nb as u32;
-        self.chunks[h].restart(e.wp);
-        if e.wp == self.geo.zone_cap {
-            e.state = ZState::Used;
-            self.heads[h] = None;
-        }
         Ok(())
     }
 
