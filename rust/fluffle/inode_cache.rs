@@ -147,7 +147,7 @@ impl<D: ZonedDevice> Fs<D> {
             return Err(EUCLEAN);
         }
         for x in n.map.v.iter() {
-            let last = x.lba.checked_add(x.len as u64 - 1).ok_or(EUCLEAN)?;
+            let last = x.lba.checked_add((x.len as u64).saturating_sub(1)).ok_or(EUCLEAN)?;
             let z = self.geo.zone_of(x.lba).ok_or(EUCLEAN)?;
             if z < CKPT_ZONES || self.geo.zone_of(last) != Some(z) {
                 return Err(EUCLEAN);
