@@ -88,8 +88,7 @@ impl<D: ZonedDevice> Fs<D> {
             return Err(ENOENT);
         }
         let (mut n, seq, version, share) = if e.blocks == 0 {
-            let (n, seq, version, share) = self.read_pack_record(ino, e.lba)?;
-            (n, seq, version, share)
+            self.read_pack_record(ino, e.lba)?
         } else {
             self.written_end(e.lba + e.blocks as u64 - 1)?;
             let (n, seq, version) = self.read_node(ino, e.lba, e.blocks)?;

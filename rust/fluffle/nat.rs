@@ -243,13 +243,14 @@ impl NatTree {
         Some(&self.cache[last].1)
     }
 
-    fn remember(&mut self, lba: u64, blk: &[u8]) -> Result<()> {
+    /// Caches leaf `blk` at `lba`, replacing what the cache held for that
+    /// address (a block from before its zone was reset and reused).
+    fn remember(&mut self, lba: u64, blk: FVec<u8>) -> Result<()> {
+        self.cache.retain(|c| c.0 != lba);
         if self.cache.len() >= LEAF_CACHE {
             self.cache.remove(0);
         }
-        let mut v = FVec::new();
-        v.try_extend_from_slice(blk)?;
-        self.cache.try_push((lba, v))
+        self.cache.try_push((lba, blk))
     }
 }
 
@@ -285,11 +286,14 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(e)
     }
 
-    /// Leaf `leaf` at `lba`, read and checked (or from the cache).
+    /// Leaf `leaf` at `lba`, read (one block: leaves are wanted one at a
+    /// time) and checked, or from the cache.
     fn nat_leaf(&mut self, lba: u64, leaf: u64) -> Result<&[u8]> {
         if self.nat.cached(lba).is_none() {
-            let mut win = ReadWindow::new()?;
-            let blk = self.read_nat_block(&mut win, lba, 0, leaf)?;
+            self.nat_block_end(lba)?;
+            let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+            self.dev.read(lba, &mut blk)?;
+            self.check_nat_block(&blk, 0, leaf)?;
             self.nat.remember(lba, blk)?;
         }
         self.nat.cached(lba).ok_or(EIO)
@@ -411,7 +415,9 @@ impl<D: ZonedDevice> Fs<D> {
             self.zones.release(old);
         }
         if level == 0 {
-            self.nat.remember(lba, blk)?;
+            let mut copy = FVec::new();
+            copy.try_extend_from_slice(blk)?;
+            self.nat.remember(lba, copy)?;
         }
         if let Err(e) = self.zones.claim(lba) {
             self.broken = true;
@@ -479,20 +485,33 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
-    /// Reads NAT block `(level, k)` at `lba` and validates its header.
+    /// Reads NAT block `(level, k)` at `lba` through `win` (mount reads the
+    /// interior blocks in order) and validates its header.
     fn read_nat_block<'w>(&mut self, win: &'w mut ReadWindow, lba: u64, level: u32, k: u64) -> Result<&'w [u8]> {
+        let end = self.nat_block_end(lba)?;
+        let blk = win.block(&mut self.dev, lba, end)?;
+        self.check_nat_block(blk, level, k)?;
+        Ok(blk)
+    }
+
+    /// The end of the written part holding NAT block `lba` (`EUCLEAN`
+    /// outside the written part of a log zone).
+    fn nat_block_end(&self, lba: u64) -> Result<u64> {
         let z = self.geo.zone_of(lba).ok_or(EUCLEAN)?;
         if z < CKPT_ZONES {
             return Err(EUCLEAN);
         }
-        let end = self.written_end(lba)?;
-        let blk = win.block(&mut self.dev, lba, end)?;
+        self.written_end(lba)
+    }
+
+    /// `EUCLEAN` unless `blk` is NAT block `(level, k)`.
+    fn check_nat_block(&self, blk: &[u8], level: u32, k: u64) -> Result<()> {
         let h = open_nat(blk, self.seed)?;
         let len = if level == 0 { NAT_LEAF_ENTRIES as usize * NAT_LEAF_ENTRY } else { NAT_FANOUT as usize * 8 };
         if h.version != ((level as u64) << 32) | k || h.len as usize != len {
             return Err(EUCLEAN);
         }
-        Ok(blk)
+        Ok(())
     }
 
     /// `EUCLEAN` unless `e` is a possible entry: an inode number handed
@@ -547,6 +566,23 @@ mod tests {
         let last_leaf = ((1u64 << 31) - 1) / NAT_LEAF_ENTRIES;
         assert!(capacity(NAT_MAX_HEIGHT) > last_leaf);
         assert_eq!(t.touch_leaf(capacity(NAT_MAX_HEIGHT)), Err(ENOSPC));
+    }
+
+    #[test]
+    fn leaf_cache_keeps_one_block_per_address() {
+        let mut t = NatTree::new().unwrap();
+        let blk = |b: u8| FVec::try_from_elem(b, 16).unwrap();
+        t.remember(7, blk(1)).unwrap();
+        t.remember(8, blk(2)).unwrap();
+        // Address 7 reused after a reset: the new block, not the old one.
+        t.remember(7, blk(3)).unwrap();
+        assert_eq!(t.cached(7).unwrap()[0], 3);
+        assert_eq!(t.cached(8).unwrap()[0], 2);
+        for lba in 100..100 + LEAF_CACHE as u64 {
+            t.remember(lba, blk(4)).unwrap();
+        }
+        assert!(t.cached(7).is_none() && t.cached(8).is_none(), "the oldest leave first");
+        assert_eq!(t.cache.len(), LEAF_CACHE);
     }
 
     #[test]

@@ -160,13 +160,6 @@ impl Chunk {
         }
         Ok(())
     }
-
-    /// [`Chunk::encode_into`] a new buffer.
-    pub fn encode(&self, lba: u64, seed: u32) -> Result<FVec<u8>> {
-        let mut buf = FVec::new();
-        self.encode_into(lba, seed, &mut buf)?;
-        Ok(buf)
-    }
 }
 
 /// Reads the summary whose last block is at zone offset `end - 1` of
@@ -258,7 +251,8 @@ mod tests {
         let end_data = 2 + c.blocks;
         let filler = FVec::try_from_elem(0u8, end_data as usize * BLOCK_SIZE).unwrap();
         dev.write(zstart, &filler).unwrap();
-        let buf = c.encode(zstart + end_data, 7).unwrap();
+        let mut buf = FVec::new();
+        c.encode_into(zstart + end_data, 7, &mut buf).unwrap();
         assert_eq!(buf.len(), 2 * BLOCK_SIZE);
         dev.write(zstart + end_data, &buf).unwrap();
         let back = read_summary(&mut dev, &geo, 7, 3, end_data + 2).unwrap();
