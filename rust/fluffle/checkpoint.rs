@@ -86,7 +86,7 @@ pub struct Checkpoint {
     pub end: u64,
 }
 
-fn crc_of(buf: &[u8]) -> u32 {
+pub(super) fn crc_of(buf: &[u8]) -> u32 {
     let mut c = crc32c_append(0, buf.get(..8).unwrap_or(&[]));
     c = crc32c_append(c, &[0u8; 4]);
     crc32c_append(c, buf.get(12..).unwrap_or(&[]))
@@ -95,11 +95,12 @@ fn crc_of(buf: &[u8]) -> u32 {
 /// Decodes checkpoint bytes (`nblocks` whole blocks) for a device of
 /// geometry `geo`.
 pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
-    if get_u32(buf, 0) != CKPT_MAGIC || get_u16(buf, 4) != FORMAT_VERSION {
+    if get_u32(buf, 0) != CKPT_MAGIC || crc_of(buf) != get_u32(buf, 8) {
         return Err(EUCLEAN);
     }
-    if crc_of(buf) != get_u32(buf, 8) {
-        return Err(EUCLEAN);
+    if get_u16(buf, 4) != FORMAT_VERSION {
+        // A whole checkpoint of another format: say so, it is no damage.
+        return Err(EOPNOTSUPP);
     }
     let seq = get_u64(buf, 16);
     let plen = usize::try_from(get_u64(buf, 24)).map_err(|_| EUCLEAN)?;
@@ -254,7 +255,7 @@ fn last_checkpoint<D: ZonedDevice>(dev: &mut D, geo: &Geometry, zone: u32, wp: u
             c.end = wp;
             Ok(Some(c))
         }
-        Err(EINVAL) => Err(EINVAL), // another geometry
+        Err(e) if e == EINVAL || e == EOPNOTSUPP => Err(e), // another geometry or format
         _ => Ok(None),
     }
 }
@@ -297,7 +298,7 @@ pub fn find_newest<D: ZonedDevice>(dev: &mut D) -> Result<Checkpoint> {
                     }
                     p += n;
                 }
-                Err(EINVAL) => return Err(EINVAL), // another geometry
+                Err(e) if e == EINVAL || e == EOPNOTSUPP => return Err(e), // another geometry or format
                 Err(_) => p += 1,
             }
         }

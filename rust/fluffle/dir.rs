@@ -1,65 +1,55 @@
-//! Directory entries: kept in memory in insertion (cookie) order, each with
-//! a name hash so lookups compare a u32 before the bytes.
+//! Directory entries as records in a byte buffer, the same in a node
+//! (a small directory's inline entries) and in a dentry block
+//! (`dir_blocks.rs`), and the in-memory state of a directory.
+//!
+//! Record (little endian): `slot u8, kind u8, name_len u8, ino u64, name`,
+//! sorted by slot, each slot used once in its buffer. An entry's readdir
+//! cookie is its position: `3 + block * 256 + slot` (a small directory's
+//! entries count as block 0), so a cookie never moves while the entry
+//! lives, and a directory that outgrows its node moves its entries to
+//! dentry block 0 unchanged, cookies and all. Cookies 0..=2 are the start,
+//! `.` and `..`.
+//!
+//! Buffers are validated when they are read ([`validate`]); every other
+//! function here assumes a valid buffer and, should it meet a malformed
+//! one anyway, stops rather than panics.
 
-use super::dir_blocks::DentBlock;
-use super::errno::{Result, EINVAL, ENAMETOOLONG, ENOENT, EUCLEAN};
-use super::inode::{kind_byte, kind_from, Inode};
-use super::layout::{Dec, Enc};
+use super::errno::{Result, EINVAL, ENAMETOOLONG, EUCLEAN};
+use super::inode::{kind_byte, kind_from};
+use super::layout::get_u64;
 use super::mem::FVec;
-use super::name_index::{NameIndex, INDEX_MIN_ENTRIES};
 use super::types::{FileType, NAME_MAX};
 
-/// One directory entry.
-pub struct DirEntry {
-    /// Stable readdir cookie (unique and increasing within the directory).
-    pub cookie: u64,
-    /// Target inode.
-    pub ino: u64,
-    /// Target kind (for readdir's `d_type`).
-    pub ftype: FileType,
-    /// Hash of `name`.
-    pub hash: u32,
-    /// Name bytes.
-    pub name: FVec<u8>,
-    /// Dentry block holding it (`dir_blocks::UNPLACED` until placed).
-    pub blk: u32,
+/// Bytes of a record besides the name.
+pub const DENTRY_FIXED: usize = 11;
+
+/// Slots per block: the low part of a cookie.
+pub const SLOTS: u64 = 256;
+
+/// The first entry cookie (0: start, 1: `.`, 2: `..`).
+pub const COOKIE_BASE: u64 = 3;
+
+/// Bytes of entries a directory keeps in its node; the entry that would
+/// pass this moves them all to dentry block 0.
+pub const INLINE_DENTRY_MAX: usize = 2048;
+
+/// The cookie of `slot` in `blk`.
+pub fn cookie_of(blk: u64, slot: u8) -> u64 {
+    COOKIE_BASE.saturating_add(blk.saturating_mul(SLOTS)).saturating_add(slot as u64)
 }
 
-impl DirEntry {
-    /// A new entry.
-    pub fn new(cookie: u64, ino: u64, ftype: FileType, name: &[u8]) -> Result<Self> {
-        let mut n = FVec::new();
-        n.try_extend_from_slice(name)?;
-        Ok(Self { cookie, ino, ftype, hash: name_hash(name), name: n, blk: super::dir_blocks::UNPLACED })
-    }
-
-    /// Appends the on-disk record (`cookie u64, ino u64, kind u8,
-    /// name_len u8, name`), the same in a node and in a dentry block.
-    pub fn encode(&self, e: &mut Enc<'_>) -> Result<()> {
-        e.u64(self.cookie)?;
-        e.u64(self.ino)?;
-        e.u8(kind_byte(self.ftype))?;
-        e.u8(self.name.len() as u8)?;
-        e.bytes(&self.name)
-    }
-
-    /// Decodes and validates one record of a directory whose next cookie
-    /// is `next_cookie` (cookies 0..=2 are `.`, `..` and never used).
-    pub fn decode(d: &mut Dec<'_>, next_cookie: u64) -> Result<Self> {
-        let cookie = d.u64()?;
-        let ino = d.u64()?;
-        let kind = kind_from(d.u8()?)?;
-        let nl = d.u8()? as usize;
-        let name = d.bytes(nl)?;
-        if cookie < 3 || cookie >= next_cookie || ino == 0 {
-            return Err(EUCLEAN);
-        }
-        check_name(name).map_err(|_| EUCLEAN)?;
-        Self::new(cookie, ino, kind, name)
-    }
+/// The block and slot of an entry cookie (`None` for 0..=2).
+pub fn cookie_split(cookie: u64) -> Option<(u64, u8)> {
+    let c = cookie.checked_sub(COOKIE_BASE)?;
+    Some((c / SLOTS, (c % SLOTS) as u8))
 }
 
-/// FNV-1a over the name.
+/// Bytes of the record of a `name_len`-byte name.
+pub fn rec_len(name_len: usize) -> usize {
+    DENTRY_FIXED + name_len
+}
+
+/// FNV-1a over the name (picks the hash bucket, `dir_hash.rs`).
 pub fn name_hash(name: &[u8]) -> u32 {
     let mut h = 0x811c_9dc5u32;
     for &b in name {
@@ -79,25 +69,160 @@ pub fn check_name(name: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A directory's in-memory entries and what is kept about them (boxed
-/// in [`Inode::extra`], so a file's inode does not carry it).
+/// One record of a buffer.
+#[derive(Clone, Copy)]
+pub struct Rec<'a> {
+    /// Slot in its buffer.
+    pub slot: u8,
+    /// Target inode.
+    pub ino: u64,
+    /// Target kind (for readdir's `d_type`).
+    pub ftype: FileType,
+    /// Name bytes.
+    pub name: &'a [u8],
+    /// Offset of the record in the buffer.
+    pub off: usize,
+}
+
+impl Rec<'_> {
+    /// Bytes of the record.
+    pub fn len(&self) -> usize {
+        rec_len(self.name.len())
+    }
+}
+
+/// The records of a buffer, in slot order.
+pub struct Recs<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+/// Iterates over the records of `buf`.
+pub fn recs(buf: &[u8]) -> Recs<'_> {
+    Recs { buf, at: 0 }
+}
+
+impl<'a> Iterator for Recs<'a> {
+    type Item = Rec<'a>;
+
+    fn next(&mut self) -> Option<Rec<'a>> {
+        let off = self.at;
+        let h = self.buf.get(off..off.checked_add(DENTRY_FIXED)?)?;
+        let ftype = kind_from(h[1]).ok()?;
+        let name = self.buf.get(off + DENTRY_FIXED..off + DENTRY_FIXED + h[2] as usize)?;
+        self.at = off + DENTRY_FIXED + name.len();
+        Some(Rec { slot: h[0], ino: get_u64(h, 3), ftype, name, off })
+    }
+}
+
+/// Checks a buffer read from disk: whole records, slots increasing, valid
+/// names and kinds, no inode 0. Returns the number of records.
+pub fn validate(buf: &[u8]) -> Result<u64> {
+    let (mut n, mut end, mut last) = (0u64, 0usize, None::<u8>);
+    for r in recs(buf) {
+        if last.is_some_and(|l| r.slot <= l) || r.ino == 0 || check_name(r.name).is_err() {
+            return Err(EUCLEAN);
+        }
+        last = Some(r.slot);
+        end = r.off + r.len();
+        n += 1;
+    }
+    if end != buf.len() {
+        return Err(EUCLEAN);
+    }
+    Ok(n)
+}
+
+/// The record named `name`.
+pub fn find_name<'a>(buf: &'a [u8], name: &[u8]) -> Option<Rec<'a>> {
+    recs(buf).find(|r| r.name == name)
+}
+
+/// The record in `slot`.
+pub fn find_slot(buf: &[u8], slot: u8) -> Option<Rec<'_>> {
+    recs(buf).find(|r| r.slot == slot)
+}
+
+/// The lowest free slot.
+pub fn free_slot(buf: &[u8]) -> Option<u8> {
+    let mut want = 0u16;
+    for r in recs(buf) {
+        if r.slot as u16 != want {
+            break;
+        }
+        want += 1;
+    }
+    u8::try_from(want).ok()
+}
+
+/// Adds a record in `slot` (free) keeping slot order.
+pub fn insert(buf: &mut FVec<u8>, slot: u8, ino: u64, ftype: FileType, name: &[u8]) -> Result<()> {
+    let at = recs(buf).find(|r| r.slot > slot).map_or(buf.len(), |r| r.off);
+    let len = rec_len(name.len());
+    buf.try_reserve(len)?;
+    let old = buf.len();
+    buf.try_resize(old + len, 0)?;
+    buf.as_mut_slice().copy_within(at..old, at + len);
+    let r = &mut buf.as_mut_slice()[at..at + len];
+    r[0] = slot;
+    r[1] = kind_byte(ftype);
+    r[2] = name.len() as u8;
+    r[3..11].copy_from_slice(&ino.to_le_bytes());
+    r[11..].copy_from_slice(name);
+    Ok(())
+}
+
+/// Removes the record in `slot`; false if there is none.
+pub fn remove(buf: &mut FVec<u8>, slot: u8) -> bool {
+    let Some((at, len)) = find_slot(buf, slot).map(|r| (r.off, r.len())) else { return false };
+    let n = buf.len();
+    buf.as_mut_slice().copy_within(at + len..n, at);
+    buf.truncate(n - len);
+    true
+}
+
+/// Points the record in `slot` at another inode; false if there is none.
+pub fn set_target(buf: &mut FVec<u8>, slot: u8, ino: u64, ftype: FileType) -> bool {
+    let Some(at) = find_slot(buf, slot).map(|r| r.off) else { return false };
+    let r = &mut buf.as_mut_slice()[at..at + DENTRY_FIXED];
+    r[1] = kind_byte(ftype);
+    r[3..11].copy_from_slice(&ino.to_le_bytes());
+    true
+}
+
+/// The slot of a record whose name an earlier record has (O(n^2): for
+/// small buffers, fsck).
+pub fn duplicate(buf: &[u8]) -> Option<u8> {
+    recs(buf).enumerate().find(|(k, r)| recs(buf).take(*k).any(|o| o.name == r.name)).map(|(_, r)| r.slot)
+}
+
+/// One dentry block in memory (`dir_blocks.rs`).
+pub struct DentBlock {
+    /// Block of the directory (index in its block map).
+    pub blk: u64,
+    /// Its records.
+    pub recs: FVec<u8>,
+    /// Changed since it was read or written: the next checkpoint writes it
+    /// (or, empty, unmaps it).
+    pub dirty: bool,
+}
+
+/// A directory's entries and what is kept about them (boxed in
+/// [`super::inode::Inode::extra`], so a file's inode does not carry it).
 #[derive(Default)]
 pub struct DirState {
-    /// Entries sorted by cookie.
-    pub entries: FVec<DirEntry>,
-    /// The dentry blocks, when the entries live in blocks (`dir_blocks.rs`;
-    /// the directory's block map says where).
-    pub dblocks: FVec<DentBlock>,
-    /// Hash index of the names (big directories).
-    pub index: NameIndex,
-    /// Dentry blocks whose entries changed since they were written (may
-    /// repeat), and whether every block must be looked at instead.
-    pub dtouched: FVec<u32>,
-    /// See `dtouched`.
-    pub dall: bool,
-    /// Sum of the names' lengths (kept by the entry methods below, so a
-    /// node's size is known without walking the entries).
-    pub names_len: usize,
+    /// The entries live in dentry blocks (the block map says where), not
+    /// in the node.
+    pub big: bool,
+    /// A small directory's records (`!big`).
+    pub inline: FVec<u8>,
+    /// The dentry blocks read or changed since the directory was loaded,
+    /// sorted by block (`big`); they leave memory with the directory.
+    pub blocks: FVec<DentBlock>,
+    /// Hash levels that may hold entries (`dir_hash.rs`).
+    pub levels: u32,
+    /// Dirty blocks in `blocks` (the checkpoint's size estimate).
+    pub dirty_blocks: u32,
     /// A name was lost or retargeted since the last checkpoint
     /// (roll-forward must not add a name the checkpoint may still hold for
     /// another inode; `fsync.rs`).
@@ -105,133 +230,87 @@ pub struct DirState {
 }
 
 impl DirState {
-    /// Index of entry `name`.
-    fn find(&self, name: &[u8]) -> Option<usize> {
-        let h = name_hash(name);
-        if !self.index.built() {
-            return self.entries.iter().position(|e| e.hash == h && e.name.as_slice() == name);
-        }
-        let mut found = None;
-        self.index.find(h, |cookie| {
-            let i = self.entries.partition_point(|e| e.cookie < cookie);
-            let hit = self.entries.get(i).is_some_and(|e| e.cookie == cookie && e.name.as_slice() == name);
-            if hit {
-                found = Some(i);
+    /// Position of block `blk` in `blocks`, or where it would go.
+    pub fn block_pos(&self, blk: u64) -> core::result::Result<usize, usize> {
+        self.blocks.binary_search_by_key(&blk, |b| b.blk)
+    }
+
+    /// Marks the block at position `p` changed.
+    pub fn touch(&mut self, p: usize) {
+        if let Some(b) = self.blocks.get_mut(p) {
+            if !b.dirty {
+                b.dirty = true;
+                self.dirty_blocks += 1;
             }
-            hit
-        });
-        found
-    }
-
-    fn reindex(&mut self) {
-        if self.entries.len() > INDEX_MIN_ENTRIES {
-            self.index.rebuild(self.entries.iter().map(|e| (e.hash, e.cookie)));
-        } else {
-            self.index.drop_index();
         }
     }
 
-    /// Notes that dentry block `blk` changed (see `dir_blocks.rs`);
-    /// `UNPLACED`: an entry needs a block. Only a directory in blocks mode
-    /// (`in_blocks`) keeps the list: one whose entries are in its node
-    /// rewrites them all, and its list would only grow until it is
-    /// converted.
-    fn touch_block(&mut self, blk: u32, in_blocks: bool) {
-        if !in_blocks {
-            return;
+    /// The records of the buffer holding `cookie`'s block, if in memory:
+    /// the inline ones for a small directory.
+    pub fn buf_of(&self, blk: u64) -> Option<&FVec<u8>> {
+        if !self.big {
+            return (blk == 0).then_some(&self.inline);
         }
-        if self.dtouched.try_push(blk).is_err() {
-            // No memory to remember it: rewrite every changed block.
-            self.dall = true;
-        }
+        self.block_pos(blk).ok().map(|p| &self.blocks[p].recs)
     }
 }
 
-impl Inode {
-    /// Index of entry `name`.
-    pub fn find_entry(&self, name: &[u8]) -> Option<usize> {
-        self.dir_state()?.find(name)
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
 
-    /// Builds the name index of a big directory (after its entries were
-    /// loaded).
-    pub fn reindex(&mut self) {
-        if let Some(d) = self.dir_state_mut() {
-            d.reindex();
+    fn buf(slots: &[u8]) -> FVec<u8> {
+        let mut b = FVec::new();
+        for &s in slots {
+            let name = [b'a' + s % 26, b'0' + s / 26];
+            insert(&mut b, s, 100 + s as u64, FileType::Regular, &name).unwrap();
         }
+        b
     }
 
-    /// Appends an entry with a fresh cookie.
-    pub fn add_entry(&mut self, name: &[u8], ino: u64, ftype: FileType) -> Result<()> {
-        let cookie = self.next_cookie;
-        let e = DirEntry::new(cookie, ino, ftype, name)?;
-        let hash = e.hash;
-        let in_blocks = self.entries_in_blocks();
-        let d = self.dir_mut()?;
-        d.entries.try_push(e)?;
-        d.names_len += name.len();
-        d.touch_block(super::dir_blocks::UNPLACED, in_blocks);
-        if d.index.built() {
-            d.index.insert(hash, cookie, d.entries.iter().map(|e| (e.hash, e.cookie)));
-        } else if d.entries.len() > INDEX_MIN_ENTRIES {
-            d.reindex();
-        }
-        let count = d.entries.len() as u64;
-        self.next_cookie = cookie.saturating_add(1);
-        self.size = count;
-        Ok(())
+    #[test]
+    fn records_stay_in_slot_order_through_inserts_and_removes() {
+        let mut b = buf(&[5, 1, 3, 0]);
+        assert_eq!(validate(&b), Ok(4));
+        assert_eq!(recs(&b).map(|r| r.slot).collect::<std::vec::Vec<_>>(), [0, 1, 3, 5]);
+        assert_eq!(free_slot(&b), Some(2));
+        assert!(remove(&mut b, 1));
+        assert!(!remove(&mut b, 1));
+        assert_eq!(free_slot(&b), Some(1));
+        assert!(set_target(&mut b, 3, 7, FileType::Directory));
+        let r = find_slot(&b, 3).unwrap();
+        assert_eq!((r.ino, r.ftype), (7, FileType::Directory));
+        assert_eq!(find_name(&b, b"f0").map(|r| r.slot), Some(5));
+        assert_eq!(validate(&b), Ok(3));
     }
 
-    /// Removes entry `name`, returning its inode number.
-    pub fn remove_entry(&mut self, name: &[u8]) -> Result<u64> {
-        let in_blocks = self.entries_in_blocks();
-        let d = self.dir_state_mut().ok_or(ENOENT)?;
-        let i = d.find(name).ok_or(ENOENT)?;
-        let e = d.entries.remove(i).ok_or(ENOENT)?;
-        d.names_len = d.names_len.saturating_sub(e.name.len());
-        d.lost_names = true;
-        d.index.remove(e.hash, e.cookie);
-        d.touch_block(e.blk, in_blocks);
-        self.size = d.entries.len() as u64;
-        Ok(e.ino)
+    #[test]
+    fn a_full_buffer_has_no_free_slot() {
+        let all: std::vec::Vec<u8> = (0..=255u8).collect();
+        let b = buf(&all);
+        assert_eq!(free_slot(&b), None);
     }
 
-    /// Renames entry `from` to `to` in place (keeps its cookie).
-    pub fn rename_entry(&mut self, from: &[u8], to: &[u8]) -> Result<()> {
-        let in_blocks = self.entries_in_blocks();
-        let d = self.dir_state_mut().ok_or(ENOENT)?;
-        let i = d.find(from).ok_or(ENOENT)?;
-        let mut n = FVec::new();
-        n.try_extend_from_slice(to)?;
-        let e = &mut d.entries[i];
-        let (old, cookie, blk) = (e.hash, e.cookie, e.blk);
-        let old_len = e.name.len();
-        e.name = n;
-        e.hash = name_hash(to);
-        let new = e.hash;
-        d.names_len = (d.names_len + to.len()).saturating_sub(old_len);
-        d.lost_names = true;
-        d.index.remove(old, cookie);
-        d.index.insert(new, cookie, d.entries.iter().map(|e| (e.hash, e.cookie)));
-        d.touch_block(blk, in_blocks);
-        Ok(())
+    #[test]
+    fn damaged_buffers_are_refused() {
+        let b = buf(&[0, 1]);
+        let mut bad = b.try_clone().unwrap();
+        bad[DENTRY_FIXED + 2] = 0; // second record's slot equals the first's
+        assert_eq!(validate(&bad), Err(EUCLEAN));
+        assert_eq!(validate(&b[..b.len() - 1]), Err(EUCLEAN));
+        let mut bad = b.try_clone().unwrap();
+        bad[1] = 9; // no such kind
+        assert_eq!(validate(&bad), Err(EUCLEAN));
+        let mut bad = b.try_clone().unwrap();
+        bad[3..11].fill(0); // inode 0
+        assert_eq!(validate(&bad), Err(EUCLEAN));
     }
 
-    /// Points entry index `i` at another inode (rename over an existing
-    /// name, exchange).
-    pub fn set_entry_target(&mut self, i: usize, ino: u64, ftype: FileType) {
-        let in_blocks = self.entries_in_blocks();
-        let Some(d) = self.dir_state_mut() else { return };
-        let Some(e) = d.entries.get_mut(i) else { return };
-        e.ino = ino;
-        e.ftype = ftype;
-        let blk = e.blk;
-        d.lost_names = true;
-        d.touch_block(blk, in_blocks);
-    }
-
-    /// Index of the first entry with a cookie above `cookie`.
-    pub fn entries_after(&self, cookie: u64) -> usize {
-        self.entries().partition_point(|e| e.cookie <= cookie)
+    #[test]
+    fn cookies_split_back() {
+        assert_eq!(cookie_split(cookie_of(0, 0)), Some((0, 0)));
+        assert_eq!(cookie_split(cookie_of(77, 255)), Some((77, 255)));
+        assert_eq!(cookie_split(2), None);
     }
 }

@@ -1,52 +1,38 @@
-//! Directory entries in dentry blocks: a directory whose entries outgrow
-//! `INLINE_DENTRY_MAX` bytes keeps them in blocks of its own (its block
-//! map), not in its node, so a change to one entry rewrites the block
-//! holding it and a small node, not every entry (format v1 rewrote the
-//! whole directory, 2.7 MB at 100k entries, on every create + fsync).
-//! Small directories keep their entries inline in the node (f2fs's inline
-//! dentries); a directory never converts back.
-//!
-//! Which block holds an entry is decided when the directory's blocks are
-//! written (before its node, at a checkpoint): entries keep their block,
-//! new or grown ones go first-fit into a block with room (or a new block),
-//! so an insert or delete changes one block. A block is written only when
-//! its content differs from what is on disk (compared by CRC), so callers
-//! changing entries never have to say which block they touched.
+//! A directory's entries, read and changed through the filesystem: inline
+//! in a small directory's node, in hashed dentry blocks (`dir_hash.rs`)
+//! once they pass `INLINE_DENTRY_MAX` bytes. A dentry block is read when a
+//! lookup, insert or listing needs it and stays in memory with its
+//! directory; a change marks the block, and the next checkpoint writes the
+//! marked blocks (or unmaps the ones left empty) before the directory's
+//! node, so adding, removing or finding one entry reads and writes
+//! O(levels) blocks at any directory size. (Format v4 read every dentry
+//! block when it loaded a directory and held all its entries.)
 //!
 //! Block format: the node block header (kind `KIND_DENT`, inode = the
-//! directory, version = file block index) and `cookie u64, ino u64,
-//! kind u8, name_len u8, name` per entry, in cookie order. Dentry blocks
-//! live in the node log and are owned like file data (`owner_data(dir,
-//! block)`), so GC moves them as it moves data.
+//! directory, version = block index) and the records of `dir.rs`. Dentry
+//! blocks live in the node log and are owned like file data
+//! (`owner_data(dir, block)`), so GC moves them as it moves data.
 
-use super::crc32c::crc32c_append;
 use super::device::{ZonedDevice, BLOCK_SIZE};
-use super::dir::DirEntry;
+use super::dir::{self, cookie_of, cookie_split, name_hash, rec_len, DentBlock, INLINE_DENTRY_MAX};
+use super::dir_hash::{bucket_blocks, level_of, blocks_through, MAX_LEVELS};
 use super::errno::*;
 use super::fs::Fs;
-use super::inode::DENTRY_FIXED;
-use super::layout::{open_dent, seal_dent, Dec, Enc, NodeHdr, NODE_HDR, NODE_PAYLOAD};
+use super::layout::{open_dent, seal_dent, NodeHdr, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
 use super::read_window::ReadWindow;
 use super::types::FileType;
 use super::zones::owner_data;
 
-/// Bytes of entries a directory keeps in its node before it moves them
-/// to dentry blocks.
-pub const INLINE_DENTRY_MAX: usize = 2048;
-
-/// Not placed in a block yet.
-pub const UNPLACED: u32 = u32::MAX;
-
-/// What the core knows of one dentry block.
-#[derive(Clone, Copy, Default)]
-pub struct DentBlock {
-    /// CRC of the payload on disk (0: unknown, always rewritten).
-    pub crc: u32,
-}
-
-fn entry_bytes(e: &DirEntry) -> usize {
-    DENTRY_FIXED + e.name.len()
+/// An entry as the filesystem sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dent {
+    /// Its readdir cookie (and position: block and slot).
+    pub cookie: u64,
+    /// Target inode.
+    pub ino: u64,
+    /// Target kind.
+    pub ftype: FileType,
 }
 
 impl<D: ZonedDevice> Fs<D> {
@@ -55,127 +41,279 @@ impl<D: ZonedDevice> Fs<D> {
         self.inodes[i].entries_in_blocks()
     }
 
-    /// Before directory index `i`'s node is written: moves its entries to
-    /// blocks when they outgrow the node, places new entries, and writes
-    /// the blocks whose content changed. Only the blocks entries were
-    /// added to, removed from or changed in are encoded (the changes
-    /// recorded them in `dtouched`), so the cost follows the change, not
-    /// the directory's size.
-    pub(super) fn write_dentry_blocks(&mut self, i: usize) -> Result<()> {
-        let n = &self.inodes[i];
-        if n.ftype != FileType::Directory {
-            return Ok(());
-        }
-        let Some(dir) = n.dir_state() else { return Ok(()) };
-        let converting = !self.dir_in_blocks(i);
-        if converting {
-            let bytes: usize = dir.entries.iter().map(entry_bytes).sum();
-            if bytes <= INLINE_DENTRY_MAX {
-                return Ok(());
+    /// Reads and checks dentry block `blk` of directory index `d` at
+    /// `lba`, through `win` when given (a listing reads ahead).
+    fn read_dent_block(&mut self, d: usize, blk: u64, lba: u64, win: Option<&mut ReadWindow>) -> Result<FVec<u8>> {
+        let ino = self.inodes[d].ino;
+        let end = self.written_end(lba)?;
+        let mut one;
+        let b: &[u8] = match win {
+            Some(w) => w.block(&mut self.dev, lba, end)?,
+            None => {
+                one = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+                self.dev.read(lba, &mut one)?;
+                &one
             }
-        } else if dir.dtouched.is_empty() && !dir.dall {
-            return Ok(());
+        };
+        let h = open_dent(b, self.seed)?;
+        if h.ino != ino || h.version != blk {
+            return Err(EUCLEAN);
         }
-        let mut want = self.place_entries(i)?;
-        let n = &mut self.inodes[i];
-        let Some(dir) = n.dir_state() else { return Ok(()) };
-        let all = converting || dir.dall;
-        for &b in dir.dtouched.iter() {
-            if let Some(w) = want.get_mut(b as usize) {
-                *w = true;
-            }
+        let payload = b.get(NODE_HDR..NODE_HDR + h.len as usize).ok_or(EUCLEAN)?;
+        dir::validate(payload)?;
+        let mut recs = FVec::new();
+        recs.try_extend_from_slice(payload)?;
+        Ok(recs)
+    }
+
+    /// Position of dentry block `blk` of big directory index `d` in its
+    /// block list, read from disk if needed; `None` for a hole.
+    fn dent_block(&mut self, d: usize, blk: u64, win: Option<&mut ReadWindow>) -> Result<Option<usize>> {
+        let dir = self.inodes[d].dir_state().ok_or(EUCLEAN)?;
+        let at = match dir.block_pos(blk) {
+            Ok(p) => return Ok(Some(p)),
+            Err(at) => at,
+        };
+        let Some((lba, _)) = self.inodes[d].map.lookup(blk) else { return Ok(None) };
+        let recs = self.read_dent_block(d, blk, lba, win)?;
+        let dir = self.inodes[d].dir_mut()?;
+        dir.blocks.try_insert(at, DentBlock { blk, recs, dirty: false })?;
+        self.stats.dent_reads += 1;
+        Ok(Some(at))
+    }
+
+    /// Looks `name` up in directory index `d`.
+    pub(super) fn dir_find(&mut self, d: usize, name: &[u8]) -> Result<Option<Dent>> {
+        let Some(dir) = self.inodes[d].dir_state() else { return Ok(None) };
+        if !dir.big {
+            return Ok(dir::find_name(&dir.inline, name).map(|r| Dent { cookie: cookie_of(0, r.slot), ino: r.ino, ftype: r.ftype }));
         }
-        for (k, w) in want.iter_mut().enumerate() {
-            *w |= all || n.map.lookup(k as u64).is_none();
-        }
-        let nblocks = dir.dblocks.len();
-        // Entries of the wanted blocks, grouped by block, each group in
-        // cookie order (a counting sort over those entries only).
-        let mut start = FVec::try_from_elem(0u32, nblocks + 1)?;
-        for e in dir.entries.iter().filter(|e| want[e.blk as usize]) {
-            start[e.blk as usize + 1] += 1;
-        }
-        for k in 0..nblocks {
-            start[k + 1] += start[k];
-        }
-        let mut at = start.try_clone()?;
-        let mut order = FVec::try_from_elem(0u32, start[nblocks] as usize)?;
-        for (x, e) in dir.entries.iter().enumerate().filter(|(_, e)| want[e.blk as usize]) {
-            let slot = &mut at[e.blk as usize];
-            order[*slot as usize] = x as u32;
-            *slot += 1;
-        }
-        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
-        let mut payload: FVec<u8> = FVec::try_with_capacity(NODE_PAYLOAD)?;
-        for k in (0..nblocks).filter(|&k| want[k]) {
-            payload.clear();
-            {
-                let entries = self.inodes[i].entries();
-                let mut enc = Enc { out: &mut payload };
-                for &x in order[start[k] as usize..start[k + 1] as usize].iter() {
-                    entries[x as usize].encode(&mut enc)?;
+        let (h, levels) = (name_hash(name), dir.levels.min(MAX_LEVELS));
+        for level in 0..levels {
+            for blk in bucket_blocks(level, h) {
+                let Some(p) = self.dent_block(d, blk, None)? else { continue };
+                let dir = self.inodes[d].dir_state().ok_or(EUCLEAN)?;
+                if let Some(r) = dir::find_name(&dir.blocks[p].recs, name) {
+                    return Ok(Some(Dent { cookie: cookie_of(blk, r.slot), ino: r.ino, ftype: r.ftype }));
                 }
             }
-            if payload.len() > NODE_PAYLOAD {
-                // place_entries keeps every block within a payload.
-                return Err(EUCLEAN);
+        }
+        Ok(None)
+    }
+
+    /// Adds `name` (not in the directory: the caller looked) to directory
+    /// index `d`; returns its cookie. `ENOSPC` if no level has room.
+    pub(super) fn dir_add(&mut self, d: usize, name: &[u8], ino: u64, ftype: FileType) -> Result<u64> {
+        let len = rec_len(name.len());
+        let dir = self.inodes[d].dir_mut()?;
+        if !dir.big {
+            if dir.inline.len() + len <= INLINE_DENTRY_MAX {
+                // At most INLINE_DENTRY_MAX / 12 records: a slot is free.
+                let slot = dir::free_slot(&dir.inline).ok_or(EUCLEAN)?;
+                dir::insert(&mut dir.inline, slot, ino, ftype, name)?;
+                return self.entry_added(d, cookie_of(0, slot));
             }
-            let crc = crc32c_append(!0, &payload) | 1;
-            let on_disk = self.inodes[i].dir_state().and_then(|d| d.dblocks.get(k)).map_or(0, |b| b.crc);
-            if on_disk == crc && self.inodes[i].map.lookup(k as u64).is_some() {
-                continue;
-            }
-            blk.as_mut_slice().fill(0);
-            blk[NODE_HDR..NODE_HDR + payload.len()].copy_from_slice(&payload);
-            self.write_dentry_block(i, k as u64, &mut blk, payload.len())?;
-            if let Some(b) = self.inodes[i].dir_mut()?.dblocks.get_mut(k) {
-                b.crc = crc;
+            // Outgrown: the records become block 0 as they are (level 0
+            // has one bucket, so any name may live there; cookies stay).
+            dir.blocks.try_reserve(1)?;
+            let recs = core::mem::take(&mut dir.inline);
+            dir.blocks.try_insert(0, DentBlock { blk: 0, recs, dirty: false })?;
+            dir.touch(0);
+            dir.big = true;
+            dir.levels = dir.levels.max(1);
+        }
+        let h = name_hash(name);
+        for level in 0..MAX_LEVELS {
+            for blk in bucket_blocks(level, h) {
+                let p = match self.dent_block(d, blk, None)? {
+                    Some(p) => p,
+                    None => {
+                        let dir = self.inodes[d].dir_mut()?;
+                        let at = dir.block_pos(blk).err().ok_or(EUCLEAN)?;
+                        dir.blocks.try_insert(at, DentBlock { blk, recs: FVec::new(), dirty: false })?;
+                        at
+                    }
+                };
+                let dir = self.inodes[d].dir_mut()?;
+                let b = &mut dir.blocks[p];
+                if b.recs.len() + len > NODE_PAYLOAD {
+                    continue;
+                }
+                let Some(slot) = dir::free_slot(&b.recs) else { continue };
+                dir::insert(&mut b.recs, slot, ino, ftype, name)?;
+                dir.touch(p);
+                dir.levels = dir.levels.max(level + 1);
+                return self.entry_added(d, cookie_of(blk, slot));
             }
         }
-        let dir = self.inodes[i].dir_mut()?;
-        dir.dtouched.clear();
-        dir.dall = false;
+        Err(ENOSPC)
+    }
+
+    fn entry_added(&mut self, d: usize, cookie: u64) -> Result<u64> {
+        let n = &mut self.inodes[d];
+        n.size += 1;
+        n.mark_dirty(&mut self.dirty);
+        Ok(cookie)
+    }
+
+    /// The records buffer holding `cookie` in directory index `d` (read if
+    /// needed) and the slot: `None` if no block is there.
+    fn entry_buf(&mut self, d: usize, cookie: u64) -> Result<Option<(u64, u8)>> {
+        let Some((blk, slot)) = cookie_split(cookie) else { return Ok(None) };
+        if self.inodes[d].entries_in_blocks() {
+            if self.dent_block(d, blk, None)?.is_none() {
+                return Ok(None);
+            }
+        } else if blk != 0 {
+            return Ok(None);
+        }
+        Ok(Some((blk, slot)))
+    }
+
+    /// Calls `f` on the records buffer of `blk` in directory index `d`
+    /// (in memory) and marks it changed if `f` returns true.
+    fn change_buf(&mut self, d: usize, blk: u64, f: impl FnOnce(&mut FVec<u8>) -> bool) -> Result<bool> {
+        let n = &mut self.inodes[d];
+        let dir = n.dir_mut()?;
+        let changed = if dir.big {
+            let p = dir.block_pos(blk).map_err(|_| EUCLEAN)?;
+            let changed = f(&mut dir.blocks[p].recs);
+            if changed {
+                dir.touch(p);
+            }
+            changed
+        } else {
+            f(&mut dir.inline)
+        };
+        if changed {
+            n.mark_dirty(&mut self.dirty);
+        }
+        Ok(changed)
+    }
+
+    /// Removes the entry at `cookie` from directory index `d`.
+    pub(super) fn dir_remove(&mut self, d: usize, cookie: u64) -> Result<()> {
+        let (blk, slot) = self.entry_buf(d, cookie)?.ok_or(ENOENT)?;
+        if !self.change_buf(d, blk, |b| dir::remove(b, slot))? {
+            return Err(ENOENT);
+        }
+        let n = &mut self.inodes[d];
+        n.size = n.size.saturating_sub(1);
+        n.dir_mut()?.lost_names = true;
         Ok(())
     }
 
-    /// Gives every entry of directory index `i` a block with room: entries
-    /// keep theirs while it has room, the others go first-fit. Returns, per
-    /// block, whether placement changed what it holds.
-    fn place_entries(&mut self, i: usize) -> Result<FVec<bool>> {
-        let n = self.inodes[i].dir_mut()?;
-        let mut used: FVec<usize> = FVec::try_from_elem(0usize, n.dblocks.len())?;
-        let mut changed = FVec::try_from_elem(false, n.dblocks.len())?;
-        for e in n.entries.iter_mut() {
-            let b = e.blk as usize;
-            if e.blk != UNPLACED && b < used.len() && used[b] + entry_bytes(e) <= NODE_PAYLOAD {
-                used[b] += entry_bytes(e);
-            } else {
-                if b < changed.len() {
-                    changed[b] = true;
-                }
-                e.blk = UNPLACED;
-            }
+    /// Points the entry at `cookie` of directory index `d` at another
+    /// inode (rename over an existing name, exchange).
+    pub(super) fn dir_retarget(&mut self, d: usize, cookie: u64, ino: u64, ftype: FileType) -> Result<()> {
+        let (blk, slot) = self.entry_buf(d, cookie)?.ok_or(ENOENT)?;
+        if !self.change_buf(d, blk, |b| dir::set_target(b, slot, ino, ftype))? {
+            return Err(ENOENT);
         }
-        let mut cursor = 0usize;
-        for e in n.entries.iter_mut() {
-            if e.blk != UNPLACED {
+        self.inodes[d].dir_mut()?.lost_names = true;
+        Ok(())
+    }
+
+    /// The entry at `cookie` of directory index `d` and its name.
+    pub(super) fn dir_entry_at(&mut self, d: usize, cookie: u64) -> Result<Option<(Dent, FVec<u8>)>> {
+        let Some((blk, slot)) = self.entry_buf(d, cookie)? else { return Ok(None) };
+        let Some(buf) = self.inodes[d].dir_state().and_then(|x| x.buf_of(blk)) else { return Ok(None) };
+        let Some(r) = dir::find_slot(buf, slot) else { return Ok(None) };
+        let mut name = FVec::new();
+        name.try_extend_from_slice(r.name)?;
+        Ok(Some((Dent { cookie, ino: r.ino, ftype: r.ftype }, name)))
+    }
+
+    /// Calls `f(dent, name)` for each entry of directory index `d` with a
+    /// cookie above `after`, in cookie order, until it returns false.
+    pub(super) fn dir_walk(&mut self, d: usize, after: u64, f: &mut dyn FnMut(Dent, &[u8]) -> bool) -> Result<()> {
+        let (first, from_slot) = match cookie_split(after.saturating_add(1)) {
+            Some(x) => x,
+            None => (0, 0),
+        };
+        if !self.inodes[d].entries_in_blocks() {
+            if first == 0 {
+                let Some(dir) = self.inodes[d].dir_state() else { return Ok(()) };
+                for r in dir::recs(&dir.inline).filter(|r| r.slot >= from_slot) {
+                    if !f(Dent { cookie: cookie_of(0, r.slot), ino: r.ino, ftype: r.ftype }, r.name) {
+                        break;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let levels = self.inodes[d].dir_state().map_or(0, |x| x.levels);
+        let end = blocks_through(levels);
+        let mut win = ReadWindow::new()?;
+        let mut blk = first;
+        while blk < end {
+            // Skip holes: the next block in memory or mapped.
+            let cached = self.inodes[d].dir_state().and_then(|x| {
+                let p = x.block_pos(blk).unwrap_or_else(|p| p);
+                x.blocks.get(p).map(|b| b.blk)
+            });
+            let mapped = self.inodes[d].map.next_mapped(blk);
+            let Some(next) = [cached, mapped].into_iter().flatten().min() else { break };
+            blk = next;
+            if blk >= end {
+                break;
+            }
+            let Some(p) = self.dent_block(d, blk, Some(&mut win))? else {
+                blk += 1;
+                continue;
+            };
+            let dir = self.inodes[d].dir_state().ok_or(EUCLEAN)?;
+            let lo = if blk == first { from_slot } else { 0 };
+            for r in dir::recs(&dir.blocks[p].recs).filter(|r| r.slot >= lo) {
+                if !f(Dent { cookie: cookie_of(blk, r.slot), ino: r.ino, ftype: r.ftype }, r.name) {
+                    return Ok(());
+                }
+            }
+            blk += 1;
+        }
+        Ok(())
+    }
+
+    /// Before directory index `i`'s node is written: writes its changed
+    /// dentry blocks and unmaps the ones left empty.
+    pub(super) fn write_dentry_blocks(&mut self, i: usize) -> Result<()> {
+        let Some(dir) = self.inodes[i].dir_state() else { return Ok(()) };
+        if !dir.big || dir.dirty_blocks == 0 {
+            return Ok(());
+        }
+        let mut blk = FVec::try_from_elem(0u8, BLOCK_SIZE)?;
+        let mut p = 0;
+        while let Some(b) = self.inodes[i].dir_state().and_then(|x| x.blocks.get(p)) {
+            if !b.dirty {
+                p += 1;
                 continue;
             }
-            let need = entry_bytes(e);
-            while cursor < used.len() && used[cursor] + need > NODE_PAYLOAD {
-                cursor += 1;
+            let k = b.blk;
+            if b.recs.is_empty() {
+                // A hole again: lookups skip it, the next insert may
+                // take it.
+                let zones = &mut self.zones;
+                self.inodes[i].map.set(k, 1, None, &mut |old, len| {
+                    for j in 0..len as u64 {
+                        zones.release(old + j);
+                    }
+                })?;
+                let dir = self.inodes[i].dir_mut()?;
+                dir.blocks.remove(p);
+                dir.dirty_blocks = dir.dirty_blocks.saturating_sub(1);
+                self.inodes[i].mark_dirty(&mut self.dirty);
+                continue;
             }
-            if cursor == used.len() {
-                used.try_push(0)?;
-                changed.try_push(false)?;
-            }
-            used[cursor] += need;
-            changed[cursor] = true;
-            e.blk = cursor as u32;
+            blk.as_mut_slice().fill(0);
+            let len = b.recs.len();
+            blk[NODE_HDR..NODE_HDR + len].copy_from_slice(&b.recs);
+            self.write_dentry_block(i, k, &mut blk, len)?;
+            let dir = self.inodes[i].dir_mut()?;
+            dir.blocks[p].dirty = false;
+            dir.dirty_blocks = dir.dirty_blocks.saturating_sub(1);
+            p += 1;
         }
-        // New blocks: unknown content on disk (none), so always written.
-        n.dblocks.try_resize(used.len(), DentBlock::default())?;
-        Ok(changed)
+        Ok(())
     }
 
     /// Writes dentry block `k` of directory index `i` to the node log.
@@ -199,57 +337,66 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(())
     }
 
-    /// Reads the dentry blocks of directory index `i` (mapped in its block
-    /// map) and returns their entries in cookie order, each with its block;
-    /// `EUCLEAN` on any damage.
-    pub(super) fn read_dentry_blocks(&mut self, i: usize) -> Result<(FVec<DirEntry>, FVec<DentBlock>)> {
-        let ino = self.inodes[i].ino;
-        let next_cookie = self.inodes[i].next_cookie;
-        let nblocks = self.inodes[i].map.v.last().map_or(0, |e| e.end());
-        let mut entries: FVec<DirEntry> = FVec::new();
-        let mut blocks = FVec::try_from_elem(DentBlock::default(), nblocks as usize)?;
-        let mut win = ReadWindow::new()?;
-        for k in 0..nblocks {
-            let Some((lba, _)) = self.inodes[i].map.lookup(k) else {
-                // A block never written (holes cannot be made): corruption.
-                return Err(EUCLEAN);
-            };
-            let end = self.written_end(lba)?;
-            let blk = win.block(&mut self.dev, lba, end)?;
-            let h = open_dent(blk, self.seed)?;
-            if h.ino != ino || h.version != k {
-                return Err(EUCLEAN);
-            }
-            let payload = blk.get(NODE_HDR..NODE_HDR + h.len as usize).ok_or(EUCLEAN)?;
-            blocks[k as usize].crc = crc32c_append(!0, payload) | 1;
-            let mut d = Dec::new(payload);
-            while d.remaining() > 0 {
-                let mut e = DirEntry::decode(&mut d, next_cookie)?;
-                e.blk = k as u32;
-                entries.try_push(e)?;
-            }
-        }
-        entries.sort_unstable_by_key(|e| e.cookie);
-        if entries.windows(2).any(|w| w[0].cookie == w[1].cookie) {
-            return Err(EUCLEAN);
-        }
-        Ok((entries, blocks))
+    /// Dentry blocks directory `dir` has on disk (tests, tools).
+    pub fn dentry_block_count(&mut self, dir: u64) -> Result<u64> {
+        let d = self.find(dir)?;
+        Ok(self.inodes[d].map.mapped_blocks())
     }
 
-    /// Mount: a directory in blocks mode gets its entries from them.
-    pub(super) fn load_dentry_blocks(&mut self, i: usize) -> Result<()> {
-        if self.inodes[i].ftype != FileType::Directory || !self.dir_in_blocks(i) {
-            return Ok(());
+    /// fsck: reads every dentry block of directory index `d` from disk (not
+    /// from memory) and checks it: its header, its records, each name in
+    /// its hash bucket, the count against the node's, no name twice.
+    /// Returns the problems' count (0: clean).
+    pub(super) fn check_dentry_blocks(&mut self, d: usize) -> Result<u64> {
+        if !self.dir_in_blocks(d) {
+            return Ok(0);
         }
-        let (entries, blocks) = self.read_dentry_blocks(i)?;
-        let n = &mut self.inodes[i];
-        if entries.len() as u64 != n.size {
-            return Err(EUCLEAN);
+        let (mut bad, mut count) = (0u64, 0u64);
+        let mut hashes: FVec<(u32, u64)> = FVec::new();
+        let extents = self.inodes[d].map.v.try_clone()?;
+        for e in extents.iter() {
+            for k in 0..e.len as u64 {
+                let blk = e.fblk + k;
+                let Some(level) = level_of(blk) else {
+                    bad += 1;
+                    continue;
+                };
+                let Ok(recs) = self.read_dent_block(d, blk, e.lba + k, None) else {
+                    bad += 1;
+                    continue;
+                };
+                for r in dir::recs(&recs) {
+                    let h = name_hash(r.name);
+                    if level > 0 && !bucket_blocks(level, h).contains(&blk) {
+                        bad += 1;
+                    }
+                    hashes.try_push((h, cookie_of(blk, r.slot)))?;
+                    count += 1;
+                }
+            }
         }
-        let dir = n.dir_mut()?;
-        dir.names_len = entries.iter().map(|e| e.name.len()).sum();
-        dir.entries = entries;
-        dir.dblocks = blocks;
-        Ok(())
+        if count != self.inodes[d].size {
+            bad += 1;
+        }
+        // Names twice: equal names hash alike, so compare within a hash.
+        hashes.sort_unstable();
+        let mut a = 0;
+        while a < hashes.len() {
+            let mut b = a + 1;
+            while b < hashes.len() && hashes[b].0 == hashes[a].0 {
+                b += 1;
+            }
+            for x in a..b {
+                for y in x + 1..b {
+                    let nx = self.dir_entry_at(d, hashes[x].1)?.map(|e| e.1);
+                    let ny = self.dir_entry_at(d, hashes[y].1)?.map(|e| e.1);
+                    if nx.is_some() && nx.as_ref().map(|v| v.as_slice()) == ny.as_ref().map(|v| v.as_slice()) {
+                        bad += 1;
+                    }
+                }
+            }
+            a = b;
+        }
+        Ok(bad)
     }
 }

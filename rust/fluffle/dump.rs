@@ -11,7 +11,7 @@ use super::zones::{ZState, NHEADS};
 impl<D: ZonedDevice> Fs<D> {
     /// Writes the dump to `out`. `entries` also lists directory entries
     /// and extents.
-    pub fn dump(&self, out: &mut dyn Write, entries: bool) -> core::fmt::Result {
+    pub fn dump(&mut self, out: &mut dyn Write, entries: bool) -> core::fmt::Result {
         let g = self.geo;
         writeln!(out, "geometry: {} zones x {} blocks (capacity {}), max open {}, max active {}", g.zone_count, g.zone_size, g.zone_cap, g.max_open, g.max_active)?;
         write!(out, "uuid: ")?;
@@ -58,7 +58,9 @@ impl<D: ZonedDevice> Fs<D> {
             writeln!(out, "  zone {i:5} {st:4} wp {:6} live {:6} pins {}", z.wp, z.live_blocks(), z.pins)?;
         }
         writeln!(out, "inodes (ino type mode nlink uid gid size node@lba+blocks):")?;
-        for n in self.inodes.iter() {
+        let slots = self.inodes.slots().map_err(|_| core::fmt::Error)?;
+        for i in slots.iter().copied() {
+            let n = &self.inodes[i];
             let t = match n.ftype {
                 FileType::Regular => "file",
                 FileType::Directory => "dir ",
@@ -66,7 +68,7 @@ impl<D: ZonedDevice> Fs<D> {
             };
             writeln!(
                 out,
-                "  {:8} {t} {:04o} {:5} {:5} {:5} {:12} node@{}+{}{} extents {} entries {} xattrs {}{}",
+                "  {:8} {t} {:04o} {:5} {:5} {:5} {:12} node@{}+{}{} extents {} xattrs {}{}",
                 n.ino,
                 n.mode,
                 n.nlink,
@@ -77,22 +79,20 @@ impl<D: ZonedDevice> Fs<D> {
                 n.node_blocks,
                 if n.packed { " (pack)" } else { "" },
                 n.map.v.len(),
-                n.entries().len(),
                 n.xattrs().len(),
                 if n.inline.is_some() { " inline" } else { "" }
             )?;
             if entries {
-                for e in n.entries().iter() {
-                    write!(out, "      [{}] ino {} ", e.cookie, e.ino)?;
-                    for &b in e.name.iter() {
-                        if b.is_ascii_graphic() || b == b' ' {
-                            write!(out, "{}", b as char)?;
-                        } else {
-                            write!(out, "\\x{b:02x}")?;
-                        }
-                    }
-                    writeln!(out)?;
+                let mut res = Ok(());
+                let walked = self.dir_walk(i, 2, &mut |e, name| {
+                    res = write_entry(out, e.cookie, e.ino, name);
+                    res.is_ok()
+                });
+                res?;
+                if walked.is_err() {
+                    writeln!(out, "      (dentry blocks do not read)")?;
                 }
+                let n = &self.inodes[i];
                 for e in n.map.v.iter() {
                     writeln!(out, "      blocks {}..{} -> lba {}", e.fblk, e.end(), e.lba)?;
                 }
@@ -100,4 +100,16 @@ impl<D: ZonedDevice> Fs<D> {
         }
         Ok(())
     }
+}
+
+fn write_entry(out: &mut dyn Write, cookie: u64, ino: u64, name: &[u8]) -> core::fmt::Result {
+    write!(out, "      [{cookie}] ino {ino} ")?;
+    for &b in name.iter() {
+        if b.is_ascii_graphic() || b == b' ' {
+            write!(out, "{}", b as char)?;
+        } else {
+            write!(out, "\\x{b:02x}")?;
+        }
+    }
+    writeln!(out)
 }

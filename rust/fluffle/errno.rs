@@ -41,3 +41,15 @@ pub const EUCLEAN: Errno = Errno(117);
 
 /// Result of a core operation.
 pub type Result<T = ()> = core::result::Result<T, Errno>;
+
+/// Why a mount failed, in words (the kernel's message and `fluffle`'s).
+pub fn mount_failure(e: Errno) -> &'static str {
+    match e {
+        EUCLEAN => "filesystem structures are corrupted",
+        EINVAL => "not a FluffleFS filesystem or unsupported geometry",
+        EOPNOTSUPP => "made by another version of FluffleFS (another on-disk format); this one reads only its own, and mkfs.flufflefs makes it",
+        EIO => "I/O error",
+        ENOMEM => "out of memory",
+        _ => "mount failed",
+    }
+}

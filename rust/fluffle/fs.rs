@@ -19,10 +19,12 @@
 //!   [`Fs::symlink`], [`Fs::link`], [`Fs::unlink`], [`Fs::rmdir`],
 //!   [`Fs::rename`] (with `RENAME_NOREPLACE` / `RENAME_EXCHANGE`),
 //!   [`Fs::readdir`] with stable cookies: `.` has cookie 1, `..` cookie 2,
-//!   every entry gets a per-directory increasing cookie when inserted and
-//!   keeps it; `readdir(dir, c)` returns the entries whose cookie is > `c`
-//!   in cookie order, so a cookie stays valid across unrelated inserts and
-//!   removals. Start with cookie 0.
+//!   every entry's cookie is its position (dentry block and slot,
+//!   `dir.rs`), kept while it lives (a rename gives it a new one);
+//!   `readdir(dir, c)` returns the entries whose cookie is > `c` in cookie
+//!   order, so a cookie stays valid across unrelated inserts and
+//!   removals, and an entry present throughout a listing is returned
+//!   once. Start with cookie 0.
 //! - Files: [`Fs::read`], [`Fs::write`] at any offset (holes read as
 //!   zeros), [`Fs::setattr`] (size = truncate up/down), [`Fs::fsync`].
 //! - Inode lifetime: an inode whose link count drops to 0 is freed at once
@@ -65,6 +67,7 @@ pub use super::types::*;
 
 use super::device::{Geometry, BLOCK_SIZE};
 use super::dir::check_name;
+use super::dir_blocks::Dent;
 use super::dirty::DirtyList;
 use super::inode::Inode;
 use super::inode_table::InodeTable;
@@ -95,6 +98,8 @@ pub struct FsStats {
     pub nat_blocks: u64,
     /// Inodes read from their nodes into memory (`inode_cache.rs`).
     pub inode_loads: u64,
+    /// Dentry blocks read from disk (`dir_blocks.rs`).
+    pub dent_reads: u64,
 }
 
 /// A mounted filesystem on device `D`.
@@ -337,6 +342,8 @@ impl<D: ZonedDevice> Fs<D> {
             if !n.is_dirty() && n.node_blocks != 0 {
                 continue;
             }
+            // A directory's changed dentry blocks are written with it.
+            blocks += n.dir_state().map_or(0, |d| d.dirty_blocks as u64);
             let len = n.encoded_len();
             if len <= super::layout::PACK_MAX {
                 packed += (len + super::layout::PACK_REC) as u64;
@@ -379,8 +386,8 @@ impl<D: ZonedDevice> Fs<D> {
         self.trim_inodes(false);
         let d = self.dir_index(dir)?;
         check_name(name)?;
-        let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
-        let (ino, ftype) = (self.inodes[d].entries()[e].ino, self.inodes[d].entries()[e].ftype);
+        let e = self.dir_find(d, name)?.ok_or(ENOENT)?;
+        let (ino, ftype) = (e.ino, e.ftype);
         // An entry naming a missing inode, one of another type or the
         // root is damage the lookup reports.
         let n = self.inode(ino).map_err(|e| if e == ENOENT { EUCLEAN } else { e })?;
@@ -447,7 +454,7 @@ impl<D: ZonedDevice> Fs<D> {
         self.begin_op()?;
         let d = self.dir_index(dir)?;
         check_name(name)?;
-        if self.inodes[d].find_entry(name).is_some() {
+        if self.dir_find(d, name)?.is_some() {
             return Err(EEXIST);
         }
         if self.inodes_used >= self.inode_limit() || self.next_ino >= 1 << 31 {
@@ -464,16 +471,16 @@ impl<D: ZonedDevice> Fs<D> {
         }
         let ino = self.next_ino;
         let mut n = Inode::new(ino, ftype, mode, uid, gid, self.now);
-        if ftype == FileType::Regular {
-            n.born = core::num::NonZeroU64::new(self.inodes[d].next_cookie).map(|cookie| super::inode::Born { dir, cookie });
-        }
         if ftype == FileType::Directory {
             n.nlink = 2;
             n.parent = dir;
         }
         self.inodes.try_reserve(1)?;
-        let n = FBox::try_new(n)?;
-        self.inodes[d].add_entry(name, ino, ftype)?;
+        let mut n = FBox::try_new(n)?;
+        let cookie = self.dir_add(d, name, ino, ftype)?;
+        if ftype == FileType::Regular {
+            n.born = core::num::NonZeroU64::new(cookie).map(|cookie| super::inode::Born { dir, cookie });
+        }
         // Cannot fail now: room was reserved above (and the number is new).
         let k = self.inodes.insert(n)?;
         self.inodes[k].mark_dirty(&mut self.dirty);
@@ -551,7 +558,7 @@ impl<D: ZonedDevice> Fs<D> {
         let i = self.find(ino)?;
         let d = self.dir_index(newdir)?;
         check_name(newname)?;
-        if self.inodes[d].find_entry(newname).is_some() {
+        if self.dir_find(d, newname)?.is_some() {
             return Err(EEXIST);
         }
         if self.inodes[i].ftype == FileType::Directory {
@@ -562,7 +569,7 @@ impl<D: ZonedDevice> Fs<D> {
         }
         self.check_node_growth(d, super::inode::DENTRY_FIXED + newname.len())?;
         let ftype = self.inodes[i].ftype;
-        self.inodes[d].add_entry(newname, ino, ftype)?;
+        self.dir_add(d, newname, ino, ftype)?;
         self.touch_dir(d);
         let now = self.now;
         let n = &mut self.inodes[i];
@@ -627,11 +634,12 @@ impl<D: ZonedDevice> Fs<D> {
         self.begin_op()?;
         let d = self.dir_index(dir)?;
         check_name(name)?;
-        let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
-        if self.inodes[d].entries()[e].ftype == FileType::Directory {
+        let e = self.dir_find(d, name)?.ok_or(ENOENT)?;
+        if e.ftype == FileType::Directory {
             return Err(EISDIR);
         }
-        let ino = self.inodes[d].remove_entry(name)?;
+        self.dir_remove(d, e.cookie)?;
+        let ino = e.ino;
         self.touch_dir(d);
         let i = self.find(ino).map_err(|_| EUCLEAN)?;
         self.drop_link(i)
@@ -642,16 +650,16 @@ impl<D: ZonedDevice> Fs<D> {
         self.begin_op()?;
         let d = self.dir_index(dir)?;
         check_name(name)?;
-        let e = self.inodes[d].find_entry(name).ok_or(ENOENT)?;
-        let ino = self.inodes[d].entries()[e].ino;
+        let e = self.dir_find(d, name)?.ok_or(ENOENT)?;
+        let ino = e.ino;
         let i = self.find(ino).map_err(|_| EUCLEAN)?;
         if self.inodes[i].ftype != FileType::Directory {
             return Err(ENOTDIR);
         }
-        if !self.inodes[i].entries().is_empty() {
+        if self.inodes[i].size != 0 {
             return Err(ENOTEMPTY);
         }
-        self.inodes[d].remove_entry(name)?;
+        self.dir_remove(d, e.cookie)?;
         self.inodes[d].nlink = self.inodes[d].nlink.saturating_sub(1);
         self.touch_dir(d);
         let i = self.find(ino)?;
@@ -679,8 +687,8 @@ impl<D: ZonedDevice> Fs<D> {
     /// (`EISDIR`/`ENOTDIR`/`ENOTEMPTY` otherwise), `EINVAL` when moving a
     /// directory under itself, flags [`RENAME_NOREPLACE`] and
     /// [`RENAME_EXCHANGE`]. Renaming onto a hard link of the same inode is
-    /// a no-op. Within one directory the entry keeps its readdir cookie;
-    /// moved to another directory it gets a new one.
+    /// a no-op. The renamed entry gets a new readdir cookie (its name's
+    /// hash places it; a replaced target's entry keeps its own).
     pub fn rename(&mut self, olddir: u64, oldname: &[u8], newdir: u64, newname: &[u8], flags: u32) -> Result<()> {
         self.begin_op()?;
         if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0 || flags == RENAME_NOREPLACE | RENAME_EXCHANGE {
@@ -689,12 +697,11 @@ impl<D: ZonedDevice> Fs<D> {
         let od = self.dir_index(olddir)?;
         let nd = self.dir_index(newdir)?;
         check_name(oldname)?;
-        let se = self.inodes[od].find_entry(oldname).ok_or(ENOENT)?;
+        let se = self.dir_find(od, oldname)?.ok_or(ENOENT)?;
         check_name(newname)?;
-        let src = self.inodes[od].entries()[se].ino;
-        let stype = self.inodes[od].entries()[se].ftype;
-        let de = self.inodes[nd].find_entry(newname);
-        let dst = de.map(|e| (self.inodes[nd].entries()[e].ino, self.inodes[nd].entries()[e].ftype));
+        let (src, stype) = (se.ino, se.ftype);
+        let de = self.dir_find(nd, newname)?;
+        let dst = de.map(|e| (e.ino, e.ftype));
         if flags & RENAME_NOREPLACE != 0 && dst.is_some() {
             return Err(EEXIST);
         }
@@ -724,25 +731,19 @@ impl<D: ZonedDevice> Fs<D> {
                 _ => {}
             }
             let di = self.find(dino).map_err(|_| EUCLEAN)?;
-            if dtype == FileType::Directory && !self.inodes[di].entries().is_empty() {
+            if dtype == FileType::Directory && self.inodes[di].size != 0 {
                 return Err(ENOTEMPTY);
             }
         } else {
             self.check_node_growth(nd, super::inode::DENTRY_FIXED + newname.len())?;
         }
-        // Within one directory entries are renamed in place so a listing
-        // in progress sees each name once: the target's entry (and cookie)
-        // takes the source if there is a target, else the source's entry is
-        // renamed.
-        let same = olddir == newdir;
-        if let Some((dino, dtype)) = dst {
-            if same {
-                let e = self.inodes[nd].find_entry(newname).ok_or(ENOENT)?;
-                self.inodes[nd].set_entry_target(e, src, stype);
-                self.inodes[nd].remove_entry(oldname)?;
-            } else {
-                self.inodes[nd].remove_entry(newname)?;
-            }
+        // A replaced target's entry (and cookie) takes the source, so a
+        // listing in progress sees that name once; otherwise the new name
+        // is added before the old one goes (a failure keeps a name).
+        if let (Some((dino, dtype)), Some(de)) = (dst, de) {
+            self.dir_retarget(nd, de.cookie, src, stype)?;
+            let od = self.find(olddir)?;
+            self.dir_remove(od, se.cookie)?;
             let di = self.find(dino)?;
             if dtype == FileType::Directory {
                 self.inodes[di].nlink = 1;
@@ -753,11 +754,9 @@ impl<D: ZonedDevice> Fs<D> {
         }
         let od = self.find(olddir)?;
         let nd = self.find(newdir)?;
-        if !same {
-            self.inodes[od].remove_entry(oldname)?;
-            self.inodes[nd].add_entry(newname, src, stype)?;
-        } else if dst.is_none() {
-            self.inodes[od].rename_entry(oldname, newname)?;
+        if dst.is_none() {
+            self.dir_add(nd, newname, src, stype)?;
+            self.dir_remove(od, se.cookie)?;
         }
         if stype == FileType::Directory && olddir != newdir {
             self.inodes[od].nlink = self.inodes[od].nlink.saturating_sub(1);
@@ -778,14 +777,14 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// RENAME_EXCHANGE: swaps the targets of two entries.
-    fn exchange(&mut self, od: usize, se: usize, nd: usize, de: usize) -> Result<()> {
-        let (a, at) = (self.inodes[od].entries()[se].ino, self.inodes[od].entries()[se].ftype);
-        let (b, bt) = (self.inodes[nd].entries()[de].ino, self.inodes[nd].entries()[de].ftype);
+    fn exchange(&mut self, od: usize, se: Dent, nd: usize, de: Dent) -> Result<()> {
+        let (a, at) = (se.ino, se.ftype);
+        let (b, bt) = (de.ino, de.ftype);
         if a == b {
             return Ok(());
         }
-        self.inodes[od].set_entry_target(se, b, bt);
-        self.inodes[nd].set_entry_target(de, a, at);
+        self.dir_retarget(od, se.cookie, b, bt)?;
+        self.dir_retarget(nd, de.cookie, a, at)?;
         let (oino, nino) = (self.inodes[od].ino, self.inodes[nd].ino);
         if oino != nino {
             let a_dir = at == FileType::Directory;
@@ -831,19 +830,14 @@ impl<D: ZonedDevice> Fs<D> {
     ) -> Result<()> {
         self.trim_inodes(false);
         let d = self.dir_index(dir)?;
-        let n = &self.inodes[d];
-        if cookie < 1 && !emit(b".", n.ino, FileType::Directory, 1) {
+        let (ino, parent) = (self.inodes[d].ino, self.inodes[d].parent);
+        if cookie < 1 && !emit(b".", ino, FileType::Directory, 1) {
             return Ok(());
         }
-        if cookie < 2 && !emit(b"..", n.parent, FileType::Directory, 2) {
+        if cookie < 2 && !emit(b"..", parent, FileType::Directory, 2) {
             return Ok(());
         }
-        for e in n.entries()[n.entries_after(cookie)..].iter() {
-            if !emit(&e.name, e.ino, e.ftype, e.cookie) {
-                break;
-            }
-        }
-        Ok(())
+        self.dir_walk(d, cookie, &mut |e, name| emit(name, e.ino, e.ftype, e.cookie))
     }
 
     /// Flushes the device; a failure breaks the filesystem.

@@ -154,11 +154,27 @@ impl<D: ZonedDevice> Fs<D> {
         while qi < queue.len() {
             let d = queue[qi];
             qi += 1;
-            let dir = &self.inodes[d];
-            for (k, e) in dir.entries().iter().enumerate() {
-                if dir.entries().len() <= 4096 && dir.find_entry(&e.name) != Some(k) {
-                    r.add(ProblemKind::DuplicateName, dir.ino, e.cookie);
+            let dino = self.inodes[d].ino;
+            // A small directory's names are checked here, a big one's with
+            // its blocks below.
+            if let Some(slot) = self.inodes[d].dir_state().filter(|x| !x.big).and_then(|x| super::dir::duplicate(&x.inline)) {
+                r.add(ProblemKind::DuplicateName, dino, super::dir::cookie_of(0, slot));
+            }
+            let mut ents: FVec<super::dir_blocks::Dent> = FVec::new();
+            let mut full = Ok(());
+            let walked = self.dir_walk(d, 2, &mut |e, _| match ents.try_push(e) {
+                Ok(()) => true,
+                Err(x) => {
+                    full = Err(x);
+                    false
                 }
+            });
+            full?;
+            if walked.is_err() {
+                r.add(ProblemKind::BadDentryBlocks, dino, 0);
+            }
+            for e in ents.iter() {
+                let dir = &self.inodes[d];
                 let t = match self.inodes.find(e.ino) {
                     Some(t) => t,
                     None => {
@@ -323,20 +339,8 @@ impl<D: ZonedDevice> Fs<D> {
                 }
                 Err(_) => r.add(ProblemKind::BadNode, ino, lba),
             }
-            if self.inodes[i].ftype == FileType::Directory && self.dir_in_blocks(i) {
-                let same = match self.read_dentry_blocks(i) {
-                    Ok((disk, _)) => {
-                        let mem = &self.inodes[i].entries();
-                        disk.len() == mem.len()
-                            && disk.iter().zip(mem.iter()).all(|(a, b)| {
-                                a.cookie == b.cookie && a.ino == b.ino && a.ftype == b.ftype && a.name.as_slice() == b.name.as_slice()
-                            })
-                    }
-                    Err(_) => false,
-                };
-                if !same {
-                    r.add(ProblemKind::BadDentryBlocks, ino, lba);
-                }
+            if self.inodes[i].ftype == FileType::Directory && self.check_dentry_blocks(i)? != 0 {
+                r.add(ProblemKind::BadDentryBlocks, ino, lba);
             }
         }
         Ok(())

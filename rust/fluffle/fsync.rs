@@ -22,7 +22,7 @@ use super::device::ZonedDevice;
 use super::errno::*;
 use super::fs::Fs;
 use super::inode::{Inode, LinkMark};
-use super::mem::{FBox, FVec};
+use super::mem::FBox;
 use super::types::*;
 
 /// Marked nodes between two checkpoints.
@@ -81,18 +81,15 @@ impl<D: ZonedDevice> Fs<D> {
             return Ok(None);
         }
         let Ok(d) = self.find(dir) else { return Ok(None) };
-        let n = &self.inodes[i];
+        let ino = self.inodes[i].ino;
         let p = &self.inodes[d];
         if p.ftype != FileType::Directory || p.dir_state().is_some_and(|d| d.lost_names) {
             return Ok(None);
         }
-        let k = p.entries().partition_point(|e| e.cookie < cookie);
-        let Some(e) = p.entries().get(k).filter(|e| e.cookie == cookie && e.ino == n.ino) else {
-            return Ok(None);
-        };
-        let mut name = FVec::new();
-        name.try_extend_from_slice(&e.name)?;
-        Ok(Some(LinkMark { dir, name }))
+        match self.dir_entry_at(d, cookie)? {
+            Some((e, name)) if e.ino == ino => Ok(Some(LinkMark { dir, name })),
+            _ => Ok(None),
+        }
     }
 
     /// Roll-forward of a marked node of `ino`, which is not in the
@@ -108,7 +105,7 @@ impl<D: ZonedDevice> Fs<D> {
             return Ok(None);
         }
         let Ok(d) = self.find(mark.dir) else { return Ok(None) };
-        if mark.dir >= cp_next_ino || self.inodes[d].ftype != FileType::Directory || self.inodes[d].find_entry(&mark.name).is_some() {
+        if mark.dir >= cp_next_ino || self.inodes[d].ftype != FileType::Directory || self.dir_find(d, &mark.name)?.is_some() {
             return Ok(None);
         }
         if self.check_node_growth(d, super::inode::DENTRY_FIXED + mark.name.len()).is_err() {
@@ -122,7 +119,7 @@ impl<D: ZonedDevice> Fs<D> {
         n.needs_cp = true;
         self.inodes.try_reserve(1)?;
         let n = FBox::try_new(n)?;
-        self.inodes[d].add_entry(&mark.name, ino, FileType::Regular)?;
+        self.dir_add(d, &mark.name, ino, FileType::Regular)?;
         self.inodes[d].mark_dirty(&mut self.dirty);
         let at = self.inodes.insert(n)?;
         self.inodes[at].mark_dirty(&mut self.dirty);

@@ -2,16 +2,16 @@
 //!
 //! Node payload (little endian), written by [`Inode::encode`]:
 //! `kind u8, 3 pad, mode u32, uid u32, gid u32, nlink u32, size u64,
-//! atime/mtime/ctime (i64 sec, u32 nsec), parent u64, next_cookie u64,
-//! n_extents u32, n_entries u32, n_xattrs u32, target_len u32, inline_len
+//! atime/mtime/ctime (i64 sec, u32 nsec), parent u64,
+//! n_extents u32, dents_len u32, n_xattrs u32, target_len u32, inline_len
 //! u32 (`u32::MAX`: not inline)`, then the
 //! extents (varints: gap from the previous extent's end, zigzag delta of
-//! the LBA from the previous extent's end LBA, length), the directory entries
-//! (`cookie u64, ino u64, kind u8, name_len u8, name`), the xattrs
+//! the LBA from the previous extent's end LBA, length), a small
+//! directory's entry records (`dents_len` bytes, `dir.rs`), the xattrs
 //! (`name_len u8, value_len u32, name, value`), the symlink target and the
 //! inline data of a small regular file.
 
-use super::dir::{DirEntry, DirState};
+use super::dir::DirState;
 use super::dirty::DirtyList;
 use super::errno::{Result, EUCLEAN};
 use super::extent::{Extent, ExtentMap};
@@ -97,8 +97,6 @@ pub struct Inode {
     pub ctime: Timespec,
     /// Parent directory (directories only; root: itself).
     pub parent: u64,
-    /// Next readdir cookie to hand out (directories).
-    pub next_cookie: u64,
     /// Block map (regular files).
     pub map: ExtentMap,
     /// What few inodes have: a directory's entries, extended attributes,
@@ -140,15 +138,14 @@ pub struct Inode {
 }
 
 /// Fixed payload bytes before the arrays.
-pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 3 * 12 + 8 + 8 + 5 * 4;
+pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 3 * 12 + 8 + 5 * 4;
 /// Largest regular file kept inline in its node.
 pub const INLINE_MAX: usize = 3072;
 /// Fewest payload bytes an extent takes (three one-byte varints).
 pub const EXTENT_MIN_BYTES: usize = 3;
 /// Most payload bytes an extent takes (two 64-bit varints and a 32-bit one).
 pub const EXTENT_MAX_BYTES: usize = 10 + 10 + 5;
-/// Payload bytes per directory entry besides the name.
-pub const DENTRY_FIXED: usize = 18;
+pub use super::dir::DENTRY_FIXED;
 /// Payload bytes per xattr besides name and value.
 pub const XATTR_FIXED: usize = 5;
 
@@ -206,7 +203,6 @@ impl Inode {
             mtime: now,
             ctime: now,
             parent: 0,
-            next_cookie: 3,
             map: ExtentMap::default(),
             extra: None,
             inline: if ftype == FileType::Regular { Some(FVec::new()) } else { None },
@@ -283,22 +279,16 @@ impl Inode {
     /// A directory whose entries moved to dentry blocks (its block map
     /// then maps them; `dir_blocks.rs`): they are no longer in its node.
     pub fn entries_in_blocks(&self) -> bool {
-        !self.map.v.is_empty()
+        self.dir_state().is_some_and(|d| d.big)
     }
 
-    /// The entries the node itself holds: all of a directory's until they
-    /// move to dentry blocks.
-    fn inline_entries(&self) -> &[DirEntry] {
-        if self.entries_in_blocks() {
-            &[]
-        } else {
-            self.entries()
+    /// The entry records the node itself holds: all of a small
+    /// directory's.
+    fn inline_entries(&self) -> &[u8] {
+        match self.dir_state() {
+            Some(d) if !d.big => &d.inline,
+            _ => &[],
         }
-    }
-
-    /// The entries, sorted by cookie (none for a file).
-    pub fn entries(&self) -> &[DirEntry] {
-        self.dir_state().map_or(&[], |d| &d.entries)
     }
 
     /// The directory state, if it was ever made.
@@ -347,9 +337,7 @@ impl Inode {
     /// target, inline data, the entries kept in the node, xattrs.
     fn len_besides_map(&self) -> usize {
         let mut n = INODE_FIXED + self.target().len() + self.inline.as_ref().map_or(0, |d| d.len());
-        if !self.entries_in_blocks() {
-            n += self.dir_state().map_or(0, |d| d.entries.len() * DENTRY_FIXED + d.names_len);
-        }
+        n += self.inline_entries().len();
         for x in self.xattrs().iter() {
             n += XATTR_FIXED + x.name.len() + x.value.len();
         }
@@ -389,7 +377,6 @@ impl Inode {
         enc_time(&mut e, self.mtime)?;
         enc_time(&mut e, self.ctime)?;
         e.u64(self.parent)?;
-        e.u64(self.next_cookie)?;
         e.u32(self.map.v.len() as u32)?;
         e.u32(self.inline_entries().len() as u32)?;
         e.u32(self.xattrs().len() as u32)?;
@@ -403,9 +390,7 @@ impl Inode {
             pf = x.end();
             pl = x.lba.wrapping_add(x.len as u64);
         }
-        for d in self.inline_entries().iter() {
-            d.encode(&mut e)?;
-        }
+        e.bytes(self.inline_entries())?;
         for x in self.xattrs().iter() {
             e.u8(x.name.len() as u8)?;
             e.u32(x.value.len() as u32)?;
@@ -449,9 +434,8 @@ impl Inode {
         let mtime = dec_time(&mut d)?;
         let ctime = dec_time(&mut d)?;
         let parent = d.u64()?;
-        let next_cookie = d.u64()?;
         let n_ext = d.u32()? as usize;
-        let n_ent = d.u32()? as usize;
+        let dents_len = d.u32()? as usize;
         let n_x = d.u32()? as usize;
         let tlen = d.u32()? as usize;
         let ilen = d.u32()?;
@@ -464,7 +448,6 @@ impl Inode {
         ino_.mtime = mtime;
         ino_.ctime = ctime;
         ino_.parent = parent;
-        ino_.next_cookie = next_cookie;
         ino_.dirty = false;
         ino_.needs_cp = false;
         // Bound every count by the bytes that remain before allocating.
@@ -484,22 +467,22 @@ impl Inode {
             pf = end;
             pl = lba.wrapping_add(len as u64);
         }
-        if n_ent > d.remaining() / DENTRY_FIXED {
+        let dents = d.bytes(dents_len)?;
+        let n_ent = super::dir::validate(dents)?;
+        if dents_len > super::dir::INLINE_DENTRY_MAX {
             return Err(EUCLEAN);
         }
-        if n_ent > 0 {
-            ino_.dir_mut()?.entries.try_reserve(n_ent)?;
-        }
-        let mut last_cookie = 2u64;
-        for _ in 0..n_ent {
-            let e = DirEntry::decode(&mut d, next_cookie)?;
-            if e.cookie <= last_cookie {
-                return Err(EUCLEAN);
-            }
-            last_cookie = e.cookie;
+        if ftype == FileType::Directory && (n_ext != 0 || n_ent != 0) {
+            // Entries in dentry blocks: as many levels as the map reaches.
+            let last = ino_.map.v.last().map_or(0, |e| e.end().saturating_sub(1));
+            let levels = super::dir_hash::level_of(last).map_or(super::dir_hash::MAX_LEVELS, |l| l + 1);
             let dir = ino_.dir_mut()?;
-            dir.names_len += e.name.len();
-            dir.entries.try_push(e)?;
+            if n_ext != 0 {
+                dir.big = true;
+                dir.levels = levels;
+            } else {
+                dir.inline.try_extend_from_slice(dents)?;
+            }
         }
         if n_x > d.remaining() / XATTR_FIXED {
             return Err(EUCLEAN);
@@ -551,7 +534,7 @@ impl Inode {
         }
         match ftype {
             FileType::Regular => {
-                if size > MAX_FILE_SIZE || !ino_.entries().is_empty() || tlen != 0 {
+                if size > MAX_FILE_SIZE || n_ent != 0 || tlen != 0 {
                     return Err(EUCLEAN);
                 }
                 ino_.map.validate(size.div_ceil(4096))?;
@@ -559,7 +542,7 @@ impl Inode {
             FileType::Directory => {
                 // Entries inline (no blocks) or all in dentry blocks
                 // (counted by `size`, checked when they are read).
-                let inline_ok = n_ext == 0 && size == n_ent as u64;
+                let inline_ok = n_ext == 0 && size == n_ent;
                 if !(inline_ok || (n_ext != 0 && n_ent == 0)) || tlen != 0 || parent == 0 {
                     return Err(EUCLEAN);
                 }

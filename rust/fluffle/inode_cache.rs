@@ -104,11 +104,6 @@ impl<D: ZonedDevice> Fs<D> {
         self.check_loaded(&n)?;
         self.inodes.try_reserve(1)?;
         let i = self.inodes.insert(FBox::try_new(n)?).map_err(|e| if e == EEXIST { EUCLEAN } else { e })?;
-        if let Err(e) = self.load_dentry_blocks(i) {
-            self.inodes.remove(i);
-            return Err(e);
-        }
-        self.inodes[i].reindex();
         self.loose.note(ino);
         self.stats.inode_loads += 1;
         Ok(i)

@@ -31,7 +31,7 @@ pub mod inode_table;
 pub mod layout;
 pub mod mem;
 pub mod memdev;
-pub mod name_index;
+pub mod dir_hash;
 pub mod nat;
 pub mod read_plan;
 pub mod read_window;

@@ -3,7 +3,7 @@
 
 use super::{inode, xattr};
 use crate::csd::registry::Registry;
-use crate::fluffle::errno::{Errno, EINVAL as EINVAL_CORE, EIO, ENOMEM as ENOMEM_CORE, EUCLEAN};
+use crate::fluffle::errno::{Errno, EIO};
 use crate::fluffle::fs::Fs;
 use crate::fluffle::types::{MountOptions, MAX_FILE_SIZE};
 use crate::vfs::bio::InflightIo;
@@ -202,13 +202,7 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
 
 /// A short reason for a mount failure's errno.
 fn reason(e: Errno) -> &'static str {
-    match e {
-        EUCLEAN => "filesystem structures are corrupted",
-        EINVAL_CORE => "not a FluffleFS filesystem or unsupported geometry",
-        EIO => "I/O error",
-        ENOMEM_CORE => "out of memory",
-        _ => "mount failed",
-    }
+    crate::fluffle::errno::mount_failure(e)
 }
 
 /// Stores the GC thread so `put_super` can stop it.

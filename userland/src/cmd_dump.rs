@@ -17,7 +17,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let t = TargetArgs::parse(&rest, USAGE)?;
     let dev = t.open(false)?;
     let mut fs = Fs::mount(dev, &MountOptions { read_only: true, ..Default::default() })
-        .map_err(|e| format!("{}: cannot mount: errno {}", t.path, e.0))?;
+        .map_err(|e| format!("{}: cannot mount: {} (errno {})", t.path, fluffle::errno::mount_failure(e), e.0))?;
     // Mount reads inodes on demand; the dump lists them all.
     fs.load_all().map_err(|e| format!("{}: cannot read every inode: errno {}", t.path, e.0))?;
     let mut out = String::new();

@@ -16,7 +16,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let report = match fsck(dev) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("fluffle: {}: cannot mount: errno {} (corrupted or not FluffleFS)", t.path, e.0);
+            eprintln!("fluffle: {}: cannot mount: {} (errno {})", t.path, fluffle::errno::mount_failure(e), e.0);
             std::process::exit(4);
         }
     };

@@ -597,6 +597,36 @@ fn w_fsync_new_files() -> Workload {
     Workload { name: "fsync of new files", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
 }
 
+/// A directory in hashed dentry blocks that grows over several levels,
+/// then loses most names (emptied blocks are unmapped), gets new ones
+/// (holes reused), renames (entries move to their new name's bucket) and
+/// an fsynced new file; checkpoints in between.
+fn w_big_directory_churn() -> Workload {
+    let name = |i: u64| format!("d/entry-number-{i:04}-with-some-padding");
+    let mut st = vec![Mkdir(s("d"))];
+    for i in 0..300u64 {
+        st.push(Create(name(i)));
+    }
+    st.push(Sync);
+    for i in (0..300u64).filter(|i| i % 100 != 0) {
+        st.push(Unlink(name(i)));
+    }
+    st.push(Sync);
+    for i in 300..380u64 {
+        st.push(Create(name(i)));
+    }
+    for i in (300..380u64).step_by(8) {
+        st.push(Rename(name(i), format!("d/renamed-{i}")));
+    }
+    st.push(Rename(name(0), s("d/renamed-0")));
+    st.push(Create(s("d/late")));
+    st.push(Write(s("d/late"), 0, 5000, 7));
+    st.push(Fsync(s("d/late")));
+    st.push(Sync);
+    st.push(Unlink(name(100)));
+    Workload { name: "big directory churn", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+}
+
 /// Overwrites on a tiny device so foreground GC moves live blocks and
 /// resets zones in the middle of the workload: the cut lands inside GC.
 fn w_gc_pressure() -> Workload {
@@ -720,6 +750,7 @@ fn workloads() -> Vec<Workload> {
         w_nat_tree(),
         w_fsync_new_files(),
         w_fsync_fills_zones(),
+        w_big_directory_churn(),
     ]
 }
 

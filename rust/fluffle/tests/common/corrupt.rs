@@ -2,7 +2,7 @@
 //! a small populated image, byte mutations of it, and the check that a
 //! mutated image either mounts and behaves or fails cleanly.
 
-use fluffle::errno::{Errno, EINVAL, EIO, EUCLEAN};
+use fluffle::errno::{Errno, EINVAL, EIO, EOPNOTSUPP, EUCLEAN};
 use fluffle::memdev::MemDevice;
 
 use super::*;
@@ -167,8 +167,9 @@ pub fn exercise(dev: MemDevice) -> std::result::Result<Verdict, String> {
 pub fn exercise_against(dev: MemDevice, legit: Option<&[BTreeMap<String, Found>]>) -> std::result::Result<Verdict, String> {
     let mut fs = match mount(dev) {
         Ok(fs) => fs,
-        Err(e) if clean(e) => return Ok(Verdict::Refused),
-        Err(e) => return Err(format!("mount failed with {e:?}, not EUCLEAN/EINVAL/EIO")),
+        // EOPNOTSUPP: a whole checkpoint of another format version.
+        Err(e) if clean(e) || e == EOPNOTSUPP => return Ok(Verdict::Refused),
+        Err(e) => return Err(format!("mount failed with {e:?}, not EUCLEAN/EINVAL/EIO/EOPNOTSUPP")),
     };
     let mut verdict = Verdict::Mounted;
     match walk(&mut fs) {
