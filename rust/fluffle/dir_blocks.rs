@@ -24,6 +24,12 @@ use super::read_window::ReadWindow;
 use super::types::FileType;
 use super::zones::owner_data;
 
+/// Dentry blocks a directory keeps in memory (16 MiB, the blocks of about
+/// 500 000 entries) before its clean ones are dropped: a directory the VFS
+/// holds (a working directory, the root) would otherwise keep every block
+/// a listing read. Dirty blocks stay until the checkpoint writes them.
+pub const DENT_CACHE_MAX: usize = 4096;
+
 /// An entry as the filesystem sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dent {
@@ -76,7 +82,14 @@ impl<D: ZonedDevice> Fs<D> {
         };
         let Some((lba, _)) = self.inodes[d].map.lookup(blk) else { return Ok(None) };
         let recs = self.read_dent_block(d, blk, lba, win)?;
+        let max = self.dent_cache_max;
         let dir = self.inodes[d].dir_mut()?;
+        let mut at = at;
+        if dir.blocks.len() >= max {
+            // Callers hold no position across calls: the clean blocks may go.
+            dir.blocks.retain(|b| b.dirty);
+            at = dir.block_pos(blk).err().ok_or(EUCLEAN)?;
+        }
         dir.blocks.try_insert(at, DentBlock { blk, recs, dirty: false })?;
         self.stats.dent_reads += 1;
         Ok(Some(at))

@@ -160,6 +160,9 @@ pub struct Fs<D: ZonedDevice> {
     pub(super) inodes_used: u64,
     /// Inodes that may leave memory (`inode_cache.rs`).
     pub(super) loose: super::inode_cache::Loose,
+    /// Clean dentry blocks a directory keeps in memory before it drops
+    /// them (`dir_blocks.rs`).
+    pub(super) dent_cache_max: usize,
     /// The last pack block an inode was read from.
     pub(super) pack_cache: super::inode_cache::PackCache,
     /// Traffic counters.
@@ -244,6 +247,7 @@ impl<D: ZonedDevice> Fs<D> {
             next_snap: 1,
             inodes_used: 0,
             loose: super::inode_cache::Loose::new(),
+            dent_cache_max: super::dir_blocks::DENT_CACHE_MAX,
             pack_cache: super::inode_cache::PackCache::new(),
             stats: FsStats::default(),
         })

@@ -212,12 +212,14 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(v)
     }
 
-    /// Sets how many loose inodes wait before a trim (tests make it small
-    /// so that every operation also proves that what left memory comes
-    /// back intact).
-    pub fn set_trim_threshold(&mut self, loose: usize) {
+    /// Sets how many loose inodes wait before a trim and how many dentry
+    /// blocks a directory keeps in memory (tests make both small so that
+    /// every operation also proves that what left memory comes back
+    /// intact).
+    pub fn set_cache_limits(&mut self, loose: usize, dent_blocks: usize) {
         self.loose.min = core::cmp::max(loose, 1);
         self.loose.limit = self.loose.min;
+        self.dent_cache_max = core::cmp::max(dent_blocks, 1);
     }
 
     /// Reads every inode into memory (fsck, dump and tests look at all).

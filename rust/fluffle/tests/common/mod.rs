@@ -27,7 +27,7 @@ pub fn mount<D: ZonedDevice>(dev: D) -> Result<Fs<D>> {
     let mut fs = Fs::mount(dev, &MountOptions::default())?;
     // Inodes leave memory all the time, so every test also checks that
     // they come back from disk intact (`inode_cache.rs`).
-    fs.set_trim_threshold(4);
+    fs.set_cache_limits(4, 8);
     Ok(fs)
 }
 

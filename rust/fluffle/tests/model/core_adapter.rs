@@ -31,7 +31,7 @@ impl CoreTarget {
         let mut dev = MemDevice::with_zones(zones, zone_size, zone_cap)?;
         fs::format(&mut dev, &FormatOptions::default())?;
         let mut fs = Fs::mount(dev, &MountOptions::default())?;
-        fs.set_trim_threshold(4);
+        fs.set_cache_limits(4, 8);
         Ok(CoreTarget { fs: Some(fs), now: 0 })
     }
 
@@ -162,7 +162,7 @@ impl Target for CoreTarget {
         let fs = self.fs.take().ok_or(EIO)?;
         let dev = fs.unmount()?;
         let mut fs = Fs::mount(dev, &MountOptions::default())?;
-        fs.set_trim_threshold(4);
+        fs.set_cache_limits(4, 8);
         fs.set_time(Timespec { sec: self.now, nsec: 0 });
         self.fs = Some(fs);
         Ok(())
@@ -242,7 +242,7 @@ impl Target for CoreTarget {
             return Err(fluffle::errno::EUCLEAN);
         }
         let mut fs = Fs::mount(dev, &MountOptions::default())?;
-        fs.set_trim_threshold(4);
+        fs.set_cache_limits(4, 8);
         fs.set_time(Timespec { sec: self.now, nsec: 0 });
         self.fs = Some(fs);
         Ok(())
