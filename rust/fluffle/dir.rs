@@ -172,6 +172,14 @@ pub fn insert(buf: &mut FVec<u8>, slot: u8, ino: u64, ftype: FileType, name: &[u
     Ok(())
 }
 
+/// Appends a record in `slot`, above every slot in `buf`.
+fn append(buf: &mut FVec<u8>, slot: u8, ino: u64, ftype: FileType, name: &[u8]) -> Result<()> {
+    buf.try_reserve(rec_len(name.len()))?;
+    buf.try_extend_from_slice(&[slot, kind_byte(ftype), name.len() as u8])?;
+    buf.try_extend_from_slice(&ino.to_le_bytes())?;
+    buf.try_extend_from_slice(name)
+}
+
 /// Removes the record in `slot`; false if there is none.
 pub fn remove(buf: &mut FVec<u8>, slot: u8) -> bool {
     let Some((at, len)) = find_slot(buf, slot).map(|r| (r.off, r.len())) else { return false };
@@ -197,14 +205,111 @@ pub fn duplicate(buf: &[u8]) -> Option<u8> {
 }
 
 /// One dentry block in memory (`dir_blocks.rs`).
+///
+/// # Invariants
+///
+/// Every name in `recs` has its two bits set in `filter`.
 pub struct DentBlock {
     /// Block of the directory (index in its block map).
     pub blk: u64,
-    /// Its records.
+    /// Its records (change them only through the methods below).
     pub recs: FVec<u8>,
     /// Changed since it was read or written: the next checkpoint writes it
     /// (or, empty, unmaps it).
     pub dirty: bool,
+    /// A Bloom filter of its names' hashes (2048 bits, three per name:
+    /// under 1 % false positives for 150 names): a lookup skips a block
+    /// whose filter says no instead of comparing every name. Under TCG the
+    /// scan of the ~2 x levels blocks of a name's buckets made creates 12x
+    /// slower than v4's in-memory hash index; the filter costs 256 bytes
+    /// per block.
+    filter: [u64; FILTER_WORDS],
+    /// Slots in use (bit `s` for slot `s`), so a free one is found
+    /// without a scan.
+    used: [u64; 4],
+}
+
+const FILTER_WORDS: usize = 32;
+
+/// The filter bits of `hash`, from bits the bucket choice does not use
+/// (a bucket's names share their low bits).
+fn filter_bits(hash: u32) -> [usize; 3] {
+    let x = (hash as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    [(x >> 53) as usize, ((x >> 42) & 2047) as usize, ((x >> 31) & 2047) as usize]
+}
+
+fn set_bits(filter: &mut [u64; FILTER_WORDS], hash: u32) {
+    for b in filter_bits(hash) {
+        filter[b / 64] |= 1 << (b % 64);
+    }
+}
+
+impl DentBlock {
+    /// Block `blk` holding `recs` (valid records).
+    pub fn new(blk: u64, recs: FVec<u8>) -> Self {
+        let mut b = Self { blk, recs, dirty: false, filter: [0; FILTER_WORDS], used: [0; 4] };
+        b.refilter();
+        b
+    }
+
+    /// False if no name hashing to `hash` is in the block.
+    pub fn may_hold(&self, hash: u32) -> bool {
+        filter_bits(hash).iter().all(|&b| self.filter[b / 64] & (1 << (b % 64)) != 0)
+    }
+
+    fn note(&mut self, hash: u32) {
+        set_bits(&mut self.filter, hash);
+    }
+
+    /// Recomputes the filter and the slots in use from the records
+    /// (after a removal).
+    fn refilter(&mut self) {
+        let mut f = [0u64; FILTER_WORDS];
+        let mut used = [0u64; 4];
+        for r in recs(&self.recs) {
+            set_bits(&mut f, name_hash(r.name));
+            used[r.slot as usize / 64] |= 1 << (r.slot % 64);
+        }
+        self.filter = f;
+        self.used = used;
+    }
+
+    /// The lowest free slot.
+    pub fn free_slot(&self) -> Option<u8> {
+        let w = self.used.iter().position(|&w| w != u64::MAX)?;
+        u8::try_from(w * 64 + (!self.used[w]).trailing_zeros() as usize).ok()
+    }
+
+    /// The record named `name` (whose hash is `hash`).
+    pub fn find(&self, name: &[u8], hash: u32) -> Option<Rec<'_>> {
+        if !self.may_hold(hash) {
+            return None;
+        }
+        find_name(&self.recs, name)
+    }
+
+    /// Adds a record in `slot` (free).
+    pub fn insert(&mut self, slot: u8, ino: u64, ftype: FileType, name: &[u8]) -> Result<()> {
+        let last = self.used.iter().enumerate().rev().find(|(_, &w)| w != 0).map(|(k, &w)| k * 64 + 63 - w.leading_zeros() as usize);
+        if last.map_or(true, |l| l < slot as usize) {
+            // Above every slot in use (the common case): goes last, no scan.
+            append(&mut self.recs, slot, ino, ftype, name)?;
+        } else {
+            insert(&mut self.recs, slot, ino, ftype, name)?;
+        }
+        self.note(name_hash(name));
+        self.used[slot as usize / 64] |= 1 << (slot % 64);
+        Ok(())
+    }
+
+    /// Removes the record in `slot`; false if there is none.
+    pub fn remove(&mut self, slot: u8) -> bool {
+        let found = remove(&mut self.recs, slot);
+        if found {
+            self.refilter();
+        }
+        found
+    }
 }
 
 /// A directory's entries and what is kept about them (boxed in
@@ -305,6 +410,28 @@ mod tests {
         let mut bad = b.try_clone().unwrap();
         bad[3..11].fill(0); // inode 0
         assert_eq!(validate(&bad), Err(EUCLEAN));
+    }
+
+    #[test]
+    fn the_block_filter_holds_every_name_and_few_others() {
+        let mut b = DentBlock::new(5, FVec::new());
+        let name = |i: u32| std::format!("entry-{i}").into_bytes();
+        for i in 0..100u32 {
+            b.insert(i as u8, 10 + i as u64, FileType::Regular, &name(i)).unwrap();
+        }
+        for i in 0..100u32 {
+            assert!(b.find(&name(i), name_hash(&name(i))).is_some(), "{i}");
+        }
+        let fp = (1000..11000u32).filter(|&i| b.may_hold(name_hash(&name(i)))).count();
+        assert!(fp < 200, "{fp} of 10000 absent names pass the filter");
+        assert_eq!(b.free_slot(), Some(100));
+        assert!(b.remove(7));
+        assert_eq!(b.free_slot(), Some(7));
+        b.insert(7, 99, FileType::Symlink, b"back-in-seven").unwrap();
+        assert_eq!(validate(&b.recs), Ok(100));
+        assert_eq!(recs(&b.recs).map(|r| r.slot).nth(7), Some(7));
+        assert!(b.find(&name(7), name_hash(&name(7))).is_none());
+        assert!(b.find(&name(8), name_hash(&name(8))).is_some());
     }
 
     #[test]

@@ -41,6 +41,12 @@ pub struct Dent {
     pub ftype: FileType,
 }
 
+/// Records [`Fs::change_buf`] changes.
+enum Target<'a> {
+    Inline(&'a mut FVec<u8>),
+    Block(&'a mut DentBlock),
+}
+
 impl<D: ZonedDevice> Fs<D> {
     /// True if directory index `i` keeps its entries in blocks.
     pub(super) fn dir_in_blocks(&self, i: usize) -> bool {
@@ -90,7 +96,7 @@ impl<D: ZonedDevice> Fs<D> {
             dir.blocks.retain(|b| b.dirty);
             at = dir.block_pos(blk).err().ok_or(EUCLEAN)?;
         }
-        dir.blocks.try_insert(at, DentBlock { blk, recs, dirty: false })?;
+        dir.blocks.try_insert(at, DentBlock::new(blk, recs))?;
         self.stats.dent_reads += 1;
         Ok(Some(at))
     }
@@ -106,7 +112,7 @@ impl<D: ZonedDevice> Fs<D> {
             for blk in bucket_blocks(level, h) {
                 let Some(p) = self.dent_block(d, blk, None)? else { continue };
                 let dir = self.inodes[d].dir_state().ok_or(EUCLEAN)?;
-                if let Some(r) = dir::find_name(&dir.blocks[p].recs, name) {
+                if let Some(r) = dir.blocks[p].find(name, h) {
                     return Ok(Some(Dent { cookie: cookie_of(blk, r.slot), ino: r.ino, ftype: r.ftype }));
                 }
             }
@@ -130,7 +136,7 @@ impl<D: ZonedDevice> Fs<D> {
             // has one bucket, so any name may live there; cookies stay).
             dir.blocks.try_reserve(1)?;
             let recs = core::mem::take(&mut dir.inline);
-            dir.blocks.try_insert(0, DentBlock { blk: 0, recs, dirty: false })?;
+            dir.blocks.try_insert(0, DentBlock::new(0, recs))?;
             dir.touch(0);
             dir.big = true;
             dir.levels = dir.levels.max(1);
@@ -143,7 +149,7 @@ impl<D: ZonedDevice> Fs<D> {
                     None => {
                         let dir = self.inodes[d].dir_mut()?;
                         let at = dir.block_pos(blk).err().ok_or(EUCLEAN)?;
-                        dir.blocks.try_insert(at, DentBlock { blk, recs: FVec::new(), dirty: false })?;
+                        dir.blocks.try_insert(at, DentBlock::new(blk, FVec::new()))?;
                         at
                     }
                 };
@@ -152,8 +158,8 @@ impl<D: ZonedDevice> Fs<D> {
                 if b.recs.len() + len > NODE_PAYLOAD {
                     continue;
                 }
-                let Some(slot) = dir::free_slot(&b.recs) else { continue };
-                dir::insert(&mut b.recs, slot, ino, ftype, name)?;
+                let Some(slot) = b.free_slot() else { continue };
+                b.insert(slot, ino, ftype, name)?;
                 dir.touch(p);
                 dir.levels = dir.levels.max(level + 1);
                 return self.entry_added(d, cookie_of(blk, slot));
@@ -183,20 +189,21 @@ impl<D: ZonedDevice> Fs<D> {
         Ok(Some((blk, slot)))
     }
 
-    /// Calls `f` on the records buffer of `blk` in directory index `d`
-    /// (in memory) and marks it changed if `f` returns true.
-    fn change_buf(&mut self, d: usize, blk: u64, f: impl FnOnce(&mut FVec<u8>) -> bool) -> Result<bool> {
+    /// Calls `f` on the records of `blk` in directory index `d` (in
+    /// memory: the inline ones, or the block) and marks them changed if
+    /// `f` returns true.
+    fn change_buf(&mut self, d: usize, blk: u64, f: impl FnOnce(Target<'_>) -> bool) -> Result<bool> {
         let n = &mut self.inodes[d];
         let dir = n.dir_mut()?;
         let changed = if dir.big {
             let p = dir.block_pos(blk).map_err(|_| EUCLEAN)?;
-            let changed = f(&mut dir.blocks[p].recs);
+            let changed = f(Target::Block(&mut dir.blocks[p]));
             if changed {
                 dir.touch(p);
             }
             changed
         } else {
-            f(&mut dir.inline)
+            f(Target::Inline(&mut dir.inline))
         };
         if changed {
             n.mark_dirty(&mut self.dirty);
@@ -207,7 +214,11 @@ impl<D: ZonedDevice> Fs<D> {
     /// Removes the entry at `cookie` from directory index `d`.
     pub(super) fn dir_remove(&mut self, d: usize, cookie: u64) -> Result<()> {
         let (blk, slot) = self.entry_buf(d, cookie)?.ok_or(ENOENT)?;
-        if !self.change_buf(d, blk, |b| dir::remove(b, slot))? {
+        let gone = |t: Target<'_>| match t {
+            Target::Block(b) => b.remove(slot),
+            Target::Inline(v) => dir::remove(v, slot),
+        };
+        if !self.change_buf(d, blk, gone)? {
             return Err(ENOENT);
         }
         let n = &mut self.inodes[d];
@@ -220,7 +231,12 @@ impl<D: ZonedDevice> Fs<D> {
     /// inode (rename over an existing name, exchange).
     pub(super) fn dir_retarget(&mut self, d: usize, cookie: u64, ino: u64, ftype: FileType) -> Result<()> {
         let (blk, slot) = self.entry_buf(d, cookie)?.ok_or(ENOENT)?;
-        if !self.change_buf(d, blk, |b| dir::set_target(b, slot, ino, ftype))? {
+        // The name stays: the block's filter stays right.
+        let retarget = |t: Target<'_>| match t {
+            Target::Block(b) => dir::set_target(&mut b.recs, slot, ino, ftype),
+            Target::Inline(v) => dir::set_target(v, slot, ino, ftype),
+        };
+        if !self.change_buf(d, blk, retarget)? {
             return Err(ENOENT);
         }
         self.inodes[d].dir_mut()?.lost_names = true;
@@ -257,7 +273,9 @@ impl<D: ZonedDevice> Fs<D> {
         }
         let levels = self.inodes[d].dir_state().map_or(0, |x| x.levels);
         let end = blocks_through(levels);
-        let mut win = ReadWindow::new()?;
+        // Made when a block must come from disk (a listing of blocks in
+        // memory reads nothing).
+        let mut win: Option<ReadWindow> = None;
         let mut blk = first;
         while blk < end {
             // Skip holes: the next block in memory or mapped.
@@ -271,7 +289,10 @@ impl<D: ZonedDevice> Fs<D> {
             if blk >= end {
                 break;
             }
-            let Some(p) = self.dent_block(d, blk, Some(&mut win))? else {
+            if cached != Some(blk) && win.is_none() {
+                win = Some(ReadWindow::new()?);
+            }
+            let Some(p) = self.dent_block(d, blk, win.as_mut())? else {
                 blk += 1;
                 continue;
             };
