@@ -41,6 +41,13 @@ pub struct Dent {
     pub ftype: FileType,
 }
 
+impl Dent {
+    /// Record `r` of block `blk` (0 for a small directory's inline ones).
+    fn of(blk: u64, r: &dir::Rec<'_>) -> Self {
+        Dent { cookie: cookie_of(blk, r.slot), ino: r.ino, ftype: r.ftype }
+    }
+}
+
 /// Records [`Fs::change_buf`] changes.
 enum Target<'a> {
     Inline(&'a mut FVec<u8>),
@@ -105,7 +112,7 @@ impl<D: ZonedDevice> Fs<D> {
     pub(super) fn dir_find(&mut self, d: usize, name: &[u8]) -> Result<Option<Dent>> {
         let Some(dir) = self.inodes[d].dir_state() else { return Ok(None) };
         if !dir.big {
-            return Ok(dir::find_name(&dir.inline, name).map(|r| Dent { cookie: cookie_of(0, r.slot), ino: r.ino, ftype: r.ftype }));
+            return Ok(dir::find_name(&dir.inline, name).map(|r| Dent::of(0, &r)));
         }
         let (h, levels) = (name_hash(name), dir.levels.min(MAX_LEVELS));
         for level in 0..levels {
@@ -113,7 +120,7 @@ impl<D: ZonedDevice> Fs<D> {
                 let Some(p) = self.dent_block(d, blk, None)? else { continue };
                 let dir = self.inodes[d].dir_state().ok_or(EUCLEAN)?;
                 if let Some(r) = dir.blocks[p].find(name, h) {
-                    return Ok(Some(Dent { cookie: cookie_of(blk, r.slot), ino: r.ino, ftype: r.ftype }));
+                    return Ok(Some(Dent::of(blk, &r)));
                 }
             }
         }
@@ -250,7 +257,7 @@ impl<D: ZonedDevice> Fs<D> {
         let Some(r) = dir::find_slot(buf, slot) else { return Ok(None) };
         let mut name = FVec::new();
         name.try_extend_from_slice(r.name)?;
-        Ok(Some((Dent { cookie, ino: r.ino, ftype: r.ftype }, name)))
+        Ok(Some((Dent::of(blk, &r), name)))
     }
 
     /// Calls `f(dent, name)` for each entry of directory index `d` with a
@@ -264,7 +271,7 @@ impl<D: ZonedDevice> Fs<D> {
             if first == 0 {
                 let Some(dir) = self.inodes[d].dir_state() else { return Ok(()) };
                 for r in dir::recs(&dir.inline).filter(|r| r.slot >= from_slot) {
-                    if !f(Dent { cookie: cookie_of(0, r.slot), ino: r.ino, ftype: r.ftype }, r.name) {
+                    if !f(Dent::of(0, &r), r.name) {
                         break;
                     }
                 }
@@ -299,7 +306,7 @@ impl<D: ZonedDevice> Fs<D> {
             let dir = self.inodes[d].dir_state().ok_or(EUCLEAN)?;
             let lo = if blk == first { from_slot } else { 0 };
             for r in dir::recs(&dir.blocks[p].recs).filter(|r| r.slot >= lo) {
-                if !f(Dent { cookie: cookie_of(blk, r.slot), ino: r.ino, ftype: r.ftype }, r.name) {
+                if !f(Dent::of(blk, &r), r.name) {
                     return Ok(());
                 }
             }
@@ -326,16 +333,10 @@ impl<D: ZonedDevice> Fs<D> {
             if b.recs.is_empty() {
                 // A hole again: lookups skip it, the next insert may
                 // take it.
-                let zones = &mut self.zones;
-                self.inodes[i].map.set(k, 1, None, &mut |old, len| {
-                    for j in 0..len as u64 {
-                        zones.release(old + j);
-                    }
-                })?;
+                self.map_dentry_block(i, k, None)?;
                 let dir = self.inodes[i].dir_mut()?;
                 dir.blocks.remove(p);
                 dir.dirty_blocks = dir.dirty_blocks.saturating_sub(1);
-                self.inodes[i].mark_dirty(&mut self.dirty);
                 continue;
             }
             blk.as_mut_slice().fill(0);
@@ -356,17 +357,24 @@ impl<D: ZonedDevice> Fs<D> {
         let h = NodeHdr { len: len as u32, ino, version: k, cp_seq: self.cp_seq, idx: 0, count: 1 };
         seal_dent(blk, &h, self.seed);
         let lba = self.append_node_block(blk, owner_data(ino, k))?;
+        self.map_dentry_block(i, k, Some(lba))?;
+        if let Err(e) = self.zones.claim(lba) {
+            self.broken = true;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Maps dentry block `k` of directory index `i` to `lba` (`None`: a
+    /// hole), releasing the block it replaces; the node must be rewritten.
+    fn map_dentry_block(&mut self, i: usize, k: u64, lba: Option<u64>) -> Result<()> {
         let zones = &mut self.zones;
         let n = &mut self.inodes[i];
-        n.map.set(k, 1, Some(lba), &mut |old, len| {
+        n.map.set(k, 1, lba, &mut |old, len| {
             for j in 0..len as u64 {
                 zones.release(old + j);
             }
         })?;
-        if let Err(e) = zones.claim(lba) {
-            self.broken = true;
-            return Err(e);
-        }
         n.mark_dirty(&mut self.dirty);
         Ok(())
     }

@@ -472,17 +472,15 @@ impl Inode {
         if dents_len > super::dir::INLINE_DENTRY_MAX {
             return Err(EUCLEAN);
         }
-        if ftype == FileType::Directory && (n_ext != 0 || n_ent != 0) {
+        if ftype == FileType::Directory && n_ext != 0 {
             // Entries in dentry blocks: as many levels as the map reaches.
             let last = ino_.map.v.last().map_or(0, |e| e.end().saturating_sub(1));
             let levels = super::dir_hash::level_of(last).map_or(super::dir_hash::MAX_LEVELS, |l| l + 1);
             let dir = ino_.dir_mut()?;
-            if n_ext != 0 {
-                dir.big = true;
-                dir.levels = levels;
-            } else {
-                dir.inline.try_extend_from_slice(dents)?;
-            }
+            dir.big = true;
+            dir.levels = levels;
+        } else if ftype == FileType::Directory && n_ent != 0 {
+            ino_.dir_mut()?.inline.try_extend_from_slice(dents)?;
         }
         if n_x > d.remaining() / XATTR_FIXED {
             return Err(EUCLEAN);
