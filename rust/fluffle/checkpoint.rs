@@ -28,7 +28,7 @@ use super::errno::*;
 use super::fs::Fs;
 use super::layout::*;
 use super::mem::FVec;
-use super::types::Timespec;
+use super::types::{Timespec, INO_END};
 use super::nat::{NAT_JOURNAL_MAX, NAT_MAX_HEIGHT};
 use super::summary::{Chunk, RUNS_PER_BLOCK};
 use super::zones::{BLOCK_UNITS, NHEADS};
@@ -119,7 +119,7 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
     let node_version = d.u64()?;
     let sec = d.i64()?;
     let nsec = d.u32()?;
-    if nsec >= 1_000_000_000 || next_ino < 2 || next_ino > 1 << 31 || node_version >= 1 << 62 || seq >= 1 << 62 {
+    if nsec >= 1_000_000_000 || next_ino < 2 || next_ino > INO_END || node_version >= 1 << 62 || seq >= 1 << 62 {
         return Err(EUCLEAN);
     }
     let mut heads = [(u32::MAX, 0u64); NHEADS];

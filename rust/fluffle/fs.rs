@@ -365,10 +365,22 @@ impl<D: ZonedDevice> Fs<D> {
         blocks.saturating_mul(NODE_PAYLOAD)
     }
 
-    /// Maximum number of inodes: inode numbers stay below 2^31 (the NAT
-    /// tree addresses all of them).
+    /// Maximum number of inodes: inode numbers stay below [`INO_END`]
+    /// (the NAT tree addresses all of them).
     pub(super) fn max_inodes(&self) -> u64 {
-        (1 << 31) - 2
+        INO_END - 2
+    }
+
+    /// Makes the next inode number at least `ino`; the numbers skipped are
+    /// never used. Numbers are not reused, so a filesystem that has made
+    /// billions of files hands out high ones: tests get there without
+    /// making them all.
+    pub fn skip_inode_numbers_to(&mut self, ino: u64) -> Result<()> {
+        if ino > INO_END {
+            return Err(EINVAL);
+        }
+        self.next_ino = core::cmp::max(self.next_ino, ino);
+        Ok(())
     }
 
     /// Inodes the filesystem admits (`statfs.files`): the NAT bound, and
@@ -461,7 +473,7 @@ impl<D: ZonedDevice> Fs<D> {
         if self.dir_find(d, name)?.is_some() {
             return Err(EEXIST);
         }
-        if self.inodes_used >= self.inode_limit() || self.next_ino >= 1 << 31 {
+        if self.inodes_used >= self.inode_limit() || self.next_ino >= INO_END {
             return Err(ENOSPC);
         }
         // Every inode needs at least one node block.

@@ -20,7 +20,7 @@ use super::types::*;
 use super::nat::owner_nat;
 use super::layout::CKPT_ZONES;
 use super::summary::Chunk;
-use super::zones::{owner_data, owner_node, BLOCK_UNITS, OWNER_PACK};
+use super::zones::{owner_data, owner_ino, owner_node, BLOCK_UNITS, OWNER_PACK};
 
 /// fsck's own count of the blocks the maps use.
 struct Recount {
@@ -289,7 +289,7 @@ impl<D: ZonedDevice> Fs<D> {
             let start = self.geo.zone_start(zone);
             for (rel, (&want, &got)) in owned.iter().zip(said.iter()).enumerate() {
                 if want != 0 && want != got {
-                    r.add(ProblemKind::OwnerMismatch, want >> 32, start + rel as u64);
+                    r.add(ProblemKind::OwnerMismatch, owner_ino(want), start + rel as u64);
                 }
             }
         }

@@ -16,7 +16,7 @@ use super::mem::FVec;
 use super::layout::{open_pack, pack_records};
 use super::nat::nat_block_of;
 use super::summary::{read_summary, Chunk};
-use super::zones::{ZState, H_GC, H_NODE, OWNER_NODE, OWNER_PACK};
+use super::zones::{owner_data_block, owner_ino, owner_node_index, ZState, H_GC, H_NODE, OWNER_PACK};
 
 /// Largest run GC reads and writes at once (blocks).
 const GC_RUN: u64 = 64;
@@ -102,7 +102,7 @@ impl<D: ZonedDevice> Fs<D> {
         if owner == 0 {
             return Ok(false);
         }
-        if owner & OWNER_PACK != 0 {
+        if owner == OWNER_PACK {
             self.dirty_pack_members(lba)?;
             return Ok(false);
         }
@@ -114,20 +114,19 @@ impl<D: ZonedDevice> Fs<D> {
         }
         // A block of an inode that is gone is dead; one whose owner cannot
         // be read stops GC (moving nothing is safe, guessing is not).
-        let i = match self.find(owner >> 32) {
+        let i = match self.find(owner_ino(owner)) {
             Ok(i) => i,
             Err(ENOENT) => return Ok(false),
             Err(e) => return Err(e),
         };
         let n = &mut self.inodes[i];
-        if owner & OWNER_NODE != 0 {
-            let idx = owner & (OWNER_NODE - 1);
+        if let Some(idx) = owner_node_index(owner) {
             if !n.packed && idx < n.node_blocks as u64 && n.node_lba + idx == lba {
                 n.mark_dirty(&mut self.dirty);
             }
             return Ok(false);
         }
-        let fblk = (owner & (OWNER_NODE - 1)).wrapping_sub(1);
+        let Some(fblk) = owner_data_block(owner) else { return Ok(false) };
         Ok(n.map.lookup(fblk).map(|m| m.0) == Some(lba))
     }
 
@@ -153,9 +152,8 @@ impl<D: ZonedDevice> Fs<D> {
             for k in 0..got {
                 let owner = run[done + k as usize].1;
                 self.zones.commit_run(H_GC, to + k, 1, owner);
-                let ino = owner >> 32;
-                let fblk = (owner & (OWNER_NODE - 1)).wrapping_sub(1);
-                let i = self.find(ino).map_err(|_| EUCLEAN)?;
+                let fblk = owner_data_block(owner).ok_or(EUCLEAN)?;
+                let i = self.find(owner_ino(owner)).map_err(|_| EUCLEAN)?;
                 let zones = &mut self.zones;
                 let n = &mut self.inodes[i];
                 n.map.set(fblk, 1, Some(to + k), &mut |gone, len| {

@@ -32,7 +32,7 @@ use super::inode::Inode;
 use super::layout::{get_u32, get_u64, open_nat, put, seal_nat, NodeHdr, CKPT_ZONES, NODE_HDR, NODE_PAYLOAD};
 use super::mem::FVec;
 use super::read_window::ReadWindow;
-use super::zones::{owner_data, OWNER_NODE, OWNER_PACK};
+use super::zones::{owner_data, owner_data_block, owner_ino};
 
 /// Bytes of one leaf entry (`lba u64`, `blocks u32`).
 pub const NAT_LEAF_ENTRY: usize = 12;
@@ -54,10 +54,10 @@ pub fn owner_nat(level: u32, index: u64) -> u64 {
 /// `(level, index)` of a NAT block from its owner word, `None` for other
 /// owners.
 pub fn nat_block_of(owner: u64) -> Option<(u32, u64)> {
-    if owner == 0 || owner >> 32 != 0 || owner & (OWNER_NODE | OWNER_PACK) != 0 {
+    if owner_ino(owner) != 0 {
         return None;
     }
-    let id = owner - 1;
+    let id = owner_data_block(owner)?;
     Some(((id >> 27) as u32, id & ((1 << 27) - 1)))
 }
 
@@ -549,7 +549,7 @@ mod tests {
         assert_eq!(nat_block_of(0), None);
         assert_eq!(nat_block_of(owner_data(1, 0)), None);
         assert_eq!(nat_block_of(super::super::zones::owner_node(0, 0)), None);
-        assert_eq!(nat_block_of(OWNER_PACK | 1), None);
+        assert_eq!(nat_block_of(super::super::zones::OWNER_PACK), None);
     }
 
     #[test]
@@ -563,7 +563,7 @@ mod tests {
         assert_eq!(t.lbas[0].len() as u64, NAT_FANOUT + 1);
         assert_eq!(t.lbas[1].len(), 2);
         assert_eq!(t.lbas[2].len(), 1);
-        let last_leaf = ((1u64 << 31) - 1) / NAT_LEAF_ENTRIES;
+        let last_leaf = (crate::types::INO_END - 1) / NAT_LEAF_ENTRIES;
         assert!(capacity(NAT_MAX_HEIGHT) > last_leaf);
         assert_eq!(t.touch_leaf(capacity(NAT_MAX_HEIGHT)), Err(ENOSPC));
     }

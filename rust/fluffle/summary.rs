@@ -51,7 +51,7 @@ pub struct Run {
 /// up; pack blocks (the records inside name their inodes) and ownerless
 /// blocks repeat.
 pub fn stride(owner: u64) -> u64 {
-    if owner == 0 || owner & OWNER_PACK != 0 {
+    if owner == 0 || owner == OWNER_PACK {
         0
     } else {
         1

@@ -23,7 +23,7 @@ use super::inode::Inode;
 use super::layout::CKPT_ZONES;
 use super::mem::FVec;
 use super::summary::Chunk;
-use super::zones::{owner_data, owner_node, Zones};
+use super::zones::{owner_data, owner_ino, owner_node, Zones};
 
 /// One zone's tail.
 pub(super) struct Tail {
@@ -109,7 +109,7 @@ impl<D: ZonedDevice> Fs<D> {
                 }
                 let in_tail = tails.of_zone(zone).and_then(|t| t.owners.get(rel.checked_sub(t.from)? as usize).copied());
                 let ok = match in_tail {
-                    Some(o) => o == 0 || o >> 32 == ino,
+                    Some(o) => o == 0 || owner_ino(o) == ino,
                     None => old.map_or(false, |o| o.map.lookup(e.fblk + k).map(|m| m.0) == Some(lba)),
                 };
                 if !ok {

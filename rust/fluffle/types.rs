@@ -169,6 +169,9 @@ pub const XATTR_SIZE_MAX: usize = 65536;
 pub const XATTR_TOTAL_MAX: usize = 128 * 1024;
 /// Largest link count (`EMLINK` beyond).
 pub const LINK_MAX: u32 = 65000;
+/// Inode numbers are below this (owner words keep 32 bits for them,
+/// `zones.rs`).
+pub const INO_END: u64 = 1 << 32;
 /// Largest file size: 2^31 blocks of 4 KiB (8 TiB).
 pub const MAX_FILE_SIZE: u64 = (1u64 << 31) * 4096;
 

@@ -44,13 +44,25 @@ pub fn pack_share(index: usize, records: usize) -> u32 {
     BLOCK_UNITS / k + u32::from((index as u32) < BLOCK_UNITS % k)
 }
 
-/// Owner-word tag bit for node blocks (else a data block).
+// Owner words (format version 6): what each block of a log zone was
+// written for, as block summaries (`summary.rs`) record it.
+// - 0: no owner (a dead block);
+// - data block `fblk` of inode `ino`: `ino << 32 | (fblk + 1)`, the low word
+//   in `1..=2^31` (a file has at most 2^31 blocks);
+// - node block `idx` of inode `ino`: `ino << 32 | OWNER_NODE + 1 + idx`, the
+//   low word above 2^31 (a node has at most 2^16 blocks);
+// - a pack block (its records name their inodes): `OWNER_PACK`, which has
+//   inode 0 (never a file's) and a low word no node index reaches;
+// - NAT blocks: data owners of inode 0 (`nat::owner_nat`).
+// Inode numbers therefore take all 32 upper bits: up to 2^32 - 1. Version 5
+// tagged pack blocks with bit 63 and so stopped inode numbers at 2^31, and
+// its node index 0 had the owner word of a file's block 2^31 - 1.
+
+/// Low-word base of node owners: a low word above it names a node block.
 pub const OWNER_NODE: u64 = 0x8000_0000;
 
-/// Owner word of a pack block (its records name their inodes; inode
-/// numbers stay below 2^31, so data and node owner words never have this
-/// bit).
-pub const OWNER_PACK: u64 = 1 << 63;
+/// Owner word of a pack block.
+pub const OWNER_PACK: u64 = 0xFFFF_FFFF;
 
 /// Owner word of a data block.
 pub fn owner_data(ino: u64, fblk: u64) -> u64 {
@@ -59,7 +71,31 @@ pub fn owner_data(ino: u64, fblk: u64) -> u64 {
 
 /// Owner word of node block `idx`.
 pub fn owner_node(ino: u64, idx: u64) -> u64 {
-    (ino << 32) | OWNER_NODE | idx
+    (ino << 32) | (OWNER_NODE + 1 + idx)
+}
+
+/// The inode an owner word names (0 for pack and NAT blocks).
+pub fn owner_ino(owner: u64) -> u64 {
+    owner >> 32
+}
+
+/// The node block index a node owner word names, `None` for other owners.
+pub fn owner_node_index(owner: u64) -> Option<u64> {
+    let low = owner & 0xFFFF_FFFF;
+    if owner == OWNER_PACK || low <= OWNER_NODE {
+        return None;
+    }
+    Some(low - OWNER_NODE - 1)
+}
+
+/// The file block a data owner word names (inode 0's are NAT blocks),
+/// `None` for other owners.
+pub fn owner_data_block(owner: u64) -> Option<u64> {
+    let low = owner & 0xFFFF_FFFF;
+    if low == 0 || low > OWNER_NODE {
+        return None;
+    }
+    Some(low - 1)
 }
 
 fn isqrt(n: u32) -> u32 {
@@ -465,5 +501,31 @@ impl Zones {
             }
             at = self.geo.zone_start(zone) + self.geo.zone_size;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_words_name_one_thing_up_to_the_last_inode_and_block() {
+        let last_ino = crate::types::INO_END - 1;
+        let last_fblk = crate::types::MAX_FILE_SIZE / 4096 - 1;
+        for ino in [1u64, 2, (1 << 31) - 1, 1 << 31, last_ino] {
+            for fblk in [0u64, 1, 1 << 30, last_fblk] {
+                let o = owner_data(ino, fblk);
+                assert_eq!((owner_ino(o), owner_data_block(o), owner_node_index(o)), (ino, Some(fblk), None));
+                assert_ne!(o, OWNER_PACK);
+            }
+            for idx in [0u64, 1, u16::MAX as u64] {
+                let o = owner_node(ino, idx);
+                assert_eq!((owner_ino(o), owner_data_block(o), owner_node_index(o)), (ino, None, Some(idx)));
+            }
+        }
+        // Version 5's node 0 and a file's last block had one word.
+        assert_ne!(owner_node(7, 0), owner_data(7, last_fblk));
+        assert_eq!((owner_ino(OWNER_PACK), owner_data_block(OWNER_PACK), owner_node_index(OWNER_PACK)), (0, None, None));
+        assert_eq!((owner_data_block(0), owner_node_index(0)), (None, None));
     }
 }

@@ -390,6 +390,8 @@ struct Workload {
     zones: u32,
     zone_size: u64,
     zone_cap: u64,
+    /// Inode numbers start here (0: as mkfs leaves them).
+    first_ino: u64,
     steps: Vec<Step>,
 }
 
@@ -407,7 +409,7 @@ fn w_create_write_fsync() -> Workload {
             st.push(Fdatasync(p));
         }
     }
-    Workload { name: "create+write+fsync", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "create+write+fsync", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 fn w_overwrite() -> Workload {
@@ -424,7 +426,7 @@ fn w_overwrite() -> Workload {
     st.push(Truncate(f.clone(), 30000)); // hole at the end
     st.push(Write(f.clone(), 50000, 10, 99));
     st.push(Fsync(f));
-    Workload { name: "overwrite", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "overwrite", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 fn w_rename() -> Workload {
@@ -451,7 +453,7 @@ fn w_rename() -> Workload {
         Rename(s("b"), s("a/b2")),
         Sync,
     ];
-    Workload { name: "rename", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "rename", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 fn w_delete() -> Workload {
@@ -471,7 +473,7 @@ fn w_delete() -> Workload {
     st.push(Create(s("f4")));
     st.push(Write(s("f4"), 0, 10, 77));
     st.push(Fsync(s("f4")));
-    Workload { name: "delete", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "delete", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 fn w_many_small() -> Workload {
@@ -487,7 +489,7 @@ fn w_many_small() -> Workload {
             st.push(Sync);
         }
     }
-    Workload { name: "many small files", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "many small files", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 fn w_large_growth() -> Workload {
@@ -499,7 +501,7 @@ fn w_large_growth() -> Workload {
             st.push(Fsync(f.clone()));
         }
     }
-    Workload { name: "large file growth", zones: 16, zone_size: 256, zone_cap: 192, steps: st }
+    Workload { name: "large file growth", zones: 16, zone_size: 256, zone_cap: 192, first_ino: 0, steps: st }
 }
 
 fn w_xattrs() -> Workload {
@@ -517,7 +519,7 @@ fn w_xattrs() -> Workload {
         Sync,
         RemoveXattr(s("x"), s("user.a")),
     ];
-    Workload { name: "xattrs", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "xattrs", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 /// More inodes than one NAT leaf holds and more changes per checkpoint
@@ -541,7 +543,7 @@ fn w_nat_tree() -> Workload {
     st.push(Sync);
     st.push(Unlink(s("n/f001")));
     st.push(Sync);
-    Workload { name: "NAT tree", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "NAT tree", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 /// fsync of new files without a checkpoint (the node carries the name):
@@ -594,7 +596,7 @@ fn w_fsync_new_files() -> Workload {
             st.push(Fsync(t));
         }
     }
-    Workload { name: "fsync of new files", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "fsync of new files", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 /// A directory in hashed dentry blocks that grows over several levels,
@@ -624,7 +626,7 @@ fn w_big_directory_churn() -> Workload {
     st.push(Fsync(s("d/late")));
     st.push(Sync);
     st.push(Unlink(name(100)));
-    Workload { name: "big directory churn", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "big directory churn", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 /// Overwrites on a tiny device so foreground GC moves live blocks and
@@ -647,7 +649,7 @@ fn w_gc_pressure() -> Workload {
             st.push(Sync);
         }
     }
-    Workload { name: "gc pressure", zones: 12, zone_size: 16, zone_cap: 16, steps: st }
+    Workload { name: "gc pressure", zones: 12, zone_size: 16, zone_cap: 16, first_ino: 0, steps: st }
 }
 
 /// A file fsynced a block at a time on small zones, so that the data and
@@ -665,7 +667,7 @@ fn w_fsync_fills_zones() -> Workload {
             st.push(Sync);
         }
     }
-    Workload { name: "fsync fills zones", zones: 14, zone_size: 16, zone_cap: 16, steps: st }
+    Workload { name: "fsync fills zones", zones: 14, zone_size: 16, zone_cap: 16, first_ino: 0, steps: st }
 }
 
 /// A random but valid workload: file/dir creation, writes, truncates,
@@ -734,7 +736,7 @@ fn w_random(seed: u64, steps: usize) -> Workload {
         m.apply(&step);
         st.push(step);
     }
-    Workload { name: "random", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "random", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 fn workloads() -> Vec<Workload> {
@@ -751,7 +753,15 @@ fn workloads() -> Vec<Workload> {
         w_fsync_new_files(),
         w_fsync_fills_zones(),
         w_big_directory_churn(),
+        high_inodes(w_fsync_new_files(), "fsync of new files, inode numbers near 2^32"),
+        high_inodes(w_gc_pressure(), "gc pressure, inode numbers near 2^32"),
     ]
+}
+
+/// `w` with inode numbers just below the last one (owner words, the NAT's
+/// highest leaves, roll-forward's checks of new numbers).
+fn high_inodes(w: Workload, name: &'static str) -> Workload {
+    Workload { name, first_ino: fluffle::types::INO_END - 400, ..w }
 }
 
 /// How a run is disturbed.
@@ -870,6 +880,12 @@ fn measure(w: &Workload, base: &MemDevice) -> (u64, u64) {
 /// landed survives (both must recover).
 fn base_for(w: &Workload, volatile: bool) -> MemDevice {
     let mut dev = formatted(w.zones, w.zone_size, w.zone_cap);
+    if w.first_ino != 0 {
+        let mut fs = mount(dev).unwrap();
+        fs.skip_inode_numbers_to(w.first_ino).unwrap();
+        fs.sync().unwrap();
+        dev = fs.unmount().unwrap();
+    }
     dev.set_volatile_cache(volatile);
     dev
 }

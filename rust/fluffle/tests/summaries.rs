@@ -20,7 +20,13 @@ fn content(file: u64, chunk: u64) -> Vec<u8> {
 /// `FILES` files written a block at a time in turn, each block fsynced,
 /// so that every data zone holds blocks of every file; then a remount.
 fn interleaved() -> (MemDevice, Vec<u64>) {
+    interleaved_from(2)
+}
+
+/// As [`interleaved`], with inode numbers from `first_ino` on.
+fn interleaved_from(first_ino: u64) -> (MemDevice, Vec<u64>) {
     let mut fs = mount(formatted(16, 256, 256)).unwrap();
+    fs.skip_inode_numbers_to(first_ino).unwrap();
     let inos: Vec<u64> = (0..FILES).map(|f| fs.create(ROOT, format!("f{f}").as_bytes(), 0o644, 0, 0).unwrap().ino).collect();
     for c in 0..CHUNKS {
         for (f, &ino) in inos.iter().enumerate() {
@@ -79,6 +85,36 @@ fn gc_moves_live_blocks_found_through_summaries_after_a_remount() {
     let mut fs = mount(fs.unmount().unwrap()).unwrap();
     fsck(&mut fs).unwrap();
     check_files(&mut fs, &inos, kept);
+}
+
+/// Inode numbers up to 2^32 - 1 (owner words give them 32 bits; version 5
+/// stopped at 2^31 and mistook a node's first block for a file's last):
+/// fsynced files, GC through the summaries, remounts, fsck; then the
+/// numbers run out with `ENOSPC`.
+#[test]
+fn inode_numbers_reach_2_32() {
+    let end = fluffle::types::INO_END;
+    let (dev, inos) = interleaved_from(end - 2 * FILES);
+    assert!(inos.iter().all(|&i| i >= 1 << 31 && i < end), "{inos:?}");
+    let mut fs = mount(dev).unwrap();
+    fsck(&mut fs).unwrap();
+    assert!(delete_most_and_collect(&mut fs) > 0, "GC moved nothing");
+    fsck(&mut fs).unwrap();
+    check_files(&mut fs, &inos, kept);
+    let mut fs = mount(fs.unmount().unwrap()).unwrap();
+    fsck(&mut fs).unwrap();
+    check_files(&mut fs, &inos, kept);
+    let mut last = 0;
+    let err = loop {
+        match fs.create(ROOT, format!("n{last}").as_bytes(), 0o644, 0, 0) {
+            Ok(a) => last = a.ino,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!((last, err), (end - 1, fluffle::errno::ENOSPC));
+    let mut fs = mount(fs.unmount().unwrap()).unwrap();
+    assert_eq!(fs.lookup(ROOT, format!("n{}", end - 2).as_bytes()).unwrap().ino, end - 1);
+    fsck(&mut fs).unwrap();
 }
 
 /// Every summary block on the device, by LBA.
