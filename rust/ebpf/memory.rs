@@ -212,6 +212,85 @@ impl<'a> Memory<'a> {
         Ok(())
     }
 
+    /// Length of the stack region in bytes (r10 of the main frame is this
+    /// far above its start).
+    #[inline(always)]
+    pub(super) fn stack_len(&self) -> usize {
+        self.slots[0].len as usize
+    }
+
+    /// Index of the first live region that starts at `addr` (how the
+    /// pre-decoded interpreter finds the context once per run).
+    pub(super) fn region_starting_at(&self, addr: u64) -> Option<usize> {
+        self.live().iter().position(|s| s.start == addr && s.len > 0)
+    }
+
+    /// An N-byte load at offset `off` of region `region` (the stack is
+    /// region 0), bounds-checked, without searching the table.
+    #[inline(always)]
+    pub(super) fn region_load<const N: usize>(&self, region: usize, off: usize) -> Option<[u8; N]> {
+        let slot = self.live().get(region)?;
+        if (off as u64) < slot.len && slot.len - off as u64 >= N as u64 {
+            return slot.bytes().get(off..off.wrapping_add(N))?.try_into().ok();
+        }
+        None
+    }
+
+    /// An N-byte writable location at offset `off` of region `region`, if
+    /// it is writable and the range fits.
+    #[inline(always)]
+    pub(super) fn region_place<const N: usize>(&mut self, region: usize, off: usize) -> Option<&mut [u8; N]> {
+        let count = self.count;
+        let slot = self.slots.get_mut(region).filter(|_| region < count)?;
+        if (off as u64) < slot.len && slot.len - off as u64 >= N as u64 {
+            if let Data::Rw(d) = &mut slot.data {
+                return d.get_mut(off..off.wrapping_add(N))?.try_into().ok();
+            }
+        }
+        None
+    }
+
+    /// [`Memory::load`] that tries region `*hint` first and remembers the
+    /// region that held the address. Same result as the search in table
+    /// order: regions that overlap (host mode only) are read-only views of
+    /// the same bytes, as a writable region is an exclusive borrow.
+    #[inline(always)]
+    pub(super) fn load_hinted<const N: usize>(&self, addr: u64, hint: &mut usize) -> Option<[u8; N]> {
+        if let Some(slot) = self.live().get(*hint) {
+            if let Some(off) = slot.offset(addr, N as u64) {
+                return slot.bytes().get(off..off.wrapping_add(N))?.try_into().ok();
+            }
+        }
+        for (i, slot) in self.live().iter().enumerate() {
+            if let Some(off) = slot.offset(addr, N as u64) {
+                *hint = i;
+                return slot.bytes().get(off..off.wrapping_add(N))?.try_into().ok();
+            }
+        }
+        None
+    }
+
+    /// [`Memory::place`] with a region hint, as [`Memory::load_hinted`].
+    #[inline(always)]
+    pub(super) fn place_hinted<const N: usize>(&mut self, addr: u64, hint: &mut usize) -> Option<&mut [u8; N]> {
+        let count = self.count;
+        let mut found = None;
+        if let Some(slot) = self.slots.get(*hint).filter(|_| *hint < count) {
+            if let Some(off) = slot.offset(addr, N as u64) {
+                found = Some((*hint, off));
+            }
+        }
+        if found.is_none() {
+            found = self.live().iter().enumerate().find_map(|(i, s)| s.offset(addr, N as u64).map(|o| (i, o)));
+        }
+        let (i, off) = found?;
+        *hint = i;
+        match &mut self.slots.get_mut(i)?.data {
+            Data::Rw(d) => d.get_mut(off..off.wrapping_add(N))?.try_into().ok(),
+            _ => None,
+        }
+    }
+
     /// An N-byte load for the interpreter.
     #[inline(always)]
     pub(super) fn load<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
