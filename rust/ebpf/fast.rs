@@ -66,8 +66,10 @@ impl Budget {
     #[inline(always)]
     fn fast_charge(&mut self, c: u64) -> bool {
         if c < self.room {
-            self.room -= c;
-            self.rem -= c;
+            // room <= rem, so neither wraps (and no overflow check can
+            // panic here).
+            self.room = self.room.wrapping_sub(c);
+            self.rem = self.rem.wrapping_sub(c);
             true
         } else {
             false
@@ -143,7 +145,8 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
     let mut reg = [0u64; 16];
     reg[1] = r1;
     reg[10] = stack_top;
-    let mut hint = 0usize;
+    // Region of the last table lookup; the context is a good first guess.
+    let mut hint = if ctx_region == usize::MAX { 0 } else { ctx_region };
     // Budget accounting per straight line: `rem` is the budget left once
     // every instruction charged so far has run; `room` how many more can
     // be charged before a tick is due (see `Budget`); `view` is `ops` cut

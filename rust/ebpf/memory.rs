@@ -256,7 +256,9 @@ impl<'a> Memory<'a> {
     /// the same bytes, as a writable region is an exclusive borrow.
     #[inline(always)]
     pub(super) fn load_hinted<const N: usize>(&self, addr: u64, hint: &mut usize) -> Option<[u8; N]> {
-        if let Some(slot) = self.live().get(*hint) {
+        // Unused slots have length 0 and never match: no need to compare
+        // the hint with the count.
+        if let Some(slot) = self.slots.get(*hint) {
             if let Some(off) = slot.offset(addr, N as u64) {
                 return slot.bytes().get(off..off.wrapping_add(N))?.try_into().ok();
             }
@@ -273,9 +275,8 @@ impl<'a> Memory<'a> {
     /// [`Memory::place`] with a region hint, as [`Memory::load_hinted`].
     #[inline(always)]
     pub(super) fn place_hinted<const N: usize>(&mut self, addr: u64, hint: &mut usize) -> Option<&mut [u8; N]> {
-        let count = self.count;
         let mut found = None;
-        if let Some(slot) = self.slots.get(*hint).filter(|_| *hint < count) {
+        if let Some(slot) = self.slots.get(*hint) {
             if let Some(off) = slot.offset(addr, N as u64) {
                 found = Some((*hint, off));
             }
