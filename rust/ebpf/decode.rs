@@ -79,8 +79,8 @@ pub enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Op {
     pub(super) kind: Kind,
-    pub(super) dst: u8,
-    pub(super) src: u8,
+    pub(super) dst: Reg,
+    pub(super) src: Reg,
     /// Instructions run from here up to and including the next control
     /// transfer (jump, local call, exit), straight line: what the
     /// interpreter charges to the budget when control arrives here by a
@@ -101,23 +101,24 @@ pub struct Op {
 
 impl Op {
     /// The filler an op buffer can be initialised with.
-    pub const INVALID: Op = Op { kind: Kind::Invalid, dst: 0, src: 0, cost: 0, imm: 0 };
+    pub const INVALID: Op = Op { kind: Kind::Invalid, dst: Reg::R0, src: Reg::R0, cost: 0, imm: 0 };
 
     /// The operation.
     pub fn kind(&self) -> Kind {
         self.kind
     }
 
-    /// Destination register (0..=15).
+    /// Destination register (0..=15: the compiler knows, so indexing the
+    /// 16-entry register file needs no check).
     #[inline(always)]
     pub(super) fn dst(&self) -> usize {
-        (self.dst & 0xf) as usize
+        self.dst as usize
     }
 
     /// Source register (0..=15).
     #[inline(always)]
     pub(super) fn src(&self) -> usize {
-        (self.src & 0xf) as usize
+        self.src as usize
     }
 
     /// Jump or call target slot (high half of `imm`).
@@ -151,6 +152,56 @@ impl Op {
         self.cost
     }
 
+}
+
+/// A register number as encoded (4 bits; the verifier allows r0..=r10).
+/// An enum rather than a `u8` so that its range is part of the type.
+#[allow(missing_docs)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum Reg {
+    #[default]
+    R0,
+    R1,
+    R2,
+    R3,
+    R4,
+    R5,
+    R6,
+    R7,
+    R8,
+    R9,
+    R10,
+    R11,
+    R12,
+    R13,
+    R14,
+    R15,
+}
+
+impl Reg {
+    /// The register named by the low 4 bits of `n`.
+    pub fn of(n: u8) -> Reg {
+        use Reg::*;
+        match n & 0xf {
+            0 => R0,
+            1 => R1,
+            2 => R2,
+            3 => R3,
+            4 => R4,
+            5 => R5,
+            6 => R6,
+            7 => R7,
+            8 => R8,
+            9 => R9,
+            10 => R10,
+            11 => R11,
+            12 => R12,
+            13 => R13,
+            14 => R14,
+            _ => R15,
+        }
+    }
 }
 
 /// Stores of an immediate and atomics keep the memory offset in the high
@@ -312,7 +363,7 @@ fn decode_one(insn: &Insn, i: usize, hi: u32) -> Op {
     let off = insn.off as i64 as u64;
     // Immediate in the low half, offset in the high half.
     let split = k32 | (off << 32);
-    let mut op = Op { kind: Kind::Invalid, dst: insn.dst & 0xf, src: insn.src & 0xf, cost: 0, imm: k64 };
+    let mut op = Op { kind: Kind::Invalid, dst: Reg::of(insn.dst), src: Reg::of(insn.src), cost: 0, imm: k64 };
     // Relative to the next slot; the verifier checked it lands in range
     // (so it fits in 32 bits).
     let rel = |delta: i64| ((i as i64).wrapping_add(1).wrapping_add(delta) as u32 as u64) << 32;

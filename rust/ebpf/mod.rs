@@ -52,6 +52,7 @@ pub mod interpreter;
 pub mod memory;
 pub mod opcode;
 mod prove;
+pub mod runnable;
 pub mod verifier;
 
 pub use decode::{translate, Decoded, Op};
@@ -60,4 +61,5 @@ pub use helpers::{HelperFn, HelperTable, Helpers, NoHelpers};
 pub use fast::run_decoded;
 pub use interpreter::{run, Exit, DEFAULT_BUDGET};
 pub use memory::Memory;
+pub use runnable::Runnable;
 pub use verifier::{verify, Program, VerifyConfig};

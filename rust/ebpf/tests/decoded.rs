@@ -61,14 +61,22 @@ const SETUP: Setup = Setup { virtual_addresses: false, stack_len: memory::STACK_
 /// One run: result, context after it, helper calls, ticks.
 type Run = (Result<Exit, RunError>, Vec<u8>, u32, u64);
 
-fn run_one(code: &[u8], entry: usize, ctx_init: &[u8], extra: &[u8], s: Setup, stack: &mut [u8], ctx: &mut Vec<u8>, decoded: bool) -> Run {
+/// The buffers both runs of a comparison share (so addresses agree too).
+struct Bufs {
+    stack: Vec<u8>,
+    ctx: Vec<u8>,
+    extra: [u8; 24],
+}
+
+fn run_one(code: &[u8], entry: usize, ctx_init: &[u8], s: Setup, bufs: &mut Bufs, decoded: bool) -> Run {
+    let Bufs { stack, ctx, extra } = bufs;
     let prog = ebpf::verify(code, entry, &ebpf::VerifyConfig::new(TEST_HELPER_IDS)).unwrap_or_else(|e| panic!("verify: {e}"));
     let ops = decode(&prog);
     ctx.clear();
     ctx.extend_from_slice(ctx_init);
     let stack = &mut stack[..s.stack_len];
     let (r, calls, ticks) = {
-        let mut h = Counting { calls: 0, ticks: 0, extra: Some(extra) };
+        let mut h = Counting { calls: 0, ticks: 0, extra: Some(&extra[..]) };
         let mut mem = if s.virtual_addresses { Memory::with_virtual_addresses(stack) } else { Memory::new(stack) };
         let r1 = mem.add_writable(ctx).unwrap().wrapping_add(s.r1_shift);
         let r = if decoded {
@@ -84,11 +92,9 @@ fn run_one(code: &[u8], entry: usize, ctx_init: &[u8], extra: &[u8], s: Setup, s
 /// Runs `code` on both interpreters over the same buffers and requires
 /// identical outcomes; returns the pre-decoded one.
 fn both(code: &[u8], entry: usize, ctx_init: &[u8], s: Setup) -> Run {
-    let extra = [0x5au8; 24];
-    let mut stack = vec![0u8; memory::STACK_SIZE];
-    let mut ctx = Vec::with_capacity(ctx_init.len());
-    let checked = run_one(code, entry, ctx_init, &extra, s, &mut stack, &mut ctx, false);
-    let fast = run_one(code, entry, ctx_init, &extra, s, &mut stack, &mut ctx, true);
+    let mut bufs = Bufs { stack: vec![0u8; memory::STACK_SIZE], ctx: Vec::with_capacity(ctx_init.len()), extra: [0x5a; 24] };
+    let checked = run_one(code, entry, ctx_init, s, &mut bufs, false);
+    let fast = run_one(code, entry, ctx_init, s, &mut bufs, true);
     assert_eq!(checked, fast, "checked vs pre-decoded differ");
     fast
 }
