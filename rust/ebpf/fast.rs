@@ -175,13 +175,20 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
     charge!(pc);
 
     loop {
-        let cur = pc;
-        let op = match view.get(cur) {
+        // `pc` moves past the op right away; `here!()` is the op's own
+        // index (errors), computed only on the paths that need it.
+        let op = match view.get(pc) {
             Some(op) => op,
-            None if view.len() < ops.len() => fail!(cur, RunErrorKind::BudgetExhausted),
-            None => fail!(cur, RunErrorKind::InvalidInsn),
+            // The first instruction the budget does not cover.
+            None if pc == view.len() && view.len() < ops.len() => fail!(pc, RunErrorKind::BudgetExhausted),
+            None => fail!(pc, RunErrorKind::InvalidInsn),
         };
-        pc = cur.wrapping_add(1);
+        pc = pc.wrapping_add(1);
+        macro_rules! here {
+            () => {
+                pc.wrapping_sub(1)
+            };
+        }
         // Operands are read inside each arm (not here), so an op reads
         // only the fields it uses.
 
@@ -190,7 +197,7 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                 let addr = reg[op.src()].wrapping_add(op.imm);
                 match mem.load_hinted::<$n>(addr, &mut hint) {
                     Some(b) => <$t>::from_le_bytes(b),
-                    None => fail!(cur, RunErrorKind::BadLoad { addr, len: $n }),
+                    None => fail!(here!(), RunErrorKind::BadLoad { addr, len: $n }),
                 }
             }};
         }
@@ -199,7 +206,7 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                 let addr = reg[op.dst()].wrapping_add($off);
                 match mem.place_hinted::<$n>(addr, &mut hint) {
                     Some(p) => *p = $v.to_le_bytes(),
-                    None => fail!(cur, RunErrorKind::BadStore { addr, len: $n }),
+                    None => fail!(here!(), RunErrorKind::BadStore { addr, len: $n }),
                 }
             }};
         }
@@ -215,7 +222,7 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                         let addr = reg[10].wrapping_add(off);
                         match mem.load::<$n>(addr) {
                             Some(b) => <$t>::from_le_bytes(b),
-                            None => fail!(cur, RunErrorKind::BadLoad { addr, len: $n }),
+                            None => fail!(here!(), RunErrorKind::BadLoad { addr, len: $n }),
                         }
                     }
                 }
@@ -231,7 +238,7 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                         let addr = reg[10].wrapping_add(off);
                         match mem.place::<$n>(addr) {
                             Some(p) => *p = bytes,
-                            None => fail!(cur, RunErrorKind::BadStore { addr, len: $n }),
+                            None => fail!(here!(), RunErrorKind::BadStore { addr, len: $n }),
                         }
                     }
                 }
@@ -246,7 +253,7 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                         let addr = r1.wrapping_add(op.imm);
                         match mem.load::<$n>(addr) {
                             Some(b) => <$t>::from_le_bytes(b),
-                            None => fail!(cur, RunErrorKind::BadLoad { addr, len: $n }),
+                            None => fail!(here!(), RunErrorKind::BadLoad { addr, len: $n }),
                         }
                     }
                 }
@@ -288,16 +295,17 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
         }
         macro_rules! jmp_if {
             ($cond:expr) => {{
+                let at = here!();
                 if $cond {
                     pc = op.target();
                 }
-                charge!(cur);
+                charge!(at);
             }};
         }
 
         use Kind::*;
         match op.kind {
-            Invalid => fail!(cur, RunErrorKind::InvalidInsn),
+            Invalid => fail!(here!(), RunErrorKind::InvalidInsn),
 
             // ---- ALU64 ----
             AddK => alu64!(|a, b| a.wrapping_add(b), op.imm),
@@ -421,13 +429,13 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                 let addr = reg[dst].wrapping_add(hi_off!());
                 let p = match mem.place::<4>(addr) {
                     Some(p) => p,
-                    None => fail!(cur, RunErrorKind::BadStore { addr, len: 4 }),
+                    None => fail!(here!(), RunErrorKind::BadStore { addr, len: 4 }),
                 };
                 let old = u32::from_le_bytes(*p);
                 let code = op.imm as i32;
                 let new = match atomic_new(code, old as u64, reg[op.src()] as u32 as u64, reg[0] as u32 as u64) {
                     Some(v) => v as u32,
-                    None => fail!(cur, RunErrorKind::InvalidInsn),
+                    None => fail!(here!(), RunErrorKind::InvalidInsn),
                 };
                 *p = new.to_le_bytes();
                 atomic_fetch(&mut reg, code, src, old as u64);
@@ -437,13 +445,13 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                 let addr = reg[dst].wrapping_add(hi_off!());
                 let p = match mem.place::<8>(addr) {
                     Some(p) => p,
-                    None => fail!(cur, RunErrorKind::BadStore { addr, len: 8 }),
+                    None => fail!(here!(), RunErrorKind::BadStore { addr, len: 8 }),
                 };
                 let old = u64::from_le_bytes(*p);
                 let code = op.imm as i32;
                 let new = match atomic_new(code, old, reg[op.src()], reg[0]) {
                     Some(v) => v,
-                    None => fail!(cur, RunErrorKind::InvalidInsn),
+                    None => fail!(here!(), RunErrorKind::InvalidInsn),
                 };
                 *p = new.to_le_bytes();
                 atomic_fetch(&mut reg, code, src, old);
@@ -451,8 +459,9 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
 
             // ---- jumps ----
             Ja => {
+                let at = here!();
                 pc = op.target();
-                charge!(cur);
+                charge!(at);
             }
             JeqK => jmp_if!(reg[op.dst()] == k64!()),
             JeqX => jmp_if!(reg[op.dst()] == reg[op.src()]),
@@ -502,23 +511,24 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
             // ---- calls and exit ----
             CallLocal => {
                 if depth + 1 >= max_depth {
-                    fail!(cur, RunErrorKind::CallDepthExceeded);
+                    fail!(here!(), RunErrorKind::CallDepthExceeded);
                 }
                 match frames.get_mut(depth) {
                     Some(f) => *f = Frame { ret: pc, saved: [reg[6], reg[7], reg[8], reg[9]] },
-                    None => fail!(cur, RunErrorKind::CallDepthExceeded),
+                    None => fail!(here!(), RunErrorKind::CallDepthExceeded),
                 }
                 depth += 1;
                 frame_top = stack_len.wrapping_sub(depth * FRAME_SIZE);
                 reg[10] = stack_top.wrapping_sub((depth * FRAME_SIZE) as u64);
+                let at = here!();
                 pc = op.target();
-                charge!(cur);
+                charge!(at);
             }
             CallHelper => {
                 let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
                 match helpers.call(op.imm as u32, args, mem) {
                     Ok(v) => reg[0] = v,
-                    Err(e) => fail!(cur, RunErrorKind::Helper(e)),
+                    Err(e) => fail!(here!(), RunErrorKind::Helper(e)),
                 }
             }
             Exit => {
@@ -528,7 +538,7 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                 depth -= 1;
                 let f = match frames.get(depth) {
                     Some(f) => *f,
-                    None => fail!(cur, RunErrorKind::InvalidInsn),
+                    None => fail!(here!(), RunErrorKind::InvalidInsn),
                 };
                 reg[6] = f.saved[0];
                 reg[7] = f.saved[1];
@@ -536,8 +546,9 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                 reg[9] = f.saved[3];
                 frame_top = stack_len.wrapping_sub(depth * FRAME_SIZE);
                 reg[10] = stack_top.wrapping_sub((depth * FRAME_SIZE) as u64);
+                let at = here!();
                 pc = f.ret;
-                charge!(cur);
+                charge!(at);
             }
         }
     }
