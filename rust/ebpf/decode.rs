@@ -55,6 +55,10 @@ pub enum Kind {
     Stx8Stack, Stx16Stack, Stx32Stack, Stx64Stack,
     // Proven context loads: `off` is relative to the r1 the run started with.
     Ldx8Ctx, Ldx16Ctx, Ldx32Ctx, Ldx64Ctx,
+    // Fused pairs `dst = src; dst op= aux/imm` (ALU64; clang's way of
+    // writing three-address arithmetic). The second slot keeps its own op,
+    // which runs alone only if the budget ends between the two.
+    MovAddX, MovAddK, MovLshK, MovRshK, MovAndK,
     /// Atomic read-modify-write (operation in `imm`), 32 / 64 bits.
     Atomic32, Atomic64,
     /// Unconditional jump to `off`.
@@ -81,6 +85,8 @@ pub struct Op {
     pub(super) kind: Kind,
     pub(super) dst: Reg,
     pub(super) src: Reg,
+    /// The second source register of a fused `MovAddX`.
+    pub(super) aux: Reg,
     /// Instructions run from here up to and including the next control
     /// transfer (jump, local call, exit), straight line: what the
     /// interpreter charges to the budget when control arrives here by a
@@ -101,7 +107,7 @@ pub struct Op {
 
 impl Op {
     /// The filler an op buffer can be initialised with.
-    pub const INVALID: Op = Op { kind: Kind::Invalid, dst: Reg::R0, src: Reg::R0, cost: 0, imm: 0 };
+    pub const INVALID: Op = Op { kind: Kind::Invalid, dst: Reg::R0, src: Reg::R0, aux: Reg::R0, cost: 0, imm: 0 };
 
     /// The operation.
     pub fn kind(&self) -> Kind {
@@ -119,6 +125,12 @@ impl Op {
     #[inline(always)]
     pub(super) fn src(&self) -> usize {
         self.src as usize
+    }
+
+    /// Second source register of a fused op (0..=15).
+    #[inline(always)]
+    pub(super) fn aux(&self) -> usize {
+        self.aux as usize
     }
 
     /// Jump or call target slot (high half of `imm`).
@@ -274,8 +286,38 @@ pub fn translate<'o>(prog: &Program<'_>, out: &'o mut [Op]) -> Result<Decoded<'o
         i += if insn.op == LDDW { 2 } else { 1 };
     }
     prove::upgrade(out, prog.entry());
+    fuse(out);
     set_costs(out);
     Ok(Decoded { ops: out, entry: prog.entry() })
+}
+
+/// Fuses `mov dst, src` with a following ALU64 op on the same `dst` (see
+/// `Kind::MovAddX`) unless the second is a jump or call target. Runs after
+/// the proofs (which see the ops unfused) and before the costs (which do
+/// not change: a fused op is still its two instructions).
+fn fuse(ops: &mut [Op]) {
+    let mut i = 0usize;
+    while i + 1 < ops.len() {
+        let (Some(first), Some(second)) = (ops.get(i).copied(), ops.get(i + 1).copied()) else {
+            break;
+        };
+        if first.kind == Kind::MovX && second.dst == first.dst && second.cost != TARGET {
+            let kind = match second.kind {
+                Kind::AddX => Some(Kind::MovAddX),
+                Kind::AddK => Some(Kind::MovAddK),
+                Kind::LshK => Some(Kind::MovLshK),
+                Kind::RshK => Some(Kind::MovRshK),
+                Kind::AndK => Some(Kind::MovAndK),
+                _ => None,
+            };
+            if let (Some(kind), Some(op)) = (kind, ops.get_mut(i)) {
+                *op = Op { kind, aux: second.src, imm: second.imm, ..first };
+                i += 2;
+                continue;
+            }
+        }
+        i += if first.kind == Kind::Lddw { 2 } else { 1 };
+    }
 }
 
 /// Whether control may leave the straight line after this op.
@@ -363,7 +405,7 @@ fn decode_one(insn: &Insn, i: usize, hi: u32) -> Op {
     let off = insn.off as i64 as u64;
     // Immediate in the low half, offset in the high half.
     let split = k32 | (off << 32);
-    let mut op = Op { kind: Kind::Invalid, dst: Reg::of(insn.dst), src: Reg::of(insn.src), cost: 0, imm: k64 };
+    let mut op = Op { kind: Kind::Invalid, dst: Reg::of(insn.dst), src: Reg::of(insn.src), aux: Reg::R0, cost: 0, imm: k64 };
     // Relative to the next slot; the verifier checked it lands in range
     // (so it fits in 32 bits).
     let rel = |delta: i64| ((i as i64).wrapping_add(1).wrapping_add(delta) as u32 as u64) << 32;

@@ -266,6 +266,19 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                 reg[op.dst()] = $e;
             }};
         }
+        // A fused `dst = src; dst = f(dst)`: the second half runs (and
+        // counts) only if the budget covers its slot.
+        macro_rules! fused {
+            (|$a:ident| $e:expr) => {{
+                let d = op.dst();
+                reg[d] = reg[op.src()];
+                if pc < view.len() {
+                    let $a = reg[d];
+                    reg[d] = $e;
+                    pc = pc.wrapping_add(1);
+                }
+            }};
+        }
         macro_rules! alu32 {
             (|$a:ident, $b:ident| $e:expr, $rhs:expr) => {{
                 let $a: u32 = reg[op.dst()] as u32;
@@ -382,6 +395,14 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
             Be16 => reg[op.dst()] = (reg[op.dst()] as u16).to_be() as u64,
             Be32 => reg[op.dst()] = (reg[op.dst()] as u32).to_be() as u64,
             Be64 => reg[op.dst()] = reg[op.dst()].to_be(),
+
+            // ---- fused pairs (both halves run unless the budget ends
+            // after the first: then the second slot is where it stops) ----
+            MovAddX => fused!(|a| a.wrapping_add(reg[op.aux()])),
+            MovAddK => fused!(|a| a.wrapping_add(op.imm)),
+            MovLshK => fused!(|a| a.wrapping_shl(op.imm as u32)),
+            MovRshK => fused!(|a| a.wrapping_shr(op.imm as u32)),
+            MovAndK => fused!(|a| a & op.imm),
 
             Lddw => {
                 reg[op.dst()] = op.imm;

@@ -512,3 +512,47 @@ fn random_pointer_programs_agree_with_the_checked_interpreter() {
     println!("random pointer programs: {ok} ok, {faults} faults, {exhausted} out of budget, {proven} proven accesses");
     assert!(ok > 300 && faults > 300 && exhausted > 50 && proven > 3000, "{ok} {faults} {exhausted} {proven}");
 }
+
+#[test]
+fn mov_then_alu_pairs_are_fused_and_behave_as_two_instructions() {
+    // r2 = r1; r2 op= ... for every fused form, with the second operand the
+    // destination itself, the first source, or another register.
+    let seconds: [(u8, bool, Kind); 5] = [
+        (ALU_ADD, true, Kind::MovAddX),
+        (ALU_ADD, false, Kind::MovAddK),
+        (ALU_LSH, false, Kind::MovLshK),
+        (ALU_RSH, false, Kind::MovRshK),
+        (ALU_AND, false, Kind::MovAndK),
+    ];
+    for (code, x, fused) in seconds {
+        for other in [2u8, 1, 3] {
+            let mut p = Asm::new();
+            p.lddw(1, 0x8765_4321_0fed_cba9).mov64(3, 77).alu64_x(ALU_MOV, 2, 1); // 0-3
+            if x {
+                p.alu64_x(code, 2, other); // 4
+            } else {
+                p.alu64_k(code, 2, -13 + other as i32); // 4
+            }
+            p.alu64_x(ALU_MOV, 0, 2).exit();
+            let k = kinds(&p);
+            assert_eq!((k[3], k[4]), (fused, if x { Kind::AddX } else { k[4] }), "{code:#x} {x}");
+            let full = both(&p.code, 0, &[], SETUP);
+            let insns = full.0.as_ref().unwrap().insns;
+            assert_eq!(insns, 6);
+            // The budget ends between the two halves, and on either side.
+            for budget in 2..=5 {
+                let r = both(&p.code, 0, &[], Setup { budget, ..SETUP });
+                assert!(matches!(r.0, Err(RunError { index, kind: RunErrorKind::BudgetExhausted }) if index == budget as usize + 1), "{budget}: {:?}", r.0);
+            }
+        }
+    }
+    // Not fused: a different destination, or a jump lands on the second.
+    let mut p = Asm::new();
+    p.alu64_x(ALU_MOV, 2, 1).alu64_k(ALU_ADD, 3, 1).mov64(0, 0).exit();
+    assert_eq!(kinds(&p)[0], Kind::MovX);
+    let mut p = Asm::new();
+    p.mov64(0, 1).jmp_k(JMP_JEQ, 0, 1, 1).alu64_x(ALU_MOV, 2, 10).alu64_k(ALU_ADD, 2, -8).alu64_x(ALU_MOV, 0, 2).exit();
+    assert_eq!(kinds(&p)[2], Kind::MovX);
+    let r = both(&p.code, 0, &[], SETUP);
+    assert!(r.0.is_ok());
+}
