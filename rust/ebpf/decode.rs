@@ -14,9 +14,10 @@
 //!
 //! No allocation: the ops go into a caller-provided buffer of at least
 //! `prog.len()` entries (the CSD registry keeps one per loaded program).
-//! After decoding, [`super::prove`] upgrades memory accesses whose address
-//! it can prove to be in the stack frame or the context to the
-//! `*Stack` / `*Ctx` kinds.
+//! After decoding, `prove.rs` upgrades memory accesses whose address it
+//! can prove to be in the stack frame or the context to the `*Stack` /
+//! `*Ctx` kinds; then `mov` + ALU pairs are fused and each op gets the
+//! budget cost of the straight line it starts.
 
 use super::opcode::*;
 use super::prove;

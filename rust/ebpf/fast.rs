@@ -2,8 +2,9 @@
 //!
 //! Same semantics, errors and instruction counts as
 //! [`interpreter::run`](super::interpreter::run) (the tests run both and
-//! compare), but each instruction is one `match` on a [`Kind`] with its
-//! operands ready, jumps go to absolute indices, and:
+//! compare; ticks may come up to one straight line earlier), but each
+//! instruction is one `match` on a [`Kind`] with its operands ready, jumps
+//! go to absolute indices, `mov` + ALU pairs are one op, and:
 //! - the budget is charged once per straight line (see [`Budget`]), not
 //!   per instruction;
 //! - proven stack and context accesses index their region directly;
@@ -11,8 +12,8 @@
 //!   previous access hit (a run-time check all the same).
 //!
 //! Allocation-free, panic-free and iterative like the checked interpreter:
-//! ops are fetched with `get`, registers are indexed with 4-bit masks into
-//! a 16-entry array, every memory access is bounds-checked.
+//! ops are fetched with `get`, registers are a 16-valued enum indexing a
+//! 16-entry array, every memory access is bounds-checked.
 
 use super::decode::{Decoded, Kind, Op};
 use super::error::{HelperError, RunError, RunErrorKind};
