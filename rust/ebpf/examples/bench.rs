@@ -37,7 +37,7 @@ fn arith_loop(n: i32) -> Vec<u8> {
     ])
 }
 
-/// Independent increments of r2..r7 (no eBPF instruction depends on the
+/// Independent increments of r2..r6 (no eBPF instruction depends on the
 /// one before it): the interpreters' own cost per instruction, without the
 /// latency of dependency chains through the register file. 7 per iteration.
 fn independent(n: i32) -> Vec<u8> {
