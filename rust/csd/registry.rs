@@ -16,7 +16,7 @@
 
 use super::abi::{HELPER_IDS, MAX_ATTACHMENTS, MAX_PROGRAMS, MAX_PROG_BYTES};
 use super::ebpf::opcode::INSN_SIZE;
-use super::ebpf::{verify, Program, VerifyConfig};
+use super::ebpf::{translate, verify, Decoded, Op, Program, VerifyConfig};
 use super::error::{CsdError, CsdResult, Detail};
 use super::fluffle::errno::{E2BIG, EBUSY, EINVAL, ENOENT, ENOSPC};
 use super::fluffle::mem::FVec;
@@ -35,10 +35,21 @@ pub fn verify_kernel(code: &[u8], entry: usize) -> CsdResult<Program<'_>> {
     verify(code, entry, &verify_config()).map_err(|v| CsdError { errno: EINVAL, detail: Detail::Verify(v) })
 }
 
-/// A loaded program: a verified copy of the bytes.
+/// The pre-decoded ops of a verified kernel, in a fresh allocation
+/// (`ENOMEM` if it fails).
+pub fn decode_kernel(prog: &Program<'_>) -> CsdResult<FVec<Op>> {
+    let mut ops = FVec::try_from_elem(Op::INVALID, prog.len())?;
+    // The buffer has exactly prog.len() ops, so this cannot fail.
+    translate(prog, &mut ops).map_err(|_| CsdError::msg(EINVAL, "op buffer too small"))?;
+    Ok(ops)
+}
+
+/// A loaded program: a verified copy of the bytes and their pre-decoded
+/// form (16 bytes per instruction slot), translated once at load.
 pub struct LoadedProgram {
     id: u32,
     code: FVec<u8>,
+    ops: FVec<Op>,
     entry: usize,
 }
 
@@ -58,17 +69,15 @@ impl LoadedProgram {
         self.entry
     }
 
-    /// The runnable program. The bytes were verified at load and never
-    /// change, so this re-verification (one linear pass) cannot fail in
-    /// practice; it is how a [`Program`] is obtained without storing a
-    /// self-referential borrow.
-    pub fn program(&self) -> CsdResult<Program<'_>> {
-        verify_kernel(&self.code, self.entry)
+    /// The runnable program: the ops translated at load (never fails;
+    /// the `Result` is kept for callers written when this re-verified).
+    pub fn program(&self) -> CsdResult<Decoded<'_>> {
+        Ok(Decoded::reuse(&self.ops, self.entry))
     }
 
     /// A copy, so the glue can run it after dropping the registry lock.
     pub fn try_clone(&self) -> CsdResult<LoadedProgram> {
-        Ok(LoadedProgram { id: self.id, code: self.code.try_clone()?, entry: self.entry })
+        Ok(LoadedProgram { id: self.id, code: self.code.try_clone()?, ops: self.ops.try_clone()?, entry: self.entry })
     }
 }
 
@@ -146,15 +155,16 @@ impl Registry {
     /// reason if rejected, `ENOSPC` if [`MAX_PROGRAMS`] are loaded,
     /// `ENOMEM` if the copy cannot be allocated.
     pub fn load(&mut self, code: &[u8], entry: usize) -> CsdResult<u32> {
-        verify_kernel(code, entry)?;
+        let prog = verify_kernel(code, entry)?;
         if self.progs.len() >= MAX_PROGRAMS as usize {
             return Err(CsdError::msg(ENOSPC, "too many CSD programs loaded"));
         }
         let mut copy = FVec::try_with_capacity(code.len())?;
         copy.try_extend_from_slice(code)?;
+        let ops = decode_kernel(&prog)?;
         self.progs.try_reserve(1)?;
         let id = self.fresh_id();
-        self.progs.try_push(LoadedProgram { id, code: copy, entry })?;
+        self.progs.try_push(LoadedProgram { id, code: copy, ops, entry })?;
         Ok(id)
     }
 

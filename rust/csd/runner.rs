@@ -16,7 +16,7 @@
 //! - storage errors while reading the snapshot: their errno (e.g. `EIO`).
 
 use super::abi::*;
-use super::ebpf::{interpreter, memory, Memory, Program};
+use super::ebpf::{memory, Memory, Runnable};
 use super::error::{CsdError, CsdResult, Detail};
 use super::fluffle::errno::{Errno, EINVAL};
 use super::fluffle::mem::FVec;
@@ -127,9 +127,13 @@ fn region_error(_e: super::ebpf::HelperError) -> CsdError {
 }
 
 /// Runs `prog` over `src` for `req`, writing its output into `out` (whose
-/// length is the output capacity); at most `budget` instructions.
-pub fn run_program(
-    prog: &Program<'_>,
+/// length is the output capacity); at most `budget` instructions. `prog` is
+/// a loaded program's pre-decoded form ([`LoadedProgram::program`]) or a
+/// plain verified [`Program`](super::ebpf::Program) (checked interpreter).
+///
+/// [`LoadedProgram::program`]: super::registry::LoadedProgram::program
+pub fn run_program<P: Runnable + ?Sized>(
+    prog: &P,
     src: &mut dyn SnapshotSource,
     info: &FileInfo,
     req: &Request<'_>,
@@ -151,7 +155,8 @@ pub fn run_program(
         _ => 0,
     };
     let mut state = HelperState { src, out, emitted: 0, scratch_addr, input_addr };
-    let exit = interpreter::run(prog, &mut vm, &mut state, r1, budget)
+    let exit = prog
+        .run_on(&mut vm, &mut state, r1, budget)
         .map_err(|e| CsdError { errno: Errno(e.kind.errno()), detail: Detail::Run(e) })?;
     // Kernels return a C `int`: only the low 32 bits of r0 count (clang
     // leaves the upper half zero for `return -5;`).

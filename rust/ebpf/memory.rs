@@ -32,8 +32,9 @@ pub const STACK_SIZE: usize = FRAME_SIZE * MAX_FRAMES;
 /// Maximum number of regions, the stack included.
 pub const MAX_REGIONS: usize = 16;
 
+/// A region's bytes. (An unused slot is an empty read-only region: with
+/// two variants of the same layout, getting the bytes needs no branch.)
 enum Data<'a> {
-    Empty,
     Ro(&'a [u8]),
     Rw(&'a mut [u8]),
 }
@@ -41,12 +42,13 @@ enum Data<'a> {
 struct Slot<'a> {
     /// Host address of the first byte, as the program sees it.
     start: u64,
+    /// Always `data`'s length (kept as u64 for the address arithmetic).
     len: u64,
     data: Data<'a>,
 }
 
 impl<'a> Slot<'a> {
-    const EMPTY: Slot<'static> = Slot { start: 0, len: 0, data: Data::Empty };
+    const EMPTY: Slot<'static> = Slot { start: 0, len: 0, data: Data::Ro(&[]) };
 
     /// Offset of `[addr, addr + len)` inside this region, if it fits.
     #[inline(always)]
@@ -61,10 +63,23 @@ impl<'a> Slot<'a> {
 
     fn bytes(&self) -> &[u8] {
         match &self.data {
-            Data::Empty => &[],
             Data::Ro(d) => d,
             Data::Rw(d) => d,
         }
+    }
+
+    /// The N bytes at `addr`, if they lie inside this region. As
+    /// [`Slot::offset`] plus the slice, but one bounds check: `len` is the
+    /// slice's length, so `off < len` keeps `off + N` from overflowing and
+    /// `get` does the rest.
+    #[inline(always)]
+    fn load<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
+        let off = addr.wrapping_sub(self.start);
+        if off < self.len {
+            let off = off as usize;
+            return self.bytes().get(off..off + N)?.try_into().ok();
+        }
+        None
     }
 }
 
@@ -103,6 +118,11 @@ impl<'a> Memory<'a> {
             VIRTUAL_REGION_SPAN
         } else {
             stack.as_ptr() as u64
+        };
+        // The slot's length is always its slice's length.
+        let stack = match stack.split_at_mut_checked(len as usize) {
+            Some((head, _)) => head,
+            None => &mut [],
         };
         let frames = (len as usize / FRAME_SIZE).clamp(1, MAX_FRAMES);
         let mut slots = [Slot::EMPTY; MAX_REGIONS];
@@ -210,6 +230,82 @@ impl<'a> Memory<'a> {
         let dst = self.slice_mut(addr, data.len())?;
         dst.copy_from_slice(data);
         Ok(())
+    }
+
+    /// Length of the stack region in bytes (r10 of the main frame is this
+    /// far above its start).
+    #[inline(always)]
+    pub(super) fn stack_len(&self) -> usize {
+        self.slots[0].len as usize
+    }
+
+    /// Index of the first live region that starts at `addr` (how the
+    /// pre-decoded interpreter finds the context once per run).
+    pub(super) fn region_starting_at(&self, addr: u64) -> Option<usize> {
+        self.live().iter().position(|s| s.start == addr && s.len > 0)
+    }
+
+    /// An N-byte load at offset `off` of region `region` (the stack is
+    /// region 0), bounds-checked, without searching the table. Unused slots
+    /// are empty, so they need no check against the count.
+    #[inline(always)]
+    pub(super) fn region_load<const N: usize>(&self, region: usize, off: usize) -> Option<[u8; N]> {
+        let slot = self.slots.get(region)?;
+        if off < slot.len as usize {
+            return slot.bytes().get(off..off + N)?.try_into().ok();
+        }
+        None
+    }
+
+    /// An N-byte writable location at offset `off` of region `region`, if
+    /// it is writable and the range fits.
+    #[inline(always)]
+    pub(super) fn region_place<const N: usize>(&mut self, region: usize, off: usize) -> Option<&mut [u8; N]> {
+        let slot = self.slots.get_mut(region)?;
+        if off < slot.len as usize {
+            if let Data::Rw(d) = &mut slot.data {
+                return d.get_mut(off..off + N)?.try_into().ok();
+            }
+        }
+        None
+    }
+
+    /// [`Memory::load`] that tries region `*hint` first and remembers the
+    /// region that held the address. Same result as the search in table
+    /// order: regions that overlap (host mode only) are read-only views of
+    /// the same bytes, as a writable region is an exclusive borrow.
+    #[inline(always)]
+    pub(super) fn load_hinted<const N: usize>(&self, addr: u64, hint: &mut usize) -> Option<[u8; N]> {
+        // Unused slots are empty and never match: no need to compare the
+        // hint with the count.
+        if let Some(b) = self.slots.get(*hint).and_then(|s| s.load::<N>(addr)) {
+            return Some(b);
+        }
+        for (i, slot) in self.live().iter().enumerate() {
+            if let Some(b) = slot.load::<N>(addr) {
+                *hint = i;
+                return Some(b);
+            }
+        }
+        None
+    }
+
+    /// [`Memory::place`] with a region hint, as [`Memory::load_hinted`].
+    #[inline(always)]
+    pub(super) fn place_hinted<const N: usize>(&mut self, addr: u64, hint: &mut usize) -> Option<&mut [u8; N]> {
+        let fits = |s: &Slot<'a>| s.offset(addr, N as u64).is_some();
+        let i = match self.slots.get(*hint) {
+            Some(s) if fits(s) => *hint,
+            _ => self.live().iter().position(fits)?,
+        };
+        *hint = i;
+        let slot = self.slots.get_mut(i)?;
+        let off = addr.wrapping_sub(slot.start) as usize;
+        match &mut slot.data {
+            // `off < len` was checked by `fits`.
+            Data::Rw(d) => d.get_mut(off..off.wrapping_add(N))?.try_into().ok(),
+            Data::Ro(_) => None,
+        }
     }
 
     /// An N-byte load for the interpreter.

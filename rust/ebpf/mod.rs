@@ -43,16 +43,23 @@
 //! ```
 #![cfg_attr(not(MODULE), no_std)]
 
+pub mod decode;
 pub mod elf;
 pub mod error;
+pub mod fast;
 pub mod helpers;
 pub mod interpreter;
 pub mod memory;
 pub mod opcode;
+mod prove;
+pub mod runnable;
 pub mod verifier;
 
+pub use decode::{translate, Decoded, Op};
 pub use error::{HelperError, RunError, RunErrorKind, VerifyError, VerifyReason};
 pub use helpers::{HelperFn, HelperTable, Helpers, NoHelpers};
+pub use fast::run_decoded;
 pub use interpreter::{run, Exit, DEFAULT_BUDGET};
 pub use memory::Memory;
+pub use runnable::Runnable;
 pub use verifier::{verify, Program, VerifyConfig};

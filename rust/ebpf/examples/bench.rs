@@ -1,12 +1,15 @@
-//! Benchmark (not a test): instructions per second of this crate's
-//! interpreter and rbpf 0.4's interpreter on the same programs.
+//! Benchmark (not a test): instructions per second (and ns per
+//! instruction) of this crate's two interpreters — the checked one over
+//! raw instructions and the pre-decoded one — and rbpf 0.4's interpreter on
+//! the same programs.
 //!
 //! Run: `cargo run --release -p ebpf --example bench` (or
 //! scripts/bench-ebpf.sh). Optional argument: repetitions (default 5; the
-//! best run counts).
+//! best run counts). `BENCH_ONLY=<text>` runs only the programs whose name
+//! contains it (handy under `valgrind --tool=callgrind`).
 
 use ebpf::opcode::*;
-use ebpf::{interpreter, memory, verify, HelperError, Helpers, Memory, VerifyConfig};
+use ebpf::{interpreter, memory, run_decoded, translate, verify, HelperError, Helpers, Memory, Op, VerifyConfig};
 use std::time::{Duration, Instant};
 
 fn raw(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
@@ -30,6 +33,25 @@ fn arith_loop(n: i32) -> Vec<u8> {
         raw(CLS_ALU64 | ALU_MUL, 0, 0, 0, 0x9e37),
         raw(CLS_ALU64 | ALU_SUB, 1, 0, 0, 1),
         raw(CLS_JMP | JMP_JNE, 1, 0, -7, 0),
+        raw(EXIT, 0, 0, 0, 0),
+    ])
+}
+
+/// Independent increments of r2..r6 (no eBPF instruction depends on the
+/// one before it): the interpreters' own cost per instruction, without the
+/// latency of dependency chains through the register file. 7 per iteration.
+fn independent(n: i32) -> Vec<u8> {
+    assemble(&[
+        raw(CLS_ALU64 | ALU_MOV, 1, 0, 0, n),
+        // loop:
+        raw(CLS_ALU64 | ALU_ADD, 2, 0, 0, 1),
+        raw(CLS_ALU64 | ALU_ADD, 3, 0, 0, 1),
+        raw(CLS_ALU64 | ALU_ADD, 4, 0, 0, 1),
+        raw(CLS_ALU64 | ALU_ADD, 5, 0, 0, 1),
+        raw(CLS_ALU64 | ALU_ADD, 6, 0, 0, 1),
+        raw(CLS_ALU64 | ALU_SUB, 1, 0, 0, 1),
+        raw(CLS_JMP | JMP_JNE, 1, 0, -7, 0),
+        raw(CLS_ALU64 | SRC_X | ALU_MOV, 0, 6, 0, 0),
         raw(EXIT, 0, 0, 0, 0),
     ])
 }
@@ -125,18 +147,38 @@ fn main() {
         ("arith loop (1M iterations)", arith_loop(1_000_000), vec![0u8; 8]),
         ("byte histogram (1 MiB)", byte_scan(), ctx_init.clone()),
         ("calls: local + helper (300k)", call_heavy(300_000), vec![0u8; 8]),
+        ("independent adds (1M)", independent(1_000_000), vec![0u8; 8]),
     ];
-    println!("{:<30} {:>12} {:>14} {:>14} {:>8}", "program", "insns/run", "ours Minsn/s", "rbpf Minsn/s", "ratio");
-    for (name, code, ctx) in &cases {
+    println!("best of {reps} runs (wall time)");
+    println!(
+        "{:<30} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7}",
+        "program", "insns/run", "checked", "decoded", "rbpf", "checked", "decoded", "rbpf", "decoded"
+    );
+    println!(
+        "{:<30} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7}",
+        "", "", "Minsn/s", "Minsn/s", "Minsn/s", "ns/insn", "ns/insn", "ns/insn", "/rbpf"
+    );
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for (name, code, ctx) in cases.iter().filter(|c| c.0.contains(only.as_str())) {
         let prog = verify(code, 0, &VerifyConfig::new(&[1])).expect("bench program verifies");
+        let mut ops = vec![Op::INVALID; prog.len()];
+        let dec = translate(&prog, &mut ops).expect("buffer fits");
         let mut stack = vec![0u8; memory::STACK_SIZE];
         let mut insns = 0;
-        let (ours_t, ours_r) = best(reps, || {
+        let (checked_t, checked_r) = best(reps, || {
             let mut c = ctx.clone();
             let mut mem = Memory::new(&mut stack);
             let r1 = mem.add_writable(&mut c).unwrap();
             let exit = interpreter::run(&prog, &mut mem, &mut BenchHelpers, r1, u64::MAX).expect("ours runs");
             insns = exit.insns;
+            exit.r0
+        });
+        let (dec_t, dec_r) = best(reps, || {
+            let mut c = ctx.clone();
+            let mut mem = Memory::new(&mut stack);
+            let r1 = mem.add_writable(&mut c).unwrap();
+            let exit = run_decoded(&dec, &mut mem, &mut BenchHelpers, r1, u64::MAX).expect("decoded runs");
+            assert_eq!(exit.insns, insns, "{name}: instruction counts differ");
             exit.r0
         });
         let mut vm = rbpf::EbpfVmRaw::new(Some(code)).expect("rbpf verifies");
@@ -145,10 +187,22 @@ fn main() {
             let mut c = ctx.clone();
             vm.execute_program(&mut c).expect("rbpf runs")
         });
-        assert_eq!(ours_r, rbpf_r, "{name}: results differ");
-        let ours = insns as f64 / ours_t.as_secs_f64() / 1e6;
-        let theirs = insns as f64 / rbpf_t.as_secs_f64() / 1e6;
-        println!("{:<30} {:>12} {:>14.1} {:>14.1} {:>7.2}x", name, insns, ours, theirs, ours / theirs);
+        assert_eq!(checked_r, rbpf_r, "{name}: results differ");
+        assert_eq!(dec_r, rbpf_r, "{name}: results differ");
+        let mips = |t: Duration| insns as f64 / t.as_secs_f64() / 1e6;
+        let ns = |t: Duration| t.as_secs_f64() * 1e9 / insns as f64;
+        println!(
+            "{:<30} {:>10} {:>9.1} {:>9.1} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>6.2}x",
+            name,
+            insns,
+            mips(checked_t),
+            mips(dec_t),
+            mips(rbpf_t),
+            ns(checked_t),
+            ns(dec_t),
+            ns(rbpf_t),
+            mips(dec_t) / mips(rbpf_t)
+        );
     }
     // Verifier speed on a large program (embedders may re-verify per run).
     let body = arith_loop(1);
@@ -160,4 +214,8 @@ fn main() {
     let n = big.len() / 8;
     let (t, _) = best(reps, || verify(&big, 0, &VerifyConfig::new(&[])).map(|p| p.len() as u64).unwrap_or(0));
     println!("verify: {} insns in {:.2} ms ({:.2} ns/insn)", n, t.as_secs_f64() * 1e3, t.as_secs_f64() * 1e9 / n as f64);
+    let prog = verify(&big, 0, &VerifyConfig::new(&[])).expect("big program verifies");
+    let mut ops = vec![Op::INVALID; prog.len()];
+    let (t, _) = best(reps, || translate(&prog, &mut ops).map(|d| d.ops().len() as u64).unwrap_or(0));
+    println!("translate: {} insns in {:.2} ms ({:.2} ns/insn)", n, t.as_secs_f64() * 1e3, t.as_secs_f64() * 1e9 / n as f64);
 }

@@ -48,6 +48,17 @@ fn run_fn(elf: &mut [u8], function: &str, ctx: &mut [u8]) -> Result<ebpf::Exit, 
         let mut h = TestHelpers { extra: None, calls: 0 };
         interpreter::run(&prog, &mut mem, &mut h, r1, 50_000_000)
     };
+    // The pre-decoded interpreter, virtual addresses too.
+    let mut ctx_dec = ctx.to_vec();
+    let ops = decode(&prog);
+    let dec = {
+        let mut mem = Memory::with_virtual_addresses(&mut stack);
+        let r1 = mem.add_writable(&mut ctx_dec).unwrap();
+        let mut h = TestHelpers { extra: None, calls: 0 };
+        ebpf::run_decoded(&ebpf::Decoded::reuse(&ops, prog.entry()), &mut mem, &mut h, r1, 50_000_000)
+    };
+    assert_same(&virt, &dec);
+    assert_eq!(ctx_virt, ctx_dec, "{function}: memory effects of the pre-decoded run differ");
     let mut mem = Memory::new(&mut stack);
     let r1 = mem.add_writable(ctx).unwrap();
     let mut h = TestHelpers { extra: None, calls: 0 };
@@ -232,7 +243,11 @@ fn elf_survives_truncation_and_corruption() {
             if let Ok(prog) = verify(&code, p.entry, &VerifyConfig::new(&[])) {
                 let mut stack = vec![0u8; memory::STACK_SIZE];
                 let mut mem = Memory::new(&mut stack);
-                let _ = interpreter::run(&prog, &mut mem, &mut ebpf::NoHelpers, 0, 10_000);
+                let a = interpreter::run(&prog, &mut mem, &mut ebpf::NoHelpers, 0, 10_000);
+                let ops = decode(&prog);
+                let mut mem = Memory::new(&mut stack);
+                let b = ebpf::run_decoded(&ebpf::Decoded::reuse(&ops, prog.entry()), &mut mem, &mut ebpf::NoHelpers, 0, 10_000);
+                assert_same(&a, &b);
             }
         }
     }

@@ -253,6 +253,14 @@ fn run_ours(code: &[u8], mem_init: &[u8]) -> Result<Outcome, ebpf::VerifyError> 
     let mut m = Memory::new(&mut stack);
     let r1 = m.add_writable(&mut mem).unwrap();
     let r = ebpf::run(&prog, &mut m, &mut DiffHelpers, r1, 1_000_000);
+    // The pre-decoded interpreter must agree with the checked one exactly.
+    let mut mem_dec = mem_init.to_vec();
+    let ops = common::decode(&prog);
+    let mut m = Memory::new(&mut stack);
+    let r1 = m.add_writable(&mut mem_dec).unwrap();
+    let d = ebpf::run_decoded(&ebpf::Decoded::reuse(&ops, 0), &mut m, &mut DiffHelpers, r1, 1_000_000);
+    common::assert_same(&r, &d);
+    assert_eq!(mem, mem_dec, "memory effects of the pre-decoded run differ");
     Ok(match r {
         Ok(exit) => Outcome::Ok(exit.r0, mem),
         Err(e) => {

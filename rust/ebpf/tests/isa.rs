@@ -463,3 +463,42 @@ fn small_stack_limits_depth() {
     let e = ebpf::run(&prog, &mut mem, &mut ebpf::NoHelpers, 0, 100).unwrap_err();
     assert_eq!(e.kind, RunErrorKind::CallDepthExceeded);
 }
+
+/// Every conditional jump, both widths and operand kinds, on values equal,
+/// one apart and across the sign boundary, against Rust's comparisons.
+#[test]
+fn jumps_at_the_boundaries() {
+    let vals: [u64; 8] = [0, 1, 2, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, u64::MAX, u64::MAX - 1];
+    let codes = [JMP_JEQ, JMP_JGT, JMP_JGE, JMP_JSET, JMP_JNE, JMP_JSGT, JMP_JSGE, JMP_JLT, JMP_JLE, JMP_JSLT, JMP_JSLE];
+    let reference = |code: u8, a: u64, b: u64| match code {
+        JMP_JEQ => a == b,
+        JMP_JGT => a > b,
+        JMP_JGE => a >= b,
+        JMP_JSET => a & b != 0,
+        JMP_JNE => a != b,
+        JMP_JSGT => (a as i64) > b as i64,
+        JMP_JSGE => (a as i64) >= b as i64,
+        JMP_JLT => a < b,
+        JMP_JLE => a <= b,
+        JMP_JSLT => (a as i64) < (b as i64),
+        _ => (a as i64) <= b as i64,
+    };
+    for code in codes {
+        for &a in &vals {
+            for &b in &vals {
+                assert_eq!(taken(CLS_JMP | SRC_X | code, a, b, 0), reference(code, a, b), "X {code:#x} {a:#x} {b:#x}");
+                // Immediates are sign-extended 32-bit values.
+                let k = b as i32;
+                assert_eq!(taken(CLS_JMP | code, a, 0, k), reference(code, a, k as i64 as u64), "K {code:#x} {a:#x} {k}");
+                // JMP32 compares the low halves (signed: as i32).
+                let (a32, b32) = (a as u32 as i32 as i64 as u64, b as u32 as i32 as i64 as u64);
+                let r32 = match code {
+                    JMP_JSGT | JMP_JSGE | JMP_JSLT | JMP_JSLE => reference(code, a32, b32),
+                    _ => reference(code, a as u32 as u64, b as u32 as u64),
+                };
+                assert_eq!(taken(CLS_JMP32 | SRC_X | code, a, b, 0), r32, "X32 {code:#x} {a:#x} {b:#x}");
+                assert_eq!(taken(CLS_JMP32 | code, a, 0, b as u32 as i32), r32, "K32 {code:#x} {a:#x} {b:#x}");
+            }
+        }
+    }
+}

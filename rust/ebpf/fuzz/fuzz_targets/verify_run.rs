@@ -1,6 +1,9 @@
-//! Fuzz target: arbitrary bytes through the ELF extractor, the verifier and
-//! the interpreter. Nothing may panic, hang or touch memory outside the
-//! regions (the sanitizer and the region checks would tell).
+//! Fuzz target: arbitrary bytes through the ELF extractor, the verifier,
+//! the translation to pre-decoded ops and both interpreters. Nothing may
+//! panic, hang or touch memory outside the regions (the sanitizer and the
+//! region checks would tell), and the two interpreters must end the same
+//! way with the same memory effects (an unsound access proof would show
+//! up as a difference).
 //!
 //! Input layout: byte 0 = flags (bit 0: treat the rest as an ELF object;
 //! bit 1: virtual addresses; bits 2-7: entry for raw programs), byte 1 =
@@ -8,7 +11,7 @@
 #![no_main]
 
 use ebpf::elf::{extract_program_mut, Selector};
-use ebpf::{interpreter, memory, verify, HelperError, Helpers, Memory, VerifyConfig};
+use ebpf::{interpreter, memory, run_decoded, translate, verify, HelperError, Helpers, Memory, Op, VerifyConfig};
 use libfuzzer_sys::fuzz_target;
 
 /// Helpers that use the memory accessors with program-chosen arguments.
@@ -69,13 +72,32 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
+    let mut ops = vec![Op::INVALID; prog.len()];
+    let decoded = translate(&prog, &mut ops).expect("buffer has prog.len() ops");
+    // Both interpreters over the same buffers (so the same addresses), from
+    // the same initial contents.
     let mut stack = vec![0u8; memory::STACK_SIZE];
     let mut scratch = vec![0u8; 256];
-    let mut mem = if flags & 2 != 0 { Memory::with_virtual_addresses(&mut stack) } else { Memory::new(&mut stack) };
-    let r1 = mem.add_writable(&mut ctx).unwrap_or(0);
-    let mut helpers = FuzzHelpers { scratch: Some(&mut scratch) };
-    match interpreter::run(&prog, &mut mem, &mut helpers, r1, 20_000) {
-        Ok(exit) => assert!(exit.insns <= 20_000),
-        Err(e) => assert!(!e.describe().is_empty()),
+    let ctx_init = ctx.clone();
+    let mut outcomes = Vec::new();
+    for decoded_run in [false, true] {
+        ctx.copy_from_slice(&ctx_init);
+        scratch.fill(0);
+        let r = {
+            let mut mem = if flags & 2 != 0 { Memory::with_virtual_addresses(&mut stack) } else { Memory::new(&mut stack) };
+            let r1 = mem.add_writable(&mut ctx).unwrap_or(0);
+            let mut helpers = FuzzHelpers { scratch: Some(&mut scratch) };
+            if decoded_run {
+                run_decoded(&decoded, &mut mem, &mut helpers, r1, 20_000)
+            } else {
+                interpreter::run(&prog, &mut mem, &mut helpers, r1, 20_000)
+            }
+        };
+        match &r {
+            Ok(exit) => assert!(exit.insns <= 20_000),
+            Err(e) => assert!(!e.describe().is_empty()),
+        }
+        outcomes.push((r, ctx.clone(), scratch.clone()));
     }
+    assert_eq!(outcomes[0], outcomes[1], "checked vs pre-decoded interpreter");
 });

@@ -2,7 +2,10 @@
 #![allow(dead_code)]
 
 use ebpf::opcode::*;
-use ebpf::{interpreter, memory, verify, Exit, HelperError, Helpers, Memory, RunError, VerifyConfig, VerifyError};
+use ebpf::{
+    interpreter, memory, run_decoded, translate, verify, Decoded, Exit, HelperError, Helpers, Memory, Op, RunError, VerifyConfig,
+    VerifyError,
+};
 
 /// Builds programs instruction by instruction.
 #[derive(Default, Clone)]
@@ -101,14 +104,50 @@ pub fn verify_code(code: &[u8]) -> Result<ebpf::Program<'_>, VerifyError> {
     verify(code, 0, &VerifyConfig::new(TEST_HELPER_IDS))
 }
 
-/// Verifies and runs `code` with `ctx` as a writable region in r1.
+/// Translates `prog` into a fresh op buffer.
+pub fn decode(prog: &ebpf::Program<'_>) -> Vec<Op> {
+    let mut ops = vec![Op::INVALID; prog.len()];
+    translate(prog, &mut ops).expect("buffer is large enough");
+    ops
+}
+
+/// Verifies and runs `code` with `ctx` as a writable region in r1, on the
+/// checked interpreter and on the pre-decoded one: results, helper calls
+/// and memory effects must be identical (the pre-decoded result is
+/// returned).
 pub fn run_ctx(code: &[u8], ctx: &mut [u8]) -> Result<Exit, RunError> {
     let prog = verify_code(code).unwrap_or_else(|e| panic!("verify failed: {e}"));
     let mut stack = vec![0u8; memory::STACK_SIZE];
+    let mut ctx_checked = ctx.to_vec();
+    let (checked, checked_calls) = {
+        let mut mem = Memory::new(&mut stack);
+        let r1 = mem.add_writable(&mut ctx_checked).unwrap();
+        let mut h = TestHelpers { extra: None, calls: 0 };
+        (interpreter::run(&prog, &mut mem, &mut h, r1, 1_000_000), h.calls)
+    };
+    let ops = decode(&prog);
+    let dec = Decoded::reuse(&ops, prog.entry());
     let mut mem = Memory::new(&mut stack);
     let r1 = mem.add_writable(ctx).unwrap();
     let mut h = TestHelpers { extra: None, calls: 0 };
-    interpreter::run(&prog, &mut mem, &mut h, r1, 1_000_000)
+    let fast = run_decoded(&dec, &mut mem, &mut h, r1, 1_000_000);
+    assert_same(&checked, &fast);
+    assert_eq!(checked_calls, h.calls, "helper calls differ");
+    assert_eq!(&ctx_checked[..], &ctx[..], "memory effects differ");
+    fast
+}
+
+/// Two runs of one program ended the same way (fault addresses may differ
+/// when the runs used different buffers, so errors compare index and kind
+/// description).
+pub fn assert_same(a: &Result<Exit, RunError>, b: &Result<Exit, RunError>) {
+    match (a, b) {
+        (Ok(x), Ok(y)) => assert_eq!(x, y, "checked vs pre-decoded"),
+        (Err(x), Err(y)) => {
+            assert_eq!((x.index, x.kind.describe()), (y.index, y.kind.describe()), "checked {x:?} vs pre-decoded {y:?}")
+        }
+        _ => panic!("checked {a:?} vs pre-decoded {b:?}"),
+    }
 }
 
 /// Runs `code` without context and returns r0, panicking on error.
