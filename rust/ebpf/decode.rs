@@ -60,6 +60,15 @@ pub enum Kind {
     // writing three-address arithmetic). The second slot keeps its own op,
     // which runs alone only if the budget ends between the two.
     MovAddX, MovAddK, MovLshK, MovRshK, MovAndK,
+    // Fused pairs `dst += 1` / `dst -= 1` (ALU64) followed by a conditional
+    // jump on the same `dst` (a loop counter and its test): the op has the
+    // jump's fields (`src`, compare immediate, target). The jump slot keeps
+    // its own op, which runs alone if it is reached by a jump (it is never
+    // fused then) or if the budget ends between the two.
+    IncJeqK, IncJeqX, IncJneK, IncJneX, IncJltK, IncJltX,
+    IncJgtK, IncJgtX, IncJleK, IncJleX, IncJgeK, IncJgeX,
+    DecJeqK, DecJeqX, DecJneK, DecJneX, DecJltK, DecJltX,
+    DecJgtK, DecJgtX, DecJleK, DecJleX, DecJgeK, DecJgeX,
     /// Atomic read-modify-write (operation in `imm`), 32 / 64 bits.
     Atomic32, Atomic64,
     /// Unconditional jump to `off`.
@@ -293,9 +302,11 @@ pub fn translate<'o>(prog: &Program<'_>, out: &'o mut [Op]) -> Result<Decoded<'o
 }
 
 /// Fuses `mov dst, src` with a following ALU64 op on the same `dst` (see
-/// `Kind::MovAddX`) unless the second is a jump or call target. Runs after
-/// the proofs (which see the ops unfused) and before the costs (which do
-/// not change: a fused op is still its two instructions).
+/// `Kind::MovAddX`), and `dst += 1` / `dst -= 1` with a following
+/// conditional jump on `dst` (see `Kind::IncJltX`), unless the second is a
+/// jump or call target. Runs after the proofs (which see the ops unfused)
+/// and before the costs (which do not change: a fused op is still its two
+/// instructions).
 fn fuse(ops: &mut [Op]) {
     let mut i = 0usize;
     while i + 1 < ops.len() {
@@ -317,8 +328,54 @@ fn fuse(ops: &mut [Op]) {
                 continue;
             }
         }
+        if second.dst == first.dst && second.cost != TARGET {
+            if let (Some(kind), Some(op)) = (inc_jump(&first, second.kind), ops.get_mut(i)) {
+                *op = Op { kind, ..second };
+                i += 2;
+                continue;
+            }
+        }
         i += if first.kind == Kind::Lddw { 2 } else { 1 };
     }
+}
+
+/// The fused kind of `first` (an ALU64 add or subtract of 1 or -1) followed
+/// by a conditional jump of kind `jump` on the same register, if there is
+/// one.
+fn inc_jump(first: &Op, jump: Kind) -> Option<Kind> {
+    use Kind::*;
+    let inc = match (first.kind, first.imm) {
+        (AddK, 1) | (SubK, u64::MAX) => true,
+        (AddK, u64::MAX) | (SubK, 1) => false,
+        _ => return None,
+    };
+    Some(match (inc, jump) {
+        (true, JeqK) => IncJeqK,
+        (true, JeqX) => IncJeqX,
+        (true, JneK) => IncJneK,
+        (true, JneX) => IncJneX,
+        (true, JltK) => IncJltK,
+        (true, JltX) => IncJltX,
+        (true, JgtK) => IncJgtK,
+        (true, JgtX) => IncJgtX,
+        (true, JleK) => IncJleK,
+        (true, JleX) => IncJleX,
+        (true, JgeK) => IncJgeK,
+        (true, JgeX) => IncJgeX,
+        (false, JeqK) => DecJeqK,
+        (false, JeqX) => DecJeqX,
+        (false, JneK) => DecJneK,
+        (false, JneX) => DecJneX,
+        (false, JltK) => DecJltK,
+        (false, JltX) => DecJltX,
+        (false, JgtK) => DecJgtK,
+        (false, JgtX) => DecJgtX,
+        (false, JleK) => DecJleK,
+        (false, JleX) => DecJleX,
+        (false, JgeK) => DecJgeK,
+        (false, JgeX) => DecJgeX,
+        _ => return None,
+    })
 }
 
 /// Whether control may leave the straight line after this op.

@@ -317,6 +317,21 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
             }};
         }
 
+        // A fused `dst += delta; if cond(dst) goto target`: the jump half
+        // runs (and counts, and charges the next straight line) only if the
+        // budget covers its slot; otherwise the run stops there.
+        macro_rules! inc_jmp {
+            ($delta:expr, |$a:ident| $cond:expr) => {{
+                let d = op.dst();
+                let $a = reg[d].wrapping_add($delta);
+                reg[d] = $a;
+                if pc < view.len() {
+                    pc = pc.wrapping_add(1);
+                    jmp_if!($cond);
+                }
+            }};
+        }
+
         use Kind::*;
         match op.kind {
             Invalid => fail!(here!(), RunErrorKind::InvalidInsn),
@@ -404,6 +419,31 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
             MovLshK => fused!(|a| a.wrapping_shl(op.imm as u32)),
             MovRshK => fused!(|a| a.wrapping_shr(op.imm as u32)),
             MovAndK => fused!(|a| a & op.imm),
+
+            IncJeqK => inc_jmp!(1, |a| a == k64!()),
+            IncJeqX => inc_jmp!(1, |a| a == reg[op.src()]),
+            IncJneK => inc_jmp!(1, |a| a != k64!()),
+            IncJneX => inc_jmp!(1, |a| a != reg[op.src()]),
+            IncJltK => inc_jmp!(1, |a| a < k64!()),
+            IncJltX => inc_jmp!(1, |a| a < reg[op.src()]),
+            IncJgtK => inc_jmp!(1, |a| a > k64!()),
+            IncJgtX => inc_jmp!(1, |a| a > reg[op.src()]),
+            IncJleK => inc_jmp!(1, |a| a <= k64!()),
+            IncJleX => inc_jmp!(1, |a| a <= reg[op.src()]),
+            IncJgeK => inc_jmp!(1, |a| a >= k64!()),
+            IncJgeX => inc_jmp!(1, |a| a >= reg[op.src()]),
+            DecJeqK => inc_jmp!(u64::MAX, |a| a == k64!()),
+            DecJeqX => inc_jmp!(u64::MAX, |a| a == reg[op.src()]),
+            DecJneK => inc_jmp!(u64::MAX, |a| a != k64!()),
+            DecJneX => inc_jmp!(u64::MAX, |a| a != reg[op.src()]),
+            DecJltK => inc_jmp!(u64::MAX, |a| a < k64!()),
+            DecJltX => inc_jmp!(u64::MAX, |a| a < reg[op.src()]),
+            DecJgtK => inc_jmp!(u64::MAX, |a| a > k64!()),
+            DecJgtX => inc_jmp!(u64::MAX, |a| a > reg[op.src()]),
+            DecJleK => inc_jmp!(u64::MAX, |a| a <= k64!()),
+            DecJleX => inc_jmp!(u64::MAX, |a| a <= reg[op.src()]),
+            DecJgeK => inc_jmp!(u64::MAX, |a| a >= k64!()),
+            DecJgeX => inc_jmp!(u64::MAX, |a| a >= reg[op.src()]),
 
             Lddw => {
                 reg[op.dst()] = op.imm;

@@ -556,3 +556,101 @@ fn mov_then_alu_pairs_are_fused_and_behave_as_two_instructions() {
     let r = both(&p.code, 0, &[], SETUP);
     assert!(r.0.is_ok());
 }
+
+#[test]
+fn increment_then_jump_pairs_are_fused_and_behave_as_two_instructions() {
+    use Kind::*;
+    let jumps: [(u8, [Kind; 2], [Kind; 2]); 6] = [
+        (JMP_JEQ, [IncJeqK, IncJeqX], [DecJeqK, DecJeqX]),
+        (JMP_JNE, [IncJneK, IncJneX], [DecJneK, DecJneX]),
+        (JMP_JLT, [IncJltK, IncJltX], [DecJltK, DecJltX]),
+        (JMP_JGT, [IncJgtK, IncJgtX], [DecJgtK, DecJgtX]),
+        (JMP_JLE, [IncJleK, IncJleX], [DecJleK, DecJleX]),
+        (JMP_JGE, [IncJgeK, IncJgeX], [DecJgeK, DecJgeX]),
+    ];
+    // (ALU op, its immediate, increments?): sub -1 is an increment too.
+    let steps: [(u8, i32, bool); 4] = [(ALU_ADD, 1, true), (ALU_SUB, -1, true), (ALU_SUB, 1, false), (ALU_ADD, -1, false)];
+    let mut runs = 0;
+    for (jmp, inc_kinds, dec_kinds) in jumps {
+        for (alu, imm, inc) in steps {
+            for x in [false, true] {
+                // Starting values around the bound 5, and around the wrap
+                // (0 / u64::MAX: compares are unsigned).
+                for start in [3u64, 4, 5, 6, 7, 0, u64::MAX, u64::MAX - 1] {
+                    for bound in [5i32, 0, -1] {
+                        let mut p = Asm::new();
+                        p.lddw(1, start).mov64(3, bound).mov64(0, 0); // 0-3
+                        p.alu64_k(ALU_ADD, 0, 1); // 4: loop
+                        p.alu64_k(alu, 1, imm); // 5
+                        if x {
+                            p.jmp_x(jmp, 1, 3, -3); // 6 -> 4
+                        } else {
+                            p.jmp_k(jmp, 1, bound, -3); // 6 -> 4
+                        }
+                        p.exit(); // 7
+                        let k = kinds(&p);
+                        let want = if inc { inc_kinds } else { dec_kinds }[x as usize];
+                        assert_eq!(k[5], want, "{jmp:#x} {alu:#x} {imm} {x}");
+                        // The jump slot keeps its own op.
+                        assert_eq!(k[6], if x { jmp_kind_x(jmp) } else { jmp_kind_k(jmp) });
+                        // Loops that do not end run out of budget, on both.
+                        let full = both(&p.code, 0, &[], Setup { budget: 64, ..SETUP });
+                        runs += 1;
+                        // The budget ends at every instruction, in
+                        // particular between the two halves.
+                        let insns = match &full.0 {
+                            Ok(e) => e.insns,
+                            Err(_) => 64,
+                        };
+                        for budget in 0..insns.min(20) {
+                            let r = both(&p.code, 0, &[], Setup { budget, ..SETUP });
+                            assert!(matches!(r.0, Err(RunError { kind: RunErrorKind::BudgetExhausted, .. })), "{budget}: {:?}", r.0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(runs, 6 * 4 * 2 * 8 * 3);
+    // Not fused: a step other than 1, another register, ALU32, and a jump
+    // (here: the loop's back edge) that lands on the jump slot.
+    let not_fused = |p: &Asm, at: usize| {
+        let k = kinds(p);
+        assert!(!format!("{:?}", k[at]).starts_with("Inc") && !format!("{:?}", k[at]).starts_with("Dec"), "{:?}", k[at]);
+        let r = both(&p.code, 0, &[], Setup { budget: 100, ..SETUP });
+        assert!(r.0.is_ok() || matches!(r.0, Err(RunError { kind: RunErrorKind::BudgetExhausted, .. })));
+    };
+    not_fused(Asm::new().mov64(1, 9).alu64_k(ALU_ADD, 1, 2).jmp_k(JMP_JLT, 1, 20, -2).mov64(0, 0).exit(), 1);
+    not_fused(Asm::new().mov64(1, 9).alu64_k(ALU_ADD, 2, 1).jmp_k(JMP_JLT, 1, 20, -2).mov64(0, 0).exit(), 1);
+    not_fused(Asm::new().mov64(1, 9).alu32_k(ALU_ADD, 1, 1).jmp_k(JMP_JLT, 1, 20, -2).mov64(0, 0).exit(), 1);
+    not_fused(Asm::new().mov64(1, 9).jmp_k(JMP_JSGT, 1, 20, -2).mov64(0, 0).exit(), 0);
+    // r1 counts up to 20, the back edge lands on the jump itself.
+    let mut p = Asm::new();
+    p.mov64(1, 0).mov64(0, 0).alu64_k(ALU_ADD, 1, 1).jmp_k(JMP_JGE, 1, 20, 2).alu64_k(ALU_ADD, 1, 1).ja(-3).exit();
+    // 0: r1 = 0; 1: r0 = 0; 2: r1 += 1; 3: if r1 >= 20 goto 6; 4: r1 += 1; 5: goto 3; 6: exit
+    assert_eq!(kinds(&p)[2], Kind::AddK);
+    let r = both(&p.code, 0, &[], SETUP);
+    assert_eq!(r.0.as_ref().unwrap().insns, 2 + 2 + 19 * 3 + 1);
+}
+
+fn jmp_kind_k(jmp: u8) -> Kind {
+    match jmp {
+        JMP_JEQ => Kind::JeqK,
+        JMP_JNE => Kind::JneK,
+        JMP_JLT => Kind::JltK,
+        JMP_JGT => Kind::JgtK,
+        JMP_JLE => Kind::JleK,
+        _ => Kind::JgeK,
+    }
+}
+
+fn jmp_kind_x(jmp: u8) -> Kind {
+    match jmp {
+        JMP_JEQ => Kind::JeqX,
+        JMP_JNE => Kind::JneX,
+        JMP_JLT => Kind::JltX,
+        JMP_JGT => Kind::JgtX,
+        JMP_JLE => Kind::JleX,
+        _ => Kind::JgeX,
+    }
+}
