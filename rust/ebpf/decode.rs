@@ -60,6 +60,9 @@ pub enum Kind {
     // writing three-address arithmetic). The second slot keeps its own op,
     // which runs alone only if the budget ends between the two.
     MovAddX, MovAddK, MovLshK, MovRshK, MovAndK,
+    /// Fused `dst <<= imm; dst += aux` (ALU64: a scaled index added to a
+    /// base). The second slot keeps its own op, as above.
+    LshAddX,
     // Fused pairs `dst += 1` / `dst -= 1` (ALU64) followed by a conditional
     // jump on the same `dst` (a loop counter and its test): the op has the
     // jump's fields (`src`, compare immediate, target). The jump slot keeps
@@ -303,7 +306,8 @@ pub fn translate<'o>(prog: &Program<'_>, out: &'o mut [Op]) -> Result<Decoded<'o
 
 /// Fuses `mov dst, src` with a following ALU64 op on the same `dst` (see
 /// `Kind::MovAddX`), and `dst += 1` / `dst -= 1` with a following
-/// conditional jump on `dst` (see `Kind::IncJltX`), unless the second is a
+/// conditional jump on `dst` (see `Kind::IncJltX`), and `lsh dst, k` with
+/// a following `add dst, src` (`Kind::LshAddX`), unless the second is a
 /// jump or call target. Runs after the proofs (which see the ops unfused)
 /// and before the costs (which do not change: a fused op is still its two
 /// instructions).
@@ -324,6 +328,13 @@ fn fuse(ops: &mut [Op]) {
             };
             if let (Some(kind), Some(op)) = (kind, ops.get_mut(i)) {
                 *op = Op { kind, aux: second.src, imm: second.imm, ..first };
+                i += 2;
+                continue;
+            }
+        }
+        if first.kind == Kind::LshK && second.kind == Kind::AddX && second.dst == first.dst && second.cost != TARGET {
+            if let Some(op) = ops.get_mut(i) {
+                *op = Op { kind: Kind::LshAddX, aux: second.src, ..first };
                 i += 2;
                 continue;
             }

@@ -420,6 +420,14 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
             MovRshK => fused!(|a| a.wrapping_shr(op.imm as u32)),
             MovAndK => fused!(|a| a & op.imm),
 
+            LshAddX => {
+                let d = op.dst();
+                reg[d] = reg[d].wrapping_shl(op.imm as u32);
+                if pc < view.len() {
+                    reg[d] = reg[d].wrapping_add(reg[op.aux()]);
+                    pc = pc.wrapping_add(1);
+                }
+            }
             IncJeqK => inc_jmp!(1, |a| a == k64!()),
             IncJeqX => inc_jmp!(1, |a| a == reg[op.src()]),
             IncJneK => inc_jmp!(1, |a| a != k64!()),

@@ -654,3 +654,33 @@ fn jmp_kind_x(jmp: u8) -> Kind {
         _ => Kind::JgeX,
     }
 }
+
+#[test]
+fn shift_then_add_pairs_are_fused_and_behave_as_two_instructions() {
+    // r2 <<= k; r2 += other, with other the destination itself, another
+    // register, and shifts of 0, 2, 63 and 64 (masked to 0).
+    for k in [0i32, 2, 63, 64] {
+        for other in [2u8, 1, 3] {
+            let mut p = Asm::new();
+            p.lddw(1, 0x8765_4321_0fed_cba9).lddw(2, 0x0123_4567_89ab_cdef).mov64(3, -77); // 0-4
+            p.alu64_k(ALU_LSH, 2, k).alu64_x(ALU_ADD, 2, other); // 5, 6
+            p.alu64_x(ALU_MOV, 0, 2).exit();
+            let k5 = kinds(&p);
+            assert_eq!((k5[5], k5[6]), (Kind::LshAddX, Kind::AddX), "{k} {other}");
+            let full = both(&p.code, 0, &[], SETUP);
+            assert_eq!(full.0.as_ref().unwrap().insns, 7);
+            for budget in 0..7 {
+                let r = both(&p.code, 0, &[], Setup { budget, ..SETUP });
+                assert!(matches!(r.0, Err(RunError { kind: RunErrorKind::BudgetExhausted, .. })), "{budget}: {:?}", r.0);
+            }
+        }
+    }
+    // Not fused: another destination, or a jump lands on the add.
+    let mut p = Asm::new();
+    p.mov64(2, 5).alu64_k(ALU_LSH, 2, 3).alu64_x(ALU_ADD, 3, 2).alu64_x(ALU_MOV, 0, 3).exit();
+    assert_eq!(kinds(&p)[1], Kind::LshK);
+    let mut p = Asm::new();
+    p.mov64(2, 5).jmp_k(JMP_JEQ, 2, 5, 1).alu64_k(ALU_LSH, 2, 3).alu64_x(ALU_ADD, 2, 2).alu64_x(ALU_MOV, 0, 2).exit();
+    assert_eq!(kinds(&p)[2], Kind::LshK);
+    assert_eq!(r0_of(&both(&p.code, 0, &[], SETUP)), 10);
+}
