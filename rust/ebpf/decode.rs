@@ -66,8 +66,8 @@ pub enum Kind {
     // Fused pairs `dst += 1` / `dst -= 1` (ALU64) followed by a conditional
     // jump on the same `dst` (a loop counter and its test): the op has the
     // jump's fields (`src`, compare immediate, target). The jump slot keeps
-    // its own op, which runs alone if it is reached by a jump (it is never
-    // fused then) or if the budget ends between the two.
+    // its own op, which runs alone if it is reached by a jump (the pair
+    // is fused all the same) or if the budget ends between the two.
     IncJeqK, IncJeqX, IncJneK, IncJneX, IncJltK, IncJltX,
     IncJgtK, IncJgtX, IncJleK, IncJleX, IncJgeK, IncJgeX,
     DecJeqK, DecJeqX, DecJneK, DecJneX, DecJltK, DecJltX,
@@ -306,7 +306,8 @@ pub fn translate<'o>(prog: &Program<'_>, out: &'o mut [Op]) -> Result<Decoded<'o
 
 /// Fuses `mov dst, src` with a following ALU64 op on the same `dst` (see
 /// `Kind::MovAddX`), and `dst += 1` / `dst -= 1` with a following
-/// conditional jump on `dst` (see `Kind::IncJltX`), and `lsh dst, k` with
+/// conditional jump on `dst` (see `Kind::IncJltX`; also when the jump is a
+/// jump target), and `lsh dst, k` with
 /// a following `add dst, src` (`Kind::LshAddX`), unless the second is a
 /// jump or call target. Runs after the proofs (which see the ops unfused)
 /// and before the costs (which do not change: a fused op is still its two
@@ -339,7 +340,9 @@ fn fuse(ops: &mut [Op]) {
                 continue;
             }
         }
-        if second.dst == first.dst && second.cost != TARGET {
+        // The jump slot may be a jump target: it keeps its own op, which
+        // runs alone when control arrives there by a jump.
+        if second.dst == first.dst {
             if let (Some(kind), Some(op)) = (inc_jump(&first, second.kind), ops.get_mut(i)) {
                 *op = Op { kind, ..second };
                 i += 2;

@@ -624,13 +624,28 @@ fn increment_then_jump_pairs_are_fused_and_behave_as_two_instructions() {
     not_fused(Asm::new().mov64(1, 9).alu64_k(ALU_ADD, 2, 1).jmp_k(JMP_JLT, 1, 20, -2).mov64(0, 0).exit(), 1);
     not_fused(Asm::new().mov64(1, 9).alu32_k(ALU_ADD, 1, 1).jmp_k(JMP_JLT, 1, 20, -2).mov64(0, 0).exit(), 1);
     not_fused(Asm::new().mov64(1, 9).jmp_k(JMP_JSGT, 1, 20, -2).mov64(0, 0).exit(), 0);
-    // r1 counts up to 20, the back edge lands on the jump itself.
+    // A jump onto the jump slot does not prevent the fusion (the slot keeps
+    // its own op, which then runs alone): r1 counts up to 20, the back edge
+    // lands on the jump itself.
     let mut p = Asm::new();
     p.mov64(1, 0).mov64(0, 0).alu64_k(ALU_ADD, 1, 1).jmp_k(JMP_JGE, 1, 20, 2).alu64_k(ALU_ADD, 1, 1).ja(-3).exit();
     // 0: r1 = 0; 1: r0 = 0; 2: r1 += 1; 3: if r1 >= 20 goto 6; 4: r1 += 1; 5: goto 3; 6: exit
-    assert_eq!(kinds(&p)[2], Kind::AddK);
+    assert_eq!((kinds(&p)[2], kinds(&p)[3]), (Kind::IncJgeK, Kind::JgeK));
     let r = both(&p.code, 0, &[], SETUP);
     assert_eq!(r.0.as_ref().unwrap().insns, 2 + 2 + 19 * 3 + 1);
+    for budget in 0..2 + 2 + 19 * 3 + 1 {
+        let r = both(&p.code, 0, &[], Setup { budget, ..SETUP });
+        assert!(matches!(r.0, Err(RunError { kind: RunErrorKind::BudgetExhausted, .. })), "{budget}: {:?}", r.0);
+    }
+    // The same with a loop guard that jumps onto the loop's closing jump
+    // (as the bench's byte histogram does when the length is 0).
+    for n in [0, 1, 3] {
+        let mut p = Asm::new();
+        p.mov64(2, n).mov64(3, 0).mov64(0, 0).jmp_k(JMP_JEQ, 2, 0, 2); // 0-3 -> 6
+        p.alu64_k(ALU_ADD, 0, 7).alu64_k(ALU_ADD, 3, 1).jmp_x(JMP_JLT, 3, 2, -3).exit(); // 4-7
+        assert_eq!((kinds(&p)[5], kinds(&p)[6]), (Kind::IncJltX, Kind::JltX));
+        assert_eq!(r0_of(&both(&p.code, 0, &[], SETUP)), 7 * n as u64);
+    }
 }
 
 fn jmp_kind_k(jmp: u8) -> Kind {
