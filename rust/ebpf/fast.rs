@@ -21,7 +21,7 @@ use super::helpers::Helpers;
 // `Exit` is also an op kind (glob-imported in the loop).
 use super::interpreter::{Exit as Finished, TICK_INSNS};
 use super::memory::{Memory, FRAME_SIZE, MAX_FRAMES};
-use super::opcode::*;
+use super::alu::*;
 
 #[derive(Clone, Copy)]
 struct Frame {
@@ -621,71 +621,5 @@ pub fn run_decoded<'a, H: Helpers<'a> + ?Sized>(
                 charge!(at);
             }
         }
-    }
-}
-
-/// The value an atomic writes back, or `None` for an unknown operation.
-#[inline(always)]
-fn atomic_new(imm: i32, old: u64, src: u64, r0: u64) -> Option<u64> {
-    Some(match imm {
-        ATOMIC_CMPXCHG => {
-            if old == r0 {
-                src
-            } else {
-                old
-            }
-        }
-        ATOMIC_XCHG => src,
-        _ => match imm & !ATOMIC_FETCH {
-            ATOMIC_ADD => old.wrapping_add(src),
-            ATOMIC_OR => old | src,
-            ATOMIC_AND => old & src,
-            ATOMIC_XOR => old ^ src,
-            _ => return None,
-        },
-    })
-}
-
-/// Writes the fetched old value where the atomic's variant wants it.
-#[inline(always)]
-fn atomic_fetch(reg: &mut [u64; 16], imm: i32, src: usize, old: u64) {
-    if imm == ATOMIC_CMPXCHG {
-        reg[0] = old;
-    } else if imm & ATOMIC_FETCH != 0 {
-        reg[src & 0xf] = old;
-    }
-}
-
-// Signed division and modulo with the RFC 9669 rules (see interpreter.rs).
-#[inline(always)]
-fn sdiv32(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        0
-    } else {
-        (a as i32).wrapping_div(b as i32) as u32
-    }
-}
-#[inline(always)]
-fn smod32(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        a
-    } else {
-        (a as i32).wrapping_rem(b as i32) as u32
-    }
-}
-#[inline(always)]
-fn sdiv64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        0
-    } else {
-        (a as i64).wrapping_div(b as i64) as u64
-    }
-}
-#[inline(always)]
-fn smod64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        (a as i64).wrapping_rem(b as i64) as u64
     }
 }

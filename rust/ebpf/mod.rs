@@ -43,6 +43,7 @@
 //! ```
 #![cfg_attr(not(MODULE), no_std)]
 
+mod alu;
 pub mod decode;
 pub mod elf;
 pub mod error;
