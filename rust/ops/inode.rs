@@ -107,6 +107,26 @@ pub(crate) unsafe fn refresh(inode: *mut bindings::inode) -> Result<()> {
     Ok(())
 }
 
+/// Takes the core's ctime into the VFS inode after an xattr change (the
+/// core stamped it; ext4 changes ctime there too), leaving atime and mtime
+/// as the VFS has them (mtime may be newer than the core's while data
+/// waits for writeback).
+///
+/// # Safety
+///
+/// `inode` must be a valid inode of a mounted FluffleFS.
+pub(crate) unsafe fn refresh_ctime(inode: *mut bindings::inode) -> Result<()> {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let ino = (*inode).i_ino as u64;
+        let a = with_fs((*inode).i_sb, |fs| fs.getattr(ino))?;
+        let (mut at, mut mt, mut ct) = zero_times();
+        shim::fluffle_inode_get_times(inode, &mut at, &mut mt, &mut ct);
+        shim::fluffle_inode_set_times(inode, &at, &mt, &time::from_core(a.ctime));
+    }
+    Ok(())
+}
+
 fn zero_times() -> (bindings::timespec64, bindings::timespec64, bindings::timespec64) {
     let z = bindings::timespec64 { tv_sec: 0, tv_nsec: 0 };
     (z, z, z)

@@ -53,12 +53,13 @@ def check_type(kind, p, what):
         eq(f"{what}: {kind} size", st.st_size, 0)
 
 
-def ctime_moves(kind, p, what, fn):
-    """fn() must succeed and advance p's ctime (coarse clock: wait a tick)."""
+def ctime_moves(kind, p, what, fn, after=None):
+    """fn() must succeed and advance the ctime of p (found at `after`
+    afterwards if it moves; coarse clock: wait a tick first)."""
     before = lst(p).st_ctime_ns
     time.sleep(0.03)
     fn()
-    check(lst(p).st_ctime_ns > before, f"{what} of {kind} did not change ctime")
+    check(lst(after or p).st_ctime_ns > before, f"{what} of {kind} did not change ctime")
 
 
 # ---- as root -------------------------------------------------------------
@@ -129,7 +130,7 @@ os.mkdir(f"{T}/sub")
 for k in TYPES:
     p, q = f"{T}/{k}", f"{T}/sub/{k}.moved"
     ino = lst(p).st_ino
-    ctime_moves(k, p, "rename", lambda: os.rename(p, q))
+    ctime_moves(k, p, "rename", lambda: os.rename(p, q), after=q)
     eq(f"rename {k} keeps inode", lst(q).st_ino, ino)
     check(not os.path.lexists(p), f"rename {k}: old name still there")
     check_type(k, q, "renamed")
