@@ -45,6 +45,10 @@ impl vfs::fs_type::FileSystem for FluffleFs {
         ops::sb::fill_super(sb)
     }
 
+    fn check_options(opts: &[u8]) -> Result {
+        ops::sb::check_options(opts)
+    }
+
     // SAFETY: `ops::sb::kill_sb` tears down through `kill_block_super` and
     // then frees what `fill_super` allocated.
     const KILL_SB: unsafe extern "C" fn(*mut bindings::super_block) = ops::sb::kill_sb;

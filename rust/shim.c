@@ -360,6 +360,7 @@ u32 fluffle_current_fsgid(void)
 #include <linux/statfs.h>
 #include <linux/xattr.h>
 static_assert(FMODE_CAN_ODIRECT == (__force fmode_t)(1u << 22));
+static_assert(SB_RDONLY == 1);
 static_assert(sizeof(struct kstatfs) == 120);
 static_assert(offsetof(struct kstatfs, f_blocks) == 16);
 static_assert(offsetof(struct kstatfs, f_ffree) == 48);

@@ -10,7 +10,7 @@ use super::abi::{BLOCK_SIZE, FT_DIRECTORY, FT_REGULAR, FT_SYMLINK};
 use super::fluffle::device::ZonedDevice;
 use super::fluffle::errno::{Errno, EINVAL};
 use super::fluffle::fs::Fs;
-use super::fluffle::types::{FileType, SnapId};
+use super::fluffle::types::SnapId;
 
 /// Device geometry as kernels see it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -107,12 +107,7 @@ impl<'f, D: ZonedDevice> FsSnapshot<'f, D> {
     pub fn info(&mut self, parent: u64) -> Result<FileInfo, Errno> {
         let ino = self.fs.snapshot_ino(self.snap)?;
         let attr = self.fs.getattr(ino)?;
-        let ftype_bits = match attr.ftype {
-            FileType::Regular => 0o100000,
-            FileType::Directory => 0o040000,
-            FileType::Symlink => 0o120000,
-        };
-        Ok(FileInfo { ino, parent, mode: (attr.mode & 0o7777) | ftype_bits })
+        Ok(FileInfo { ino, parent, mode: (attr.mode & 0o7777) | attr.ftype.mode_bits() })
     }
 }
 

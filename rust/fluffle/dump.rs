@@ -65,6 +65,10 @@ impl<D: ZonedDevice> Fs<D> {
                 FileType::Regular => "file",
                 FileType::Directory => "dir ",
                 FileType::Symlink => "link",
+                FileType::Fifo => "fifo",
+                FileType::CharDev => "chr ",
+                FileType::BlockDev => "blk ",
+                FileType::Socket => "sock",
             };
             writeln!(
                 out,
@@ -82,6 +86,10 @@ impl<D: ZonedDevice> Fs<D> {
                 n.xattrs().len(),
                 if n.inline.is_some() { " inline" } else { "" }
             )?;
+            if n.ftype.has_rdev() {
+                // Kernel dev_t: major in the top 12 bits, minor below.
+                writeln!(out, "      rdev {}:{}", n.rdev >> 20, n.rdev & 0xfffff)?;
+            }
             if entries {
                 let mut res = Ok(());
                 let walked = self.dir_walk(i, 2, &mut |e, name| {

@@ -29,7 +29,7 @@ impl<D: ZonedDevice> Fs<D> {
         match self.inodes[i].ftype {
             FileType::Regular => Ok(()),
             FileType::Directory => Err(EISDIR),
-            FileType::Symlink => Err(EINVAL),
+            FileType::Symlink | FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket => Err(EINVAL),
         }
     }
 

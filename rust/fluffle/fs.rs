@@ -16,7 +16,7 @@
 //! - Names are byte strings of 1..=255 bytes without `/` or NUL, not `.` or
 //!   `..` (`EINVAL`; `ENAMETOOLONG` beyond 255).
 //! - Directories: [`Fs::lookup`], [`Fs::create`], [`Fs::mkdir`],
-//!   [`Fs::symlink`], [`Fs::link`], [`Fs::unlink`], [`Fs::rmdir`],
+//!   [`Fs::symlink`], [`Fs::mknod`] (FIFOs, device nodes, sockets), [`Fs::link`], [`Fs::unlink`], [`Fs::rmdir`],
 //!   [`Fs::rename`] (with `RENAME_NOREPLACE` / `RENAME_EXCHANGE`),
 //!   [`Fs::readdir`] with stable cookies: `.` has cookie 1, `..` cookie 2,
 //!   every entry's cookie is its position (dentry block and slot,
@@ -429,7 +429,11 @@ impl<D: ZonedDevice> Fs<D> {
         if let Some(size) = set.size {
             match self.inodes[i].ftype {
                 FileType::Directory => return Err(EISDIR),
-                FileType::Symlink => return Err(EINVAL),
+                // The VFS refuses these before they get here (truncate(2)
+                // of a FIFO or device is EINVAL), as the core does.
+                FileType::Symlink | FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket => {
+                    return Err(EINVAL)
+                }
                 FileType::Regular => {}
             }
             if size > MAX_FILE_SIZE {
@@ -550,6 +554,20 @@ impl<D: ZonedDevice> Fs<D> {
         let n = &mut self.inodes[i];
         n.extra_mut()?.target = t;
         n.size = target.len() as u64;
+        Ok(n.attr())
+    }
+
+    /// Creates a FIFO, device node or socket (`ftype`; `EINVAL` for other
+    /// types, which have their own calls). `rdev` is kept for device nodes
+    /// and must be 0 for the others (`EINVAL`; the kernel glue passes 0,
+    /// as `init_special_inode` ignores it for them).
+    pub fn mknod(&mut self, dir: u64, name: &[u8], ftype: FileType, mode: u32, rdev: u32, uid: u32, gid: u32) -> Result<Attr> {
+        if !ftype.is_special() || (rdev != 0 && !ftype.has_rdev()) {
+            return Err(EINVAL);
+        }
+        let i = self.new_inode(dir, name, ftype, mode, uid, gid)?;
+        let n = &mut self.inodes[i];
+        n.rdev = rdev;
         Ok(n.attr())
     }
 

@@ -909,3 +909,112 @@ fn another_format_version_is_refused_by_name() {
     assert_eq!(r.err(), Some(EOPNOTSUPP));
     assert!(super::errno::mount_failure(EOPNOTSUPP).contains("another version"));
 }
+
+/// FIFOs, device nodes and sockets: made by `mknod`, shown with their
+/// kind and device number, linked, renamed, chmod/chown'd, given xattrs
+/// and unlinked like files; they survive remounts and fsck knows them.
+#[test]
+fn special_files_survive_remount() {
+    let mut fs = mount(dev(16, 64));
+    let d = fs.mkdir(1, b"d", 0o755, 0, 0).unwrap().ino;
+    let kinds = [
+        (&b"fifo"[..], FileType::Fifo, 0u32, S_IFIFO),
+        (&b"null"[..], FileType::CharDev, (1 << 20) | 3, S_IFCHR),
+        (&b"sda"[..], FileType::BlockDev, u32::MAX, S_IFBLK),
+        (&b"sock"[..], FileType::Socket, 0, S_IFSOCK),
+    ];
+    let mut inos = vec![];
+    for (name, t, rdev, bits) in kinds {
+        let a = fs.mknod(d, name, t, 0o640, rdev, 7, 8).unwrap();
+        assert_eq!((a.ftype, a.rdev, a.mode, a.size, a.nlink, a.uid, a.gid), (t, rdev, bits | 0o640, 0, 1, 7, 8));
+        // No content: reads, writes and truncates are refused.
+        assert_eq!(fs.read(a.ino, 0, &mut [0u8; 4]), Err(EINVAL));
+        assert_eq!(fs.write(a.ino, 0, b"x"), Err(EINVAL));
+        assert_eq!(fs.setattr(a.ino, &SetAttr { size: Some(0), ..Default::default() }).err(), Some(EINVAL));
+        inos.push(a.ino);
+    }
+    // The other types have their own calls; a FIFO's or socket's rdev is 0.
+    assert_eq!(fs.mknod(d, b"r", FileType::Regular, 0o644, 0, 0, 0).err(), Some(EINVAL));
+    assert_eq!(fs.mknod(d, b"r", FileType::Directory, 0o644, 0, 0, 0).err(), Some(EINVAL));
+    assert_eq!(fs.mknod(d, b"r", FileType::Fifo, 0o644, 5, 0, 0).err(), Some(EINVAL));
+    assert_eq!(fs.mknod(d, b"fifo", FileType::Fifo, 0o644, 0, 0, 0).err(), Some(EEXIST));
+    // Every operation a file has but content.
+    fs.link(inos[1], 1, b"null2").unwrap();
+    fs.rename(d, b"sock", 1, b"sock", 0).unwrap();
+    fs.setattr(inos[0], &SetAttr { mode: Some(0o600), uid: Some(9), gid: Some(10), ..Default::default() }).unwrap();
+    fs.setxattr(inos[2], b"user.k", b"v", 0).unwrap();
+    fs.unlink(d, b"null").unwrap();
+    let mut seen = vec![];
+    fs.readdir(d, 0, &mut |n, _, t, _| {
+        seen.push((n.to_vec(), t));
+        true
+    })
+    .unwrap();
+    assert!(seen.contains(&(b"fifo".to_vec(), FileType::Fifo)) && seen.contains(&(b"sda".to_vec(), FileType::BlockDev)));
+    assert_eq!(FileType::Socket.dt(), 12);
+    let check = |fs: &mut Fs<MemDevice>| {
+        let f = fs.lookup(d, b"fifo").unwrap();
+        assert_eq!((f.ftype, f.mode, f.uid, f.gid, f.rdev), (FileType::Fifo, S_IFIFO | 0o600, 9, 10, 0));
+        let c = fs.lookup(1, b"null2").unwrap();
+        assert_eq!((c.ftype, c.rdev, c.nlink), (FileType::CharDev, (1 << 20) | 3, 1));
+        let b = fs.lookup(d, b"sda").unwrap();
+        assert_eq!((b.ftype, b.rdev), (FileType::BlockDev, u32::MAX));
+        let mut v = [0u8; 8];
+        assert_eq!(fs.getxattr(b.ino, b"user.k", &mut v), Ok(1));
+        assert_eq!(fs.lookup(1, b"sock").unwrap().ftype, FileType::Socket);
+        assert_eq!(fs.lookup(d, b"null").err(), Some(ENOENT));
+        let r = fs.check().unwrap();
+        assert_eq!(r.problems(), 0, "{:?}", r.list);
+    };
+    check(&mut fs);
+    fs.sync().unwrap();
+    let mut fs = mount(fs.unmount().unwrap());
+    check(&mut fs);
+    // Dropped from the cache and read back from their nodes.
+    fs.set_cache_limits(0, 0);
+    fs.sync().unwrap();
+    check(&mut fs);
+}
+
+/// A node payload claiming a special file with a kind, rdev or content
+/// it cannot have is damage (`EUCLEAN`), never a panic.
+#[test]
+fn malformed_special_nodes_are_refused() {
+    use super::inode::{Inode, INODE_FIXED};
+    let mut n = Inode::new(5, FileType::CharDev, 0o644, 0, 0, Timespec::default());
+    n.rdev = 0x1234;
+    let mut good = super::mem::FVec::new();
+    n.encode(&mut good).unwrap();
+    assert_eq!(good.len(), INODE_FIXED + 4);
+    let back = Inode::decode(5, &good).unwrap();
+    assert_eq!((back.ftype, back.rdev), (FileType::CharDev, 0x1234));
+    let patched = |at: usize, bytes: &[u8]| {
+        let mut v = good.to_vec();
+        v[at..at + bytes.len()].copy_from_slice(bytes);
+        v
+    };
+    // Kind bytes past the last type, and 0.
+    for k in [0u8, 8, 0xff] {
+        assert_eq!(Inode::decode(5, &patched(0, &[k])).err(), Some(EUCLEAN), "kind {k}");
+    }
+    // A FIFO or socket with a device number.
+    assert_eq!(Inode::decode(5, &patched(0, &[4])).err(), Some(EUCLEAN));
+    assert_eq!(Inode::decode(5, &patched(0, &[7])).err(), Some(EUCLEAN));
+    // ... and without one they are fine.
+    let mut fifo = patched(0, &[4]);
+    let len = fifo.len();
+    fifo[len - 4..].copy_from_slice(&0u32.to_le_bytes());
+    assert_eq!(Inode::decode(5, &fifo).unwrap().ftype, FileType::Fifo);
+    // A size (after kind, pad, mode, uid, gid, nlink), or no rdev field.
+    let size_off = 4 + 4 * 4;
+    assert_eq!(Inode::decode(5, &patched(size_off, &1u64.to_le_bytes())).err(), Some(EUCLEAN));
+    assert_eq!(Inode::decode(5, &good[..good.len() - 4]).err(), Some(EUCLEAN));
+    // Inline data (length field, last of the fixed part) on a device node.
+    let ilen_off = INODE_FIXED - 4;
+    let mut inl = patched(ilen_off, &1u32.to_le_bytes());
+    inl.push(b'x');
+    assert_eq!(Inode::decode(5, &inl).err(), Some(EUCLEAN));
+    // A regular file never carries the rdev field: the same bytes with
+    // kind 1 are four bytes too many.
+    assert_eq!(Inode::decode(5, &patched(0, &[1])).err(), Some(EUCLEAN));
+}

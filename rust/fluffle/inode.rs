@@ -4,7 +4,8 @@
 //! `kind u8, 3 pad, mode u32, uid u32, gid u32, nlink u32, size u64,
 //! atime/mtime/ctime (i64 sec, u32 nsec), parent u64,
 //! n_extents u32, dents_len u32, n_xattrs u32, target_len u32, inline_len
-//! u32 (`u32::MAX`: not inline)`, then the
+//! u32 (`u32::MAX`: not inline)`, for a FIFO, device node or socket
+//! only: `rdev u32` (0 unless a device node), then the
 //! extents (varints: gap from the previous extent's end, zigzag delta of
 //! the LBA from the previous extent's end LBA, length), a small
 //! directory's entry records (`dents_len` bytes, `dir.rs`), the xattrs
@@ -95,6 +96,8 @@ pub struct Inode {
     pub mtime: Timespec,
     /// Change time.
     pub ctime: Timespec,
+    /// Device number of a device node (kernel `dev_t`); 0 otherwise.
+    pub rdev: u32,
     /// Parent directory (directories only; root: itself).
     pub parent: u64,
     /// Block map (regular files).
@@ -155,6 +158,10 @@ pub fn kind_byte(t: FileType) -> u8 {
         FileType::Regular => 1,
         FileType::Directory => 2,
         FileType::Symlink => 3,
+        FileType::Fifo => 4,
+        FileType::CharDev => 5,
+        FileType::BlockDev => 6,
+        FileType::Socket => 7,
     }
 }
 
@@ -164,6 +171,10 @@ pub fn kind_from(b: u8) -> Result<FileType> {
         1 => Ok(FileType::Regular),
         2 => Ok(FileType::Directory),
         3 => Ok(FileType::Symlink),
+        4 => Ok(FileType::Fifo),
+        5 => Ok(FileType::CharDev),
+        6 => Ok(FileType::BlockDev),
+        7 => Ok(FileType::Socket),
         _ => Err(EUCLEAN),
     }
 }
@@ -202,6 +213,7 @@ impl Inode {
             atime: now,
             mtime: now,
             ctime: now,
+            rdev: 0,
             parent: 0,
             map: ExtentMap::default(),
             extra: None,
@@ -270,6 +282,7 @@ impl Inode {
             gid: self.gid,
             size: self.size,
             blocks: blocks.saturating_mul(8),
+            rdev: self.rdev,
             atime: self.atime,
             mtime: self.mtime,
             ctime: self.ctime,
@@ -336,12 +349,21 @@ impl Inode {
     /// Payload bytes of everything but the extents: fixed part, symlink
     /// target, inline data, the entries kept in the node, xattrs.
     fn len_besides_map(&self) -> usize {
-        let mut n = INODE_FIXED + self.target().len() + self.inline.as_ref().map_or(0, |d| d.len());
+        let mut n = INODE_FIXED + self.rdev_len() + self.target().len() + self.inline.as_ref().map_or(0, |d| d.len());
         n += self.inline_entries().len();
         for x in self.xattrs().iter() {
             n += XATTR_FIXED + x.name.len() + x.value.len();
         }
         n
+    }
+
+    /// Payload bytes of the `rdev` field: only special files carry it.
+    fn rdev_len(&self) -> usize {
+        if self.ftype.is_special() {
+            4
+        } else {
+            0
+        }
     }
 
     /// Bytes of the encoded payload.
@@ -382,6 +404,9 @@ impl Inode {
         e.u32(self.xattrs().len() as u32)?;
         e.u32(self.target().len() as u32)?;
         e.u32(self.inline.as_ref().map_or(u32::MAX, |d| d.len() as u32))?;
+        if self.ftype.is_special() {
+            e.u32(self.rdev)?;
+        }
         let (mut pf, mut pl) = (0u64, 0u64);
         for x in self.map.v.iter() {
             e.uvar(x.fblk.wrapping_sub(pf))?;
@@ -439,6 +464,7 @@ impl Inode {
         let n_x = d.u32()? as usize;
         let tlen = d.u32()? as usize;
         let ilen = d.u32()?;
+        let rdev = if ftype.is_special() { d.u32()? } else { 0 };
         if mode & !0o7777 != 0 || nlink > LINK_MAX + 2 {
             return Err(EUCLEAN);
         }
@@ -448,6 +474,7 @@ impl Inode {
         ino_.mtime = mtime;
         ino_.ctime = ctime;
         ino_.parent = parent;
+        ino_.rdev = rdev;
         ino_.dirty = false;
         ino_.needs_cp = false;
         // Bound every count by the bytes that remain before allocating.
@@ -548,6 +575,13 @@ impl Inode {
             }
             FileType::Symlink => {
                 if n_ext != 0 || n_ent != 0 || tlen == 0 || tlen > SYMLINK_MAX || size != tlen as u64 {
+                    return Err(EUCLEAN);
+                }
+            }
+            FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket => {
+                // Attributes only: no blocks, entries, target or data; a
+                // FIFO's or socket's rdev is 0 (what the VFS leaves it).
+                if n_ext != 0 || n_ent != 0 || tlen != 0 || size != 0 || (rdev != 0 && !ftype.has_rdev()) {
                     return Err(EUCLEAN);
                 }
             }

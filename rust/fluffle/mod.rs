@@ -30,6 +30,7 @@ pub mod inode_cache;
 pub mod inode_table;
 pub mod layout;
 pub mod mem;
+pub mod mount_opts;
 pub mod memdev;
 pub mod dir_hash;
 pub mod nat;

@@ -36,7 +36,9 @@ impl<D: ZonedDevice> Fs<D> {
         match self.inodes[i].ftype {
             FileType::Regular => {}
             FileType::Directory => return Err(EISDIR),
-            FileType::Symlink => return Err(EINVAL),
+            FileType::Symlink | FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket => {
+                return Err(EINVAL)
+            }
         }
         if self.inodes[i].inline.is_some() && self.inodes[i].size > 0 {
             // A snapshot hands out device blocks: give the content some.

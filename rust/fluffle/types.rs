@@ -18,6 +18,14 @@ pub enum FileType {
     Directory,
     /// Symbolic link.
     Symlink,
+    /// Named pipe (FIFO).
+    Fifo,
+    /// Character device node.
+    CharDev,
+    /// Block device node.
+    BlockDev,
+    /// UNIX domain socket.
+    Socket,
 }
 
 /// `S_IFMT` and friends (Linux values).
@@ -28,6 +36,14 @@ pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFREG: u32 = 0o100000;
 /// Symlink type bits.
 pub const S_IFLNK: u32 = 0o120000;
+/// FIFO type bits.
+pub const S_IFIFO: u32 = 0o010000;
+/// Character device type bits.
+pub const S_IFCHR: u32 = 0o020000;
+/// Block device type bits.
+pub const S_IFBLK: u32 = 0o060000;
+/// Socket type bits.
+pub const S_IFSOCK: u32 = 0o140000;
 
 impl FileType {
     /// The `S_IFMT` bits of this type.
@@ -36,15 +52,49 @@ impl FileType {
             FileType::Regular => S_IFREG,
             FileType::Directory => S_IFDIR,
             FileType::Symlink => S_IFLNK,
+            FileType::Fifo => S_IFIFO,
+            FileType::CharDev => S_IFCHR,
+            FileType::BlockDev => S_IFBLK,
+            FileType::Socket => S_IFSOCK,
         }
     }
 
-    /// Linux `DT_*` value for readdir (`DT_REG` 8, `DT_DIR` 4, `DT_LNK` 10).
+    /// The type named by the `S_IFMT` bits of `mode`, if any.
+    pub fn from_mode(mode: u32) -> Option<Self> {
+        Some(match mode & S_IFMT {
+            S_IFREG => FileType::Regular,
+            S_IFDIR => FileType::Directory,
+            S_IFLNK => FileType::Symlink,
+            S_IFIFO => FileType::Fifo,
+            S_IFCHR => FileType::CharDev,
+            S_IFBLK => FileType::BlockDev,
+            S_IFSOCK => FileType::Socket,
+            _ => return None,
+        })
+    }
+
+    /// A FIFO, device node or socket: no content of its own (the VFS
+    /// serves it with `init_special_inode`), only attributes and `rdev`.
+    pub fn is_special(self) -> bool {
+        matches!(self, FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket)
+    }
+
+    /// A device node: its `rdev` names the device. A FIFO's or socket's
+    /// is always 0 (as `init_special_inode` leaves it).
+    pub fn has_rdev(self) -> bool {
+        matches!(self, FileType::CharDev | FileType::BlockDev)
+    }
+
+    /// Linux `DT_*` value for readdir.
     pub fn dt(self) -> u8 {
         match self {
-            FileType::Regular => 8,
+            FileType::Fifo => 1,
+            FileType::CharDev => 2,
             FileType::Directory => 4,
+            FileType::BlockDev => 6,
+            FileType::Regular => 8,
             FileType::Symlink => 10,
+            FileType::Socket => 12,
         }
     }
 }
@@ -68,6 +118,9 @@ pub struct Attr {
     pub size: u64,
     /// Allocated space in 512-byte units (data blocks on the device).
     pub blocks: u64,
+    /// Device number of a device node (Linux's kernel `dev_t`: major << 20
+    /// | minor); 0 for every other type.
+    pub rdev: u32,
     /// Last access.
     pub atime: Timespec,
     /// Last data modification.

@@ -4,6 +4,7 @@ use super::inode;
 use super::sb::{to_c, with_fs};
 use crate::fluffle::errno::Result;
 use crate::fluffle::types::SetAttr;
+use crate::vfs::shim;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_uint};
 
@@ -24,6 +25,22 @@ unsafe fn truncate(inode: *mut bindings::inode, size: u64) -> Result<()> {
     }
 }
 
+/// Sets `inode`'s mtime and ctime to the current time, atime unchanged.
+///
+/// # Safety
+///
+/// `inode` must be a valid inode of ours, locked by the VFS.
+unsafe fn stamp_modified(inode: *mut bindings::inode) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let z = bindings::timespec64 { tv_sec: 0, tv_nsec: 0 };
+        let (mut at, mut mt, mut ct) = (z, z, z);
+        shim::fluffle_inode_get_times(inode, &mut at, &mut mt, &mut ct);
+        let now = bindings::current_time(inode);
+        shim::fluffle_inode_set_times(inode, &at, &now, &now);
+    }
+}
+
 pub(crate) unsafe extern "C" fn setattr(
     idmap: *mut bindings::mnt_idmap,
     dentry: *mut bindings::dentry,
@@ -39,6 +56,13 @@ pub(crate) unsafe extern "C" fn setattr(
         }
         let valid = (*attr).ia_valid;
         let is_reg = (*inode).i_mode as u32 & bindings::S_IFMT == bindings::S_IFREG;
+        if valid & bindings::ATTR_SIZE != 0 && is_reg && (*attr).ia_size != shim::fluffle_i_size_read(inode) {
+            // A size change is a modification: truncate(2) by path passes
+            // no ATTR_MTIME/ATTR_CTIME (ftruncate does), so the filesystem
+            // stamps both, as ext4 does; explicit times given with the
+            // size still win in `setattr_copy` below.
+            stamp_modified(inode);
+        }
         let sized = if valid & bindings::ATTR_SIZE != 0 && is_reg {
             truncate(inode, (*attr).ia_size as u64)
         } else {

@@ -2,7 +2,7 @@
 
 use super::sb::{to_c, with_fs, KFs};
 use super::{attr, file, inode, xattr};
-use crate::fluffle::errno::{Errno, Result, ENAMETOOLONG, ENOENT};
+use crate::fluffle::errno::{Errno, Result, EINVAL, ENAMETOOLONG, ENOENT};
 use crate::fluffle::mem::FVec;
 use crate::fluffle::types::{Attr, FileType, NAME_MAX, S_IFDIR};
 use crate::vfs::shim;
@@ -163,6 +163,30 @@ unsafe extern "C" fn symlink(
     })
 }
 
+/// `mknod(2)`, `mkfifo(3)` and `bind(2)` of a UNIX socket: a FIFO, device
+/// node or socket. The VFS sends regular files to `create` and passes
+/// `rdev` 0 for FIFOs and sockets; device nodes keep theirs.
+unsafe extern "C" fn mknod(
+    _idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+    rdev: bindings::dev_t,
+) -> c_int {
+    let Some(ftype) = FileType::from_mode(mode as u32).filter(|t| t.is_special()) else {
+        return -EINVAL.0;
+    };
+    let rdev = if ftype.has_rdev() { rdev as u32 } else { 0 };
+    // SAFETY: the VFS passes a locked directory and a negative dentry.
+    to_c(unsafe {
+        let (uid, gid, mode) = new_owner(dir, mode as u32);
+        let dino = (*dir).i_ino as u64;
+        let name = name(dentry);
+        with_fs((*dir).i_sb, |fs| fs.mknod(dino, name, ftype, mode, rdev, uid, gid))
+            .and_then(|a| instantiate(dir, dentry, &a))
+    })
+}
+
 unsafe extern "C" fn link(
     old: *mut bindings::dentry,
     dir: *mut bindings::inode,
@@ -262,6 +286,10 @@ fn dtype(t: FileType) -> u32 {
         FileType::Regular => bindings::DT_REG,
         FileType::Directory => bindings::DT_DIR,
         FileType::Symlink => bindings::DT_LNK,
+        FileType::Fifo => bindings::DT_FIFO,
+        FileType::CharDev => bindings::DT_CHR,
+        FileType::BlockDev => bindings::DT_BLK,
+        FileType::Socket => bindings::DT_SOCK,
     }
 }
 
@@ -341,6 +369,7 @@ pub(crate) static DIR_INODE_OPS: VTable<bindings::inode_operations> = VTable(bin
     create: Some(create),
     mkdir: Some(mkdir),
     symlink: Some(symlink),
+    mknod: Some(mknod),
     link: Some(link),
     unlink: Some(unlink),
     rmdir: Some(rmdir),

@@ -43,7 +43,7 @@ pub(crate) unsafe fn iget(sb: *mut bindings::super_block, ino: u64) -> Result<*m
             // fill before `unlock_new_inode` publishes it.
             unsafe {
                 fill(inode, &attr);
-                set_ops(inode, attr.ftype, link);
+                set_ops(inode, &attr, link);
                 bindings::unlock_new_inode(inode);
             }
             Ok(inode)
@@ -107,6 +107,26 @@ pub(crate) unsafe fn refresh(inode: *mut bindings::inode) -> Result<()> {
     Ok(())
 }
 
+/// Takes the core's ctime into the VFS inode after an xattr change (the
+/// core stamped it; ext4 changes ctime there too), leaving atime and mtime
+/// as the VFS has them (mtime may be newer than the core's while data
+/// waits for writeback).
+///
+/// # Safety
+///
+/// `inode` must be a valid inode of a mounted FluffleFS.
+pub(crate) unsafe fn refresh_ctime(inode: *mut bindings::inode) -> Result<()> {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let ino = (*inode).i_ino as u64;
+        let a = with_fs((*inode).i_sb, |fs| fs.getattr(ino))?;
+        let (mut at, mut mt, mut ct) = zero_times();
+        shim::fluffle_inode_get_times(inode, &mut at, &mut mt, &mut ct);
+        shim::fluffle_inode_set_times(inode, &at, &mt, &time::from_core(a.ctime));
+    }
+    Ok(())
+}
+
 fn zero_times() -> (bindings::timespec64, bindings::timespec64, bindings::timespec64) {
     let z = bindings::timespec64 { tv_sec: 0, tv_nsec: 0 };
     (z, z, z)
@@ -136,15 +156,16 @@ pub(crate) unsafe fn push_attrs(inode: *mut bindings::inode) -> core::result::Re
     }
 }
 
-/// Sets the operation tables for the inode's type.
+/// Sets the operation tables for the inode's type (`attr` is what
+/// [`fill`] copied in: `i_mode` is set).
 ///
 /// # Safety
 ///
 /// `inode` must be a new inode (I_NEW) not yet visible to others.
-unsafe fn set_ops(inode: *mut bindings::inode, ftype: FileType, link: Option<FVec<u8>>) {
+unsafe fn set_ops(inode: *mut bindings::inode, attr: &Attr, link: Option<FVec<u8>>) {
     // SAFETY: guaranteed by the caller.
     unsafe {
-        match ftype {
+        match attr.ftype {
             FileType::Regular => {
                 (*inode).i_op = FILE_INODE_OPS.get();
                 (*inode).__bindgen_anon_3.i_fop = file::FILE_OPS.get();
@@ -167,6 +188,15 @@ unsafe fn set_ops(inode: *mut bindings::inode, ftype: FileType, link: Option<FVe
                         bindings::kmemdup_nul(link.as_ptr().cast(), link.len(), bindings::GFP_KERNEL);
                 }
             }
+            FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket => {
+                // The VFS serves these (pipe code, the device's driver, the
+                // socket layer) through the file operations
+                // `init_special_inode` picks; it also sets `i_rdev` for
+                // device nodes, which `getattr` reports. We keep attributes
+                // and xattrs only, as ext4 does.
+                (*inode).i_op = SPECIAL_INODE_OPS.get();
+                bindings::init_special_inode(inode, (*inode).i_mode, attr.rdev as bindings::dev_t);
+            }
         }
     }
 }
@@ -188,6 +218,15 @@ pub(crate) unsafe fn free_link(inode: *mut bindings::inode) {
 }
 
 static FILE_INODE_OPS: VTable<bindings::inode_operations> = VTable(bindings::inode_operations {
+    setattr: Some(attr::setattr),
+    getattr: Some(attr::getattr),
+    listxattr: Some(xattr::listxattr),
+    // SAFETY: `inode_operations` is a C struct of function pointers.
+    ..unsafe { zeroed() }
+});
+
+/// FIFOs, device nodes and sockets: attributes and xattrs, no content.
+static SPECIAL_INODE_OPS: VTable<bindings::inode_operations> = VTable(bindings::inode_operations {
     setattr: Some(attr::setattr),
     getattr: Some(attr::getattr),
     listxattr: Some(xattr::listxattr),

@@ -14,7 +14,7 @@ use crate::vfs::vtable::{zeroed, VTable};
 use crate::vfs::zoned_bdev::BlockZonedDevice;
 use crate::vfs::time;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
-use kernel::ffi::{c_int, c_void};
+use kernel::ffi::{c_char, c_int, c_void};
 use kernel::{bindings, new_mutex, prelude::*, sync::Arc, sync::Mutex};
 
 /// `statfs.f_type` of FluffleFS ("FLUF").
@@ -153,9 +153,15 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
         }
     };
     let writes = dev.write_status();
+    // `mount -o ro` (and mount(8)'s retry on a read-only device): the core
+    // then writes nothing, not even mount's own checkpoint or summaries,
+    // and GC does not run, so a read-only device mounts and stays as it
+    // was.
+    // SAFETY: `sb` is valid (above).
+    let read_only = unsafe { (*sb).s_flags } & SB_RDONLY != 0;
     let fs = {
         let _nofs = NoFs::enter();
-        KFs::mount(dev, &MountOptions { read_only: false, now: time::now() }).map_err(|e| {
+        KFs::mount(dev, &MountOptions { read_only, now: time::now() }).map_err(|e| {
             pr_err!("cannot mount: {} (errno {}); run fsck.flufflefs or mkfs.flufflefs\n", reason(e), e.0);
             from_core(e)
         })?
@@ -195,9 +201,29 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
     }
     // SAFETY: `sb` is valid.
     unsafe { (*sb).s_root = dentry };
-    // SAFETY: `sb` is fully set up.
-    unsafe { super::gc::start(sb) };
+    if !read_only {
+        // SAFETY: `sb` is fully set up.
+        unsafe { super::gc::start(sb) };
+    }
     Ok(())
+}
+
+/// `SB_RDONLY`: `BIT(0)`, a macro bindgen cannot evaluate (shim.c checks
+/// the value).
+const SB_RDONLY: usize = 1;
+
+/// Refuses a mount (or remount) given options FluffleFS does not know:
+/// it has none of its own (`fluffle::mount_opts`), so this names the first
+/// and returns `EINVAL`, as ext4 does for an unknown option.
+pub(crate) fn check_options(opts: &[u8]) -> Result {
+    match crate::fluffle::mount_opts::first_unknown(opts) {
+        None => Ok(()),
+        Some(o) => {
+            let shown = core::str::from_utf8(o).unwrap_or("(not UTF-8)");
+            pr_err!("unknown mount option \"{}\" (FluffleFS has no options of its own; ro, noatime, ... are the VFS's)\n", shown);
+            Err(EINVAL)
+        }
+    }
 }
 
 /// A short reason for a mount failure's errno.
@@ -303,8 +329,34 @@ unsafe extern "C" fn write_inode(inode: *mut bindings::inode, _wbc: *mut binding
     to_c(unsafe { inode::push_attrs(inode) })
 }
 
+/// `remount`: the core's read-only state is chosen at mount (a read-only
+/// core never writes, not even mount's own checkpoint), and switching it
+/// is not built yet, so `remount,ro` / `remount,rw` are refused instead of
+/// leaving a read-write VFS over a read-only core (every change EROFS) or
+/// a read-only VFS over a core whose GC still writes.
+unsafe extern "C" fn remount_fs(sb: *mut bindings::super_block, flags: *mut c_int, data: *mut c_char) -> c_int {
+    if !data.is_null() {
+        // SAFETY: a non-null `data` is the NUL-terminated option string.
+        let opts = unsafe { CStr::from_char_ptr(data) }.as_bytes();
+        if let Err(e) = check_options(opts) {
+            return e.to_errno();
+        }
+    }
+    // SAFETY: the VFS passes our mounted super block and the new flags.
+    let (was_ro, want_ro) = unsafe {
+        ((*sb).s_flags & SB_RDONLY != 0, (*flags as usize) & SB_RDONLY != 0)
+    };
+    if was_ro != want_ro {
+        pr_err!("remount between ro and rw is not supported yet: unmount, then mount {}
+", if want_ro { "-o ro" } else { "rw" });
+        return -(bindings::EINVAL as c_int);
+    }
+    0
+}
+
 static SUPER_OPS: VTable<bindings::super_operations> = VTable(bindings::super_operations {
     evict_inode: Some(evict_inode),
+    remount_fs: Some(remount_fs),
     put_super: Some(put_super),
     sync_fs: Some(sync_fs),
     statfs: Some(statfs),

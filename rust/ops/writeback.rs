@@ -13,6 +13,8 @@ use super::sb::with_fs;
 use crate::fluffle::device::BLOCK_SIZE;
 use crate::fluffle::errno::{Result, EIO};
 use crate::fluffle::mem::FVec;
+use crate::fluffle::types::SetAttr;
+use crate::vfs::time;
 use crate::vfs::bio::{folio_blocks, FolioPart};
 use crate::vfs::folio::LockedFolio;
 use crate::vfs::zoned_bdev::BlockZonedDevice;
@@ -23,6 +25,24 @@ use kernel::ffi::c_int;
 /// Largest run written with one core call: one full bio.
 const MAX_RUN_BYTES: usize = 1 << 20;
 const MAX_RUN_BLOCKS: usize = MAX_RUN_BYTES / BLOCK_SIZE;
+
+/// The VFS inode's mtime and ctime, for the core to keep after a
+/// writeback: `write(2)` and mmap write faults stamped them (the VFS owns
+/// file times), while the core's write stamps the time of the call,
+/// which in writeback is long after the write: an umount + mount then
+/// showed the writeback's time instead of the write's.
+///
+/// # Safety
+///
+/// `inode` must be a valid inode of ours.
+unsafe fn vfs_times(inode: *mut bindings::inode) -> SetAttr {
+    let z = bindings::timespec64 { tv_sec: 0, tv_nsec: 0 };
+    let (mut at, mut mt, mut ct) = (z, z, z);
+    // SAFETY: guaranteed by the caller; the times are read as `write_inode`
+    // reads them, without the inode lock.
+    unsafe { shim::fluffle_inode_get_times(inode, &mut at, &mut mt, &mut ct) };
+    SetAttr { mtime: Some(time::to_core(&mt)), ctime: Some(time::to_core(&ct)), ..SetAttr::default() }
+}
 
 /// Writes one dirty folio (locked, dirty bit already cleared) through the
 /// core's byte-granular write, which copies it; only the bytes inside the
@@ -51,10 +71,12 @@ unsafe fn write_folio_copy(inode: *mut bindings::inode, folio: *mut bindings::fo
         // The core copies the bytes into its own page, so the folio can be
         // unlocked as soon as the call returns. The write takes the room
         // reserved for it.
+        let keep = vfs_times(inode);
         let r = f.with_bytes(|buf| {
             with_fs(sb, |fs| {
                 fs.unreserve(held);
-                fs.write(ino, pos, buf.get(..len).unwrap_or(&[]))
+                fs.write(ino, pos, buf.get(..len).unwrap_or(&[]))?;
+                fs.setattr(ino, &keep)
             })
         });
         f.unlock();
@@ -174,6 +196,8 @@ impl Run {
         // writeback.
         let mut handed = 0usize;
         let reserved = core::mem::take(&mut self.reserved);
+        // SAFETY: `inode` is valid (invariant).
+        let keep = unsafe { vfs_times(self.inode) };
         // SAFETY: the super block is mounted while it has inodes; the folios
         // are locked, referenced and under writeback (invariant) and stay
         // valid until their writeback ends.
@@ -183,7 +207,8 @@ impl Run {
                 fs.unreserve(reserved);
                 fs.write_blocks_with(ino, self.pos, self.blocks, |dev, lba, run| {
                     write_run(dev, lba, run, folios, starts, parts, &mut handed)
-                })
+                })?;
+                fs.setattr(ino, &keep).map(|_| ())
             })
         };
         self.parts.clear();

@@ -99,6 +99,7 @@ unsafe extern "C" fn set(
                     fs.setxattr(ino, &name, v, flags as u32)
                 }
             })
+            .and_then(|()| super::inode::refresh_ctime(inode))
         })
     };
     match r {

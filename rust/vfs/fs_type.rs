@@ -15,6 +15,11 @@ pub(crate) trait FileSystem {
     /// anyone else; returning an error makes the VFS tear it down again.
     fn fill_super(sb: *mut bindings::super_block) -> Result;
 
+    /// Checks the mount's option string (the filesystem's own options:
+    /// the VFS took its generic ones as flags) before the device is
+    /// opened; an error refuses the mount.
+    fn check_options(opts: &[u8]) -> Result;
+
     /// `kill_sb`: must end in `kill_block_super()` and free whatever
     /// `fill_super` attached to the super block.
     const KILL_SB: unsafe extern "C" fn(*mut bindings::super_block);
@@ -115,6 +120,17 @@ unsafe extern "C" fn mount_callback<T: FileSystem>(
     dev_name: *const kernel::ffi::c_char,
     data: *mut core::ffi::c_void,
 ) -> *mut bindings::dentry {
+    let opts = if data.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: for a filesystem without binary mount data (no
+        // FS_BINARY_MOUNTDATA) a non-null `data` is the NUL-terminated
+        // option string, valid for this call.
+        unsafe { CStr::from_char_ptr(data.cast()) }.as_bytes()
+    };
+    if let Err(e) = T::check_options(opts) {
+        return e.to_ptr();
+    }
     // SAFETY: the VFS passes its own valid arguments straight through.
     unsafe { bindings::mount_bdev(fs_type, flags, dev_name, data, Some(fill_super_callback::<T>)) }
 }

@@ -25,7 +25,7 @@ use fluffle::errno::Result;
 use fluffle::device::ZonedDevice;
 use fluffle::fs::{FileType, Fs, SetAttr};
 use fluffle::memdev::MemDevice;
-use model::reference::{Ino, Model};
+use model::reference::{Ino, Kind, Model};
 use model::rng::pattern;
 
 /// One workload step; paths are "a/b" from the root.
@@ -44,6 +44,8 @@ enum Step {
     Link(String, String),
     SetXattr(String, String, usize, u64),
     RemoveXattr(String, String),
+    /// A FIFO, device node or socket and its device number.
+    Mknod(String, Kind, u32),
 }
 use Step::*;
 
@@ -74,6 +76,10 @@ struct Tracker {
     path_history: HashMap<String, BTreeSet<Ino>>,
     /// Directories that ever existed.
     dirs_ever: BTreeSet<String>,
+    /// Kind and device number of every special file ever made.
+    specials: HashMap<Ino, (Kind, u32)>,
+    /// Special files at their last durability point: their paths then.
+    durable_specials: HashMap<Ino, BTreeSet<String>>,
 }
 
 impl Tracker {
@@ -88,6 +94,8 @@ impl Tracker {
             durable_paths: HashMap::new(),
             path_history: HashMap::new(),
             dirs_ever,
+            specials: HashMap::new(),
+            durable_specials: HashMap::new(),
         }
     }
 
@@ -130,6 +138,12 @@ impl Tracker {
                 let (d, n) = self.parent(p);
                 let i = self.m.create(d, &n, 0o644).expect("model create");
                 Some(i)
+            }
+            Mknod(p, kind, rdev) => {
+                let (d, n) = self.parent(p);
+                let i = self.m.mknod(d, &n, *kind, 0o640, *rdev).expect("model mknod");
+                self.specials.insert(i, (*kind, *rdev));
+                None
             }
             Write(p, off, len, seed) => {
                 let i = self.resolve(p);
@@ -216,6 +230,7 @@ impl Tracker {
         };
         match step {
             Create(p) => parent(&m, p).is_some_and(|(d, n)| m.create(d, &n, 0o644).is_ok()),
+            Mknod(p, k, rdev) => parent(&m, p).is_some_and(|(d, n)| m.mknod(d, &n, *k, 0o640, *rdev).is_ok()),
             Rename(a, b) => match (parent(&m, a), parent(&m, b)) {
                 (Some((sd, sn)), Some((dd, dn))) => m.rename(sd, &sn, dd, &dn, false).is_ok(),
                 _ => false,
@@ -233,6 +248,12 @@ impl Tracker {
     }
 
     fn make_durable(&mut self, ino: Ino) {
+        if self.specials.contains_key(&ino) && self.m.node(ino).is_ok() {
+            let paths: BTreeSet<String> = self.paths().into_iter().filter(|(_, i)| *i == ino).map(|(p, _)| p).collect();
+            self.paths_since.insert(ino, paths.clone());
+            self.durable_specials.insert(ino, paths);
+            return;
+        }
         if self.m.file(ino).is_err() {
             return;
         }
@@ -274,6 +295,29 @@ impl Tracker {
                     }
                 }
                 FileType::Symlink => return Err(format!("unexpected symlink {path}")),
+                // A special file: some inode that had this path was one of
+                // this kind and device number.
+                FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket => {
+                    let cands = self.path_history.get(path).ok_or_else(|| format!("special file {path} never existed"))?;
+                    let got = (kind_of(f.attr.ftype), f.attr.rdev);
+                    if !cands.iter().any(|i| self.specials.get(i) == Some(&got)) {
+                        return Err(format!("special file {path}: {got:?} is no special file it ever had"));
+                    }
+                }
+            }
+        }
+        // Every special file durable and not renamed or unlinked since is
+        // at its paths, with its kind and device number.
+        for (ino, at_durable) in &self.durable_specials {
+            if live_now.get(ino) != Some(at_durable) || self.paths_since.get(ino) != Some(at_durable) {
+                continue;
+            }
+            let want = self.specials[ino];
+            for p in at_durable {
+                let got = found.get(p).map(|f| (kind_of(f.attr.ftype), f.attr.rdev));
+                if got != Some(want) {
+                    return Err(format!("durable special file {p}: recovered {got:?}, want {want:?}"));
+                }
             }
         }
         // Everything durable is there.
@@ -330,8 +374,31 @@ fn run_steps(fs: &mut Fs<&mut MemDevice>, steps: &[Step], t: &mut Tracker, mut o
     Ok(steps.len())
 }
 
+/// The model's kind of a core file type.
+fn kind_of(t: FileType) -> Kind {
+    match t {
+        FileType::Regular => Kind::File,
+        FileType::Directory => Kind::Dir,
+        FileType::Symlink => Kind::Symlink,
+        FileType::Fifo => Kind::Fifo,
+        FileType::CharDev => Kind::Char,
+        FileType::BlockDev => Kind::Block,
+        FileType::Socket => Kind::Socket,
+    }
+}
+
 fn do_step<D: ZonedDevice>(fs: &mut Fs<D>, st: &Step) -> Result<()> {
     match st {
+        Mknod(p, kind, rdev) => {
+            let (d, n) = parent_of(fs, p)?;
+            let t = match kind {
+                Kind::Fifo => FileType::Fifo,
+                Kind::Char => FileType::CharDev,
+                Kind::Block => FileType::BlockDev,
+                _ => FileType::Socket,
+            };
+            fs.mknod(d, n.as_bytes(), t, 0o640, *rdev, 0, 0).map(|_| ())
+        }
         Mkdir(p) => {
             let (d, n) = parent_of(fs, p)?;
             fs.mkdir(d, n.as_bytes(), 0o755, 0, 0).map(|_| ())
@@ -520,6 +587,33 @@ fn w_xattrs() -> Workload {
         RemoveXattr(s("x"), s("user.a")),
     ];
     Workload { name: "xattrs", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
+}
+
+/// FIFOs, device nodes and sockets made, linked, renamed and unlinked
+/// between syncs and beside fsyncs of a new file in the same directory:
+/// each comes back with its kind and device number or not at all.
+fn w_special_files() -> Workload {
+    let st = vec![
+        Mkdir(s("d")),
+        Mknod(s("d/fifo"), Kind::Fifo, 0),
+        Mknod(s("d/null"), Kind::Char, (1 << 20) | 3),
+        Mknod(s("d/sda"), Kind::Block, (8 << 20) | 0xfffff),
+        Mknod(s("sock"), Kind::Socket, 0),
+        Sync,
+        Link(s("d/null"), s("null2")),
+        Rename(s("d/fifo"), s("fifo")),
+        Create(s("d/f")),
+        Write(s("d/f"), 0, 5000, 1),
+        Fsync(s("d/f")),
+        Mknod(s("d/tty"), Kind::Char, (4095 << 20) | 1),
+        Unlink(s("d/sda")),
+        Sync,
+        Rename(s("sock"), s("d/sock")),
+        Unlink(s("null2")),
+        Mknod(s("d/blk"), Kind::Block, u32::MAX),
+        Fsync(s("d/f")),
+    ];
+    Workload { name: "special files", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
 }
 
 /// More inodes than one NAT leaf holds and more changes per checkpoint
@@ -748,6 +842,7 @@ fn workloads() -> Vec<Workload> {
         w_many_small(),
         w_large_growth(),
         w_xattrs(),
+        w_special_files(),
         w_gc_pressure(),
         w_nat_tree(),
         w_fsync_new_files(),

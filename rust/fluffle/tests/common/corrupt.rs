@@ -11,7 +11,8 @@ use super::*;
 pub const ZONES: u32 = 12;
 
 /// A formatted device with a little of everything on it: directories,
-/// files with holes, a symlink, hard links, xattrs; checkpointed by a sync,
+/// files with holes, a symlink, hard links, xattrs, a FIFO, device nodes
+/// (one hard-linked) and a socket; checkpointed by a sync,
 /// then more data fsynced after it (so mount has to roll forward), and
 /// finally left without unmount (as after a crash).
 pub fn sample_image() -> MemDevice {
@@ -37,6 +38,11 @@ pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
             }
         }
         fs.symlink(d.ino, b"link", b"../file0", 0, 0).expect("symlink");
+        fs.mknod(d.ino, b"fifo", FileType::Fifo, 0o600, 0, 0, 0).expect("mkfifo");
+        let c = fs.mknod(d.ino, b"null", FileType::CharDev, 0o666, (1 << 20) | 3, 0, 0).expect("mknod c");
+        fs.link(c.ino, sub.ino, b"null-link").expect("link");
+        fs.mknod(ROOT, b"disk", FileType::BlockDev, 0o660, (259 << 20) | 1, 0, 6).expect("mknod b");
+        fs.mknod(sub.ino, b"sock", FileType::Socket, 0o755, 0, 3, 4).expect("socket");
         // More inodes than a NAT leaf holds, so the checkpoint writes a
         // NAT tree (two leaves and a root) for the mutations to hit.
         let many = fs.mkdir(ROOT, b"many", 0o755, 0, 0).expect("mkdir");

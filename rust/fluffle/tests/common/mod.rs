@@ -147,6 +147,14 @@ pub fn walk<D: ZonedDevice>(fs: &mut Fs<D>) -> Result<BTreeMap<String, Found>> {
                 buf.truncate(n.min(4096));
                 data = buf;
             }
+            // No content: the attributes (kind, rdev) are what counts, and
+            // reading one as a file must be refused.
+            FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket => {
+                let mut buf = [0u8; 16];
+                if fs.read(ino, 0, &mut buf) != Err(fluffle::errno::EINVAL) {
+                    return Err(Errno(-15)); // a special file read as a file
+                }
+            }
         }
         let mut xattrs = BTreeMap::new();
         if attr.ftype != FileType::Symlink {

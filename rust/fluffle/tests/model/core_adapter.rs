@@ -18,11 +18,27 @@ fn kind(t: FileType) -> Kind {
         FileType::Regular => Kind::File,
         FileType::Directory => Kind::Dir,
         FileType::Symlink => Kind::Symlink,
+        FileType::Fifo => Kind::Fifo,
+        FileType::CharDev => Kind::Char,
+        FileType::BlockDev => Kind::Block,
+        FileType::Socket => Kind::Socket,
+    }
+}
+
+fn ftype(k: Kind) -> FileType {
+    match k {
+        Kind::File => FileType::Regular,
+        Kind::Dir => FileType::Directory,
+        Kind::Symlink => FileType::Symlink,
+        Kind::Fifo => FileType::Fifo,
+        Kind::Char => FileType::CharDev,
+        Kind::Block => FileType::BlockDev,
+        Kind::Socket => FileType::Socket,
     }
 }
 
 fn attr(a: fs::Attr) -> Attr {
-    Attr { ino: a.ino, kind: kind(a.ftype), size: a.size, nlink: a.nlink, perm: a.mode & 0o7777, uid: a.uid, gid: a.gid, blocks: a.blocks, times: [a.atime.sec, a.mtime.sec, a.ctime.sec] }
+    Attr { ino: a.ino, kind: kind(a.ftype), size: a.size, nlink: a.nlink, perm: a.mode & 0o7777, uid: a.uid, gid: a.gid, blocks: a.blocks, times: [a.atime.sec, a.mtime.sec, a.ctime.sec], rdev: a.rdev }
 }
 
 impl CoreTarget {
@@ -64,6 +80,9 @@ impl Target for CoreTarget {
     }
     fn symlink(&mut self, dir: u64, name: &[u8], target: &[u8]) -> Result<Attr> {
         self.f()?.symlink(dir, name, target, 0, 0).map(attr)
+    }
+    fn mknod(&mut self, dir: u64, name: &[u8], kind: Kind, perm: u32, rdev: u32) -> Result<Attr> {
+        self.f()?.mknod(dir, name, ftype(kind), perm, rdev, 0, 0).map(attr)
     }
     fn readlink(&mut self, ino: u64) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; 4096];

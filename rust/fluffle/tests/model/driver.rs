@@ -105,10 +105,11 @@ impl<T: Target> Driver<T> {
         if a.times != times {
             return Err(format!("{what}: ino {ino} times (a, m, c) core {:?}, model {times:?}", a.times));
         }
-        if a.ino != want_ino || a.kind != n.kind() || !size_ok || a.nlink != n.nlink || a.perm != n.perm || a.uid != n.uid || a.gid != n.gid {
+        if a.ino != want_ino || a.kind != n.kind() || a.rdev != n.rdev() || !size_ok || a.nlink != n.nlink || a.perm != n.perm || a.uid != n.uid || a.gid != n.gid {
             return Err(format!(
-                "{what}: core attr {a:?}, model ino {ino}->{want_ino} kind {:?} size {} nlink {} perm {:o} uid {} gid {}",
+                "{what}: core attr {a:?}, model ino {ino}->{want_ino} kind {:?} rdev {:#x} size {} nlink {} perm {:o} uid {} gid {}",
                 n.kind(),
+                n.rdev(),
                 n.size(),
                 n.nlink,
                 n.perm,
@@ -224,6 +225,14 @@ impl<T: Target> Driver<T> {
                         return Err(format!("readlink {p}: core {got:?}, model {:?}", Name(t)));
                     }
                 }
+                // Attributes (kind, rdev) were compared above; a special
+                // file has no content, and reading it as one is EINVAL.
+                Body::Special { .. } => {
+                    let got = self.fs.read(self.c(ino), 0, 16);
+                    if got.as_ref().err() != Some(&fluffle::errno::EINVAL) {
+                        return Err(format!("read of special file {p}: core {got:?}, want EINVAL"));
+                    }
+                }
             }
             if !matches!(body, Body::Symlink(_)) {
                 self.check_xattrs(ino).map_err(|e| format!("{p}: {e}"))?;
@@ -337,6 +346,15 @@ impl<T: Target> Driver<T> {
             Op::Symlink { dir, name, target } => {
                 let (a, mi) = same_err!("symlink", self.fs.symlink(self.c(*dir), &name.0, &target.0), self.model.symlink(*dir, &name.0, &target.0));
                 self.bind("symlink", mi, &a)?;
+                Ok(format!("ino {mi}"))
+            }
+            Op::Mknod { dir, name, kind, perm, rdev } => {
+                let (a, mi) = same_err!(
+                    "mknod",
+                    self.fs.mknod(self.c(*dir), &name.0, *kind, *perm, *rdev),
+                    self.model.mknod(*dir, &name.0, *kind, *perm, *rdev)
+                );
+                self.bind("mknod", mi, &a)?;
                 Ok(format!("ino {mi}"))
             }
             Op::Readlink { ino } => {

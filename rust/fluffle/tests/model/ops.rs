@@ -33,6 +33,9 @@ pub enum Op {
     Create { dir: Ino, name: Name, perm: u32 },
     Mkdir { dir: Ino, name: Name, perm: u32 },
     Symlink { dir: Ino, name: Name, target: Name },
+    /// A FIFO, device node or socket (`rdev` is dropped by the VFS, so
+    /// by the model, for FIFOs and sockets).
+    Mknod { dir: Ino, name: Name, kind: Kind, perm: u32, rdev: u32 },
     Readlink { ino: Ino },
     Link { ino: Ino, dir: Ino, name: Name },
     Unlink { dir: Ino, name: Name },
@@ -218,7 +221,19 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                 Op::Lookup { dir, name: pick_entry(m, r, dir, 70) }
             }
             40..=79 => Op::Getattr { ino: *r.pick(&m.nodes.keys().copied().collect::<Vec<_>>()) },
-            80..=169 => Op::Create { dir: pick_dir(m, r), name: gen_name(r), perm: 0o600 | r.below(0o200) as u32 },
+            80..=154 => Op::Create { dir: pick_dir(m, r), name: gen_name(r), perm: 0o600 | r.below(0o200) as u32 },
+            155..=169 => {
+                let kind = *r.pick(&[Kind::Fifo, Kind::Char, Kind::Block, Kind::Socket]);
+                // Device numbers as the kernel keeps them (major << 20 |
+                // minor), including the largest.
+                let rdev = match r.below(4) {
+                    0 => 0,
+                    1 => u32::MAX,
+                    _ => ((r.below(4096) as u32) << 20) | r.below(1 << 20) as u32,
+                };
+                let rdev = if matches!(kind, Kind::Char | Kind::Block) { rdev } else { 0 };
+                Op::Mknod { dir: pick_dir(m, r), name: gen_name(r), kind, perm: 0o600 | r.below(0o7777) as u32, rdev }
+            }
             170..=209 => Op::Mkdir { dir: pick_dir(m, r), name: gen_name(r), perm: 0o700 | r.below(0o100) as u32 },
             210..=229 => {
                 let tl = match r.below(5) {
@@ -232,7 +247,10 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
             }
             230..=244 => Op::Readlink { ino: pick_ino(m, r, Kind::Symlink, 20) },
             245..=284 => {
-                let ino = pick_ino(m, r, Kind::File, 8);
+                // Mostly files; a quarter of the time a FIFO, device or
+                // socket (hard links to them work as to files).
+                let specials: Vec<Ino> = [Kind::Fifo, Kind::Char, Kind::Block, Kind::Socket].iter().flat_map(|k| m.inos_of(*k)).collect();
+                let ino = if !specials.is_empty() && r.chance(25) { *r.pick(&specials) } else { pick_ino(m, r, Kind::File, 8) };
                 if m.node(ino).map(|n| n.nlink == 0).unwrap_or(false) {
                     continue; // linking an orphan: the VFS refuses it (ENOENT) first
                 }
@@ -426,7 +444,7 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
             987..=995 => Op::SnapRead { slot: r.below(cfg.snap_slots as u64) as usize, off: r.below(cfg.max_file / 2), len: gen_len(r) },
             _ => Op::SnapRelease { slot: r.below(cfg.snap_slots as u64) as usize },
         };
-        if matches!(op, Op::Create { .. } | Op::Mkdir { .. } | Op::Symlink { .. }) && m.nodes.len() >= cfg.max_inodes {
+        if matches!(op, Op::Create { .. } | Op::Mkdir { .. } | Op::Symlink { .. } | Op::Mknod { .. }) && m.nodes.len() >= cfg.max_inodes {
             continue;
         }
         return op;

@@ -35,6 +35,8 @@ pub enum Body {
     Dir { entries: BTreeMap<Vec<u8>, Ino>, parent: Ino },
     /// A symbolic link and its target.
     Symlink(Vec<u8>),
+    /// A FIFO, device node or socket: attributes and a device number only.
+    Special { kind: Kind, rdev: u32 },
 }
 
 /// The kind of an inode, as readdir and getattr report it.
@@ -43,6 +45,10 @@ pub enum Kind {
     File,
     Dir,
     Symlink,
+    Fifo,
+    Char,
+    Block,
+    Socket,
 }
 
 /// One model inode.
@@ -71,6 +77,7 @@ impl Node {
             Body::File(_) => Kind::File,
             Body::Dir { .. } => Kind::Dir,
             Body::Symlink(_) => Kind::Symlink,
+            Body::Special { kind, .. } => kind,
         }
     }
 
@@ -79,7 +86,15 @@ impl Node {
         match &self.body {
             Body::File(d) => d.len() as u64,
             Body::Symlink(t) => t.len() as u64,
-            Body::Dir { .. } => 0,
+            Body::Dir { .. } | Body::Special { .. } => 0,
+        }
+    }
+
+    /// `st_rdev`: a device node's number, 0 for everything else.
+    pub fn rdev(&self) -> u32 {
+        match self.body {
+            Body::Special { rdev, .. } => rdev,
+            _ => 0,
         }
     }
 }
@@ -290,6 +305,17 @@ impl Model {
         Ok(ino)
     }
 
+    /// `mknod(2)` of a FIFO, device node or socket (`kind`); `rdev` is
+    /// kept for device nodes only (the VFS drops it for the others).
+    pub fn mknod(&mut self, dir: Ino, name: &[u8], kind: Kind, perm: u32, rdev: u32) -> Result<Ino> {
+        self.check_new(dir, name)?;
+        let rdev = if matches!(kind, Kind::Char | Kind::Block) { rdev } else { 0 };
+        let ino = self.alloc(Body::Special { kind, rdev }, perm);
+        self.entries_mut(dir)?.insert(name.to_vec(), ino);
+        self.touch_mc(dir);
+        Ok(ino)
+    }
+
     pub fn readlink(&self, ino: Ino) -> Result<Vec<u8>> {
         match &self.node(ino)?.body {
             Body::Symlink(t) => Ok(t.clone()),
@@ -480,7 +506,7 @@ impl Model {
         match &mut self.node_mut(ino)?.body {
             Body::File(d) => Ok(d),
             Body::Dir { .. } => Err(EISDIR),
-            Body::Symlink(_) => Err(EINVAL),
+            Body::Symlink(_) | Body::Special { .. } => Err(EINVAL),
         }
     }
 
@@ -488,7 +514,7 @@ impl Model {
         match &self.node(ino)?.body {
             Body::File(d) => Ok(d),
             Body::Dir { .. } => Err(EISDIR),
-            Body::Symlink(_) => Err(EINVAL),
+            Body::Symlink(_) | Body::Special { .. } => Err(EINVAL),
         }
     }
 

@@ -28,7 +28,7 @@ impl SelfTarget {
     fn attr(&self, ino: Ino) -> Result<Attr> {
         let n = self.m.node(ino)?;
         let blocks = self.m.file(ino).map(|d| d.chunks(4096).filter(|c| c.iter().any(|b| *b != 0)).count() as u64 * 8).unwrap_or(0);
-        Ok(Attr { ino: ino + OFFSET, kind: n.kind(), size: n.size(), nlink: n.nlink, perm: n.perm, uid: n.uid, gid: n.gid, blocks, times: [n.atime, n.mtime, n.ctime] })
+        Ok(Attr { ino: ino + OFFSET, kind: n.kind(), size: n.size(), nlink: n.nlink, perm: n.perm, uid: n.uid, gid: n.gid, blocks, times: [n.atime, n.mtime, n.ctime], rdev: n.rdev() })
     }
     fn cookie(&mut self, name: &[u8]) -> u64 {
         let n = self.cookies.len() as u64 + 3;
@@ -60,6 +60,10 @@ impl Target for SelfTarget {
     }
     fn symlink(&mut self, dir: u64, name: &[u8], target: &[u8]) -> Result<Attr> {
         let i = self.m.symlink(Self::i(dir), name, target)?;
+        self.attr(i)
+    }
+    fn mknod(&mut self, dir: u64, name: &[u8], kind: super::reference::Kind, perm: u32, rdev: u32) -> Result<Attr> {
+        let i = self.m.mknod(Self::i(dir), name, kind, perm, rdev)?;
         self.attr(i)
     }
     fn readlink(&mut self, ino: u64) -> Result<Vec<u8>> {

@@ -21,6 +21,8 @@ pub struct Attr {
     pub blocks: u64,
     /// Seconds of atime, mtime, ctime.
     pub times: [i64; 3],
+    /// `st_rdev` (device nodes only; 0 otherwise).
+    pub rdev: u32,
 }
 
 /// One directory entry: name, inode, kind, and the cookie that resumes the
@@ -55,6 +57,8 @@ pub trait Target {
     fn create(&mut self, dir: u64, name: &[u8], perm: u32) -> Result<Attr>;
     fn mkdir(&mut self, dir: u64, name: &[u8], perm: u32) -> Result<Attr>;
     fn symlink(&mut self, dir: u64, name: &[u8], target: &[u8]) -> Result<Attr>;
+    /// A FIFO, device node or socket (`kind`), `rdev` 0 unless a device.
+    fn mknod(&mut self, dir: u64, name: &[u8], kind: Kind, perm: u32, rdev: u32) -> Result<Attr>;
     fn readlink(&mut self, ino: u64) -> Result<Vec<u8>>;
     fn link(&mut self, ino: u64, dir: u64, name: &[u8]) -> Result<Attr>;
     fn unlink(&mut self, dir: u64, name: &[u8]) -> Result<()>;
