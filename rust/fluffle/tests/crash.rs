@@ -613,7 +613,7 @@ fn w_special_files() -> Workload {
         Mknod(s("d/blk"), Kind::Block, u32::MAX),
         Fsync(s("d/f")),
     ];
-    Workload { name: "special files", zones: 16, zone_size: 64, zone_cap: 48, steps: st }
+    Workload { name: "special files", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 /// More inodes than one NAT leaf holds and more changes per checkpoint
