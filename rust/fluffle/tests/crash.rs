@@ -299,7 +299,7 @@ impl Tracker {
                 // this kind and device number.
                 FileType::Fifo | FileType::CharDev | FileType::BlockDev | FileType::Socket => {
                     let cands = self.path_history.get(path).ok_or_else(|| format!("special file {path} never existed"))?;
-                    let got = (kind_of(f.attr.ftype), f.attr.rdev);
+                    let got = (model::core_adapter::kind(f.attr.ftype), f.attr.rdev);
                     if !cands.iter().any(|i| self.specials.get(i) == Some(&got)) {
                         return Err(format!("special file {path}: {got:?} is no special file it ever had"));
                     }
@@ -314,7 +314,7 @@ impl Tracker {
             }
             let want = self.specials[ino];
             for p in at_durable {
-                let got = found.get(p).map(|f| (kind_of(f.attr.ftype), f.attr.rdev));
+                let got = found.get(p).map(|f| (model::core_adapter::kind(f.attr.ftype), f.attr.rdev));
                 if got != Some(want) {
                     return Err(format!("durable special file {p}: recovered {got:?}, want {want:?}"));
                 }
@@ -372,19 +372,6 @@ fn run_steps(fs: &mut Fs<&mut MemDevice>, steps: &[Step], t: &mut Tracker, mut o
         t.apply(st);
     }
     Ok(steps.len())
-}
-
-/// The model's kind of a core file type.
-fn kind_of(t: FileType) -> Kind {
-    match t {
-        FileType::Regular => Kind::File,
-        FileType::Directory => Kind::Dir,
-        FileType::Symlink => Kind::Symlink,
-        FileType::Fifo => Kind::Fifo,
-        FileType::CharDev => Kind::Char,
-        FileType::BlockDev => Kind::Block,
-        FileType::Socket => Kind::Socket,
-    }
 }
 
 fn do_step<D: ZonedDevice>(fs: &mut Fs<D>, st: &Step) -> Result<()> {

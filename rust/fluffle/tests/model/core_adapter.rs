@@ -13,7 +13,8 @@ pub struct CoreTarget {
     now: i64,
 }
 
-fn kind(t: FileType) -> Kind {
+/// The model's kind of a core file type.
+pub fn kind(t: FileType) -> Kind {
     match t {
         FileType::Regular => Kind::File,
         FileType::Directory => Kind::Dir,
