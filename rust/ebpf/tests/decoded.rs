@@ -385,25 +385,6 @@ fn ticks_come_as_often_as_in_the_checked_interpreter() {
     assert_eq!(r.3, 1);
 }
 
-/// xorshift64*: tiny deterministic PRNG.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// A random program that shuffles pointers (r10, r1, copies, constant
-/// adds, ALU32 truncations) between registers, across branches, loops and
-/// local calls, and loads and stores through them at small offsets.
 fn pointer_program(r: &mut Rng) -> Vec<u8> {
     let mut p = Asm::new();
     // Prologue: pointers into the frame and the context in most registers.

@@ -24,31 +24,9 @@
 //!   pointer value flows into data.
 
 mod common;
-use common::raw;
+use common::{raw, Rng};
 use ebpf::opcode::*;
 use ebpf::{HelperError, Helpers, Memory, RunErrorKind, VerifyConfig};
-
-/// xorshift64*: tiny deterministic PRNG.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 const MEM_LEN: usize = 64;
 const HELPER_ID: u32 = 7;

@@ -155,3 +155,25 @@ pub fn r0(code: &Asm) -> u64 {
     let mut ctx = [0u8; 0];
     run_ctx(&code.code, &mut ctx).unwrap_or_else(|e| panic!("run failed: {e}")).r0
 }
+
+/// xorshift64*: tiny deterministic PRNG.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
