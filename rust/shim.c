@@ -319,13 +319,44 @@ u32 fluffle_current_fsuid(void)
 }
 
 /*
- * Identity of the calling process for process-scoped attributes: its tgid
- * combined with the thread group leader's start time, so a recycled pid
- * never inherits another process's attachments.
+ * Identity of the calling process for process-scoped CSD attachments: its
+ * tgid (in the initial pid namespace) and the thread group leader's start
+ * time, so a recycled pid never inherits another process's attachments.
  */
-u64 fluffle_current_process_key(void)
+u32 fluffle_current_tgid(void)
 {
-	return ((u64)task_tgid_nr(current) << 44) ^ current->group_leader->start_time;
+	return task_tgid_nr(current);
+}
+
+u64 fluffle_current_start_time(void)
+{
+	return current->group_leader->start_time;
+}
+
+/*
+ * Whether the process (tgid, start) found above still runs: its leader is
+ * found by pid and has the same start time, and the group has live
+ * threads (signal->live drops to 0 as the last one exits, before the
+ * zombie is reaped). The task and its signal_struct are freed only after
+ * an RCU grace period, so reading them under rcu_read_lock is safe.
+ */
+bool fluffle_process_alive(u32 tgid, u64 start)
+{
+	struct task_struct *t;
+	bool alive = false;
+
+	rcu_read_lock();
+	t = pid_task(find_pid_ns(tgid, &init_pid_ns), PIDTYPE_TGID);
+	if (t && t->start_time == start && atomic_read(&t->signal->live) > 0)
+		alive = true;
+	rcu_read_unlock();
+	return alive;
+}
+
+/* The caller's effective uid in the initial user namespace (CSD program owner). */
+u32 fluffle_current_euid(void)
+{
+	return from_kuid(&init_user_ns, current_euid());
 }
 
 size_t fluffle_iov_iter_count(const struct iov_iter *i)

@@ -73,6 +73,8 @@ pub const WRITE_SLACK: u32 = 4096;
 pub const MAX_PROG_BYTES: u32 = 64 * 1024 * 8;
 /// Most programs loaded at once.
 pub const MAX_PROGRAMS: u32 = 64;
+/// Most programs one user (other than an administrator) may have loaded.
+pub const MAX_PROGRAMS_PER_USER: u32 = 16;
 /// Most attachments at once (all processes together).
 pub const MAX_ATTACHMENTS: u32 = 4096;
 

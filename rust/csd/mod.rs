@@ -33,7 +33,7 @@
 //!
 //! Typical use by the kernel glue (under its registry mutex / fs lock):
 //! ```
-//! use csd::{registry::Registry, runner::{self, Request, RunMemory}, source::FsSnapshot};
+//! use csd::{registry::{Caller, Registry}, runner::{self, Request, RunMemory}, source::FsSnapshot};
 //! use fluffle::{fs::{format, Fs}, memdev::MemDevice, types::*};
 //!
 //! let mut dev = MemDevice::with_zones(16, 80, 64).unwrap();
@@ -51,7 +51,7 @@
 //!     [0xb7, 0, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0],
 //! ].concat();
 //! let mut reg = Registry::new();
-//! let id = reg.load(&code, 0).unwrap();
+//! let id = reg.load(Caller::ROOT, &code, 0).unwrap();
 //!
 //! let snap = fs.snapshot(a.ino).unwrap();
 //! let mut mem = RunMemory::new().unwrap();

@@ -9,16 +9,25 @@
 //! so an id is not reused until four billion loads later: a stale id names
 //! nothing rather than someone else's program.
 //!
-//! Attachments are keyed by an opaque [`AttachKey`] `(owner, object)`: the
-//! glue decides what they are (e.g. owner = tgid or `struct file` address,
-//! object = inode number) and calls [`Registry::detach_owner`] when the
-//! owner goes away.
+//! A program belongs to the user that loaded it ([`Caller`]): only that
+//! user or an administrator (CAP_SYS_ADMIN) may unload it, and each user
+//! may hold at most [`MAX_PROGRAMS_PER_USER`] of the [`MAX_PROGRAMS`], so
+//! one user cannot take every slot.
+//!
+//! Attachments are keyed by [`AttachKey`] `(owner, object)`: the owner is a
+//! process ([`Owner`]: its id and start time, so a recycled process id is a
+//! different owner), the object what the glue chooses (the inode number).
+//! An attachment ends when its process exits: the glue cannot be told of
+//! every exit, so [`Registry::end_exited`] drops the attachments of owners
+//! that are gone, and the registry calls it (through the glue's liveness
+//! test) before anything that a stale attachment could get in the way of:
+//! attaching (the table's bound) and unloading (`EBUSY`).
 
-use super::abi::{HELPER_IDS, MAX_ATTACHMENTS, MAX_PROGRAMS, MAX_PROG_BYTES};
+use super::abi::{HELPER_IDS, MAX_ATTACHMENTS, MAX_PROGRAMS, MAX_PROGRAMS_PER_USER, MAX_PROG_BYTES};
 use super::ebpf::opcode::INSN_SIZE;
 use super::ebpf::{translate, verify, Decoded, Op, Program, VerifyConfig};
 use super::error::{CsdError, CsdResult, Detail};
-use super::fluffle::errno::{E2BIG, EBUSY, EINVAL, ENOENT, ENOSPC};
+use super::fluffle::errno::{E2BIG, EBUSY, EDQUOT, EINVAL, ENOENT, ENOSPC, EPERM};
 use super::fluffle::mem::FVec;
 
 /// The verifier configuration of CSD kernels.
@@ -48,6 +57,7 @@ pub fn decode_kernel(prog: &Program<'_>) -> CsdResult<FVec<Op>> {
 /// form (16 bytes per instruction slot), translated once at load.
 pub struct LoadedProgram {
     id: u32,
+    owner_uid: u32,
     code: FVec<u8>,
     ops: FVec<Op>,
     entry: usize,
@@ -57,6 +67,11 @@ impl LoadedProgram {
     /// Its id.
     pub fn id(&self) -> u32 {
         self.id
+    }
+
+    /// The user that loaded it.
+    pub fn owner_uid(&self) -> u32 {
+        self.owner_uid
     }
 
     /// The instruction bytes.
@@ -77,7 +92,7 @@ impl LoadedProgram {
 
     /// A copy, so the glue can run it after dropping the registry lock.
     pub fn try_clone(&self) -> CsdResult<LoadedProgram> {
-        Ok(LoadedProgram { id: self.id, code: self.code.try_clone()?, ops: self.ops.try_clone()?, entry: self.entry })
+        Ok(LoadedProgram { id: self.id, owner_uid: self.owner_uid, code: self.code.try_clone()?, ops: self.ops.try_clone()?, entry: self.entry })
     }
 }
 
@@ -90,11 +105,36 @@ pub enum Stream {
     Write,
 }
 
-/// Opaque attachment key chosen by the glue.
+/// Who asks the registry for something: a user id (the effective uid in
+/// the initial user namespace) and whether it holds CAP_SYS_ADMIN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The user.
+    pub uid: u32,
+    /// May unload anyone's program.
+    pub admin: bool,
+}
+
+impl Caller {
+    /// Root with CAP_SYS_ADMIN (tools and tests acting for the system).
+    pub const ROOT: Caller = Caller { uid: 0, admin: true };
+}
+
+/// The process an attachment belongs to: its id and its start time, so
+/// that a later process given the same id is another owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// Process (thread group) id.
+    pub pid: u32,
+    /// When it started (the glue's clock; only compared for equality).
+    pub start: u64,
+}
+
+/// Attachment key: a process and an object of the glue's choosing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttachKey {
-    /// Who attached (e.g. tgid or `struct file` address).
-    pub owner: u64,
+    /// Who attached.
+    pub owner: Owner,
     /// To what (e.g. inode number).
     pub object: u64,
 }
@@ -150,21 +190,26 @@ impl Registry {
         }
     }
 
-    /// Verifies `code` (entry instruction `entry`) and stores a copy;
-    /// returns its id. `E2BIG` if too large, `EINVAL` with the verifier's
-    /// reason if rejected, `ENOSPC` if [`MAX_PROGRAMS`] are loaded,
-    /// `ENOMEM` if the copy cannot be allocated.
-    pub fn load(&mut self, code: &[u8], entry: usize) -> CsdResult<u32> {
+    /// Verifies `code` (entry instruction `entry`) and stores a copy owned
+    /// by `by`; returns its id. `E2BIG` if too large, `EINVAL` with the
+    /// verifier's reason if rejected, `ENOSPC` if [`MAX_PROGRAMS`] are
+    /// loaded, `EDQUOT` if the user already holds
+    /// [`MAX_PROGRAMS_PER_USER`] (administrators are bound by the total
+    /// only), `ENOMEM` if the copy cannot be allocated.
+    pub fn load(&mut self, by: Caller, code: &[u8], entry: usize) -> CsdResult<u32> {
         let prog = verify_kernel(code, entry)?;
         if self.progs.len() >= MAX_PROGRAMS as usize {
             return Err(CsdError::msg(ENOSPC, "too many CSD programs loaded"));
+        }
+        if !by.admin && self.programs_of(by.uid) >= MAX_PROGRAMS_PER_USER as usize {
+            return Err(CsdError::msg(EDQUOT, "this user has too many CSD programs loaded"));
         }
         let mut copy = FVec::try_with_capacity(code.len())?;
         copy.try_extend_from_slice(code)?;
         let ops = decode_kernel(&prog)?;
         self.progs.try_reserve(1)?;
         let id = self.fresh_id();
-        self.progs.try_push(LoadedProgram { id, code: copy, ops, entry })?;
+        self.progs.try_push(LoadedProgram { id, owner_uid: by.uid, code: copy, ops, entry })?;
         Ok(id)
     }
 
@@ -173,9 +218,20 @@ impl Registry {
         self.progs.iter().find(|p| p.id == id).ok_or(CsdError::msg(ENOENT, "no CSD program with that id"))
     }
 
-    /// Removes program `id`: `ENOENT` if unknown, `EBUSY` while attached.
-    pub fn unload(&mut self, id: u32) -> CsdResult<()> {
+    /// Number of programs `uid` has loaded.
+    pub fn programs_of(&self, uid: u32) -> usize {
+        self.progs.iter().filter(|p| p.owner_uid == uid).count()
+    }
+
+    /// Removes program `id` for `by`: `ENOENT` if unknown, `EPERM` unless
+    /// `by` loaded it or is an administrator, `EBUSY` while a live process
+    /// has it attached (`alive` tells; see [`Registry::end_exited`]).
+    pub fn unload(&mut self, by: Caller, id: u32, alive: impl FnMut(Owner) -> bool) -> CsdResult<()> {
         let i = self.progs.iter().position(|p| p.id == id).ok_or(CsdError::msg(ENOENT, "no CSD program with that id"))?;
+        if !by.admin && self.progs.get(i).map(|p| p.owner_uid) != Some(by.uid) {
+            return Err(CsdError::msg(EPERM, "CSD program belongs to another user"));
+        }
+        self.end_exited(alive);
         if self.attached.iter().any(|(_, a)| a.read == id || a.write == id) {
             return Err(CsdError::msg(EBUSY, "CSD program is attached"));
         }
@@ -185,12 +241,16 @@ impl Registry {
 
     /// Attaches program `id` as the `stream` kernel under `key`, replacing
     /// any earlier one (`ENOENT` if the program is unknown, `ENOSPC` if the
-    /// table is full).
-    pub fn attach(&mut self, key: AttachKey, stream: Stream, id: u32) -> CsdResult<()> {
+    /// table is full of attachments of live processes; `alive` tells which
+    /// are, see [`Registry::end_exited`]).
+    pub fn attach(&mut self, key: AttachKey, stream: Stream, id: u32, alive: impl FnMut(Owner) -> bool) -> CsdResult<()> {
         self.get(id)?;
         let i = match self.attached.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
+                if self.attached.len() >= MAX_ATTACHMENTS as usize {
+                    self.end_exited(alive);
+                }
                 if self.attached.len() >= MAX_ATTACHMENTS as usize {
                     return Err(CsdError::msg(ENOSPC, "too many CSD attachments"));
                 }
@@ -238,9 +298,19 @@ impl Registry {
 
     /// Removes every attachment of `owner` (process exit or file close);
     /// returns how many keys were removed.
-    pub fn detach_owner(&mut self, owner: u64) -> usize {
+    pub fn detach_owner(&mut self, owner: Owner) -> usize {
         let before = self.attached.len();
         self.attached.retain(|(k, _)| k.owner != owner);
+        before - self.attached.len()
+    }
+
+    /// Ends the attachments of every owner `alive` says has exited;
+    /// returns how many keys were removed. One liveness test per distinct
+    /// owner would be cheaper, but the table is small (bounded) and this
+    /// runs only before attaching to a full table or unloading.
+    pub fn end_exited(&mut self, mut alive: impl FnMut(Owner) -> bool) -> usize {
+        let before = self.attached.len();
+        self.attached.retain(|(k, _)| alive(k.owner));
         before - self.attached.len()
     }
 

@@ -38,6 +38,9 @@ pub enum VerifyReason {
     BadCallTarget,
     /// CALL with a source type other than helper (0) or local (1).
     UnsupportedCallKind,
+    /// CALLX (`call` through a register, RFC 9669 opcode 0x8d): call
+    /// targets must be known at load.
+    CallxUnsupported,
     /// A helper id the embedder did not register.
     UnknownHelper,
     /// The byte swap width is not 16, 32 or 64.
@@ -72,6 +75,7 @@ impl VerifyReason {
             VerifyReason::JumpIntoLddw => "jump target is the second slot of an LDDW",
             VerifyReason::BadCallTarget => "local call target outside the program or inside an LDDW",
             VerifyReason::UnsupportedCallKind => "call kind not supported (only helper and local calls)",
+            VerifyReason::CallxUnsupported => "CALLX (call through a register) is not supported: call targets must be constant",
             VerifyReason::UnknownHelper => "call to a helper id that is not registered",
             VerifyReason::BadSwapWidth => "byte swap width is not 16, 32 or 64",
             VerifyReason::BadMovsxWidth => "sign-extending move width not allowed",

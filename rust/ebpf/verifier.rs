@@ -275,7 +275,10 @@ fn check_jmp(insns: &[[u8; INSN_SIZE]], i: usize, insn: &Insn, cfg: &VerifyConfi
             }
         }
         JMP_CALL => {
-            require(i, !is32 && !x, VerifyReason::UnknownOpcode)?;
+            require(i, !is32, VerifyReason::UnknownOpcode)?;
+            // RFC 9669's CALLX (call through a register) is a real opcode:
+            // name it, so a user knows what to rewrite.
+            require(i, !x, VerifyReason::CallxUnsupported)?;
             require(i, insn.dst == 0 && insn.off == 0, VerifyReason::ReservedField)?;
             match insn.src {
                 CALL_HELPER => {

@@ -38,6 +38,8 @@ pub const EOPNOTSUPP: Errno = Errno(95);
 pub const ETIMEDOUT: Errno = Errno(110);
 /// "Structure needs cleaning": on-disk corruption was detected.
 pub const EUCLEAN: Errno = Errno(117);
+/// "Quota exceeded": a per-user bound (CSD programs per user).
+pub const EDQUOT: Errno = Errno(122);
 
 /// Result of a core operation.
 pub type Result<T = ()> = core::result::Result<T, Errno>;

@@ -8,11 +8,15 @@
 //! reads through [`KernelSnapshot`], which takes the filesystem mutex per
 //! helper call only, so writers and GC go on meanwhile (GC keeps pinned
 //! blocks). The registry has its own mutex, never held during a run.
+//!
+//! Programs belong to the user that loaded them and attachments to the
+//! process that made them (see `csd::registry`): this file tells the
+//! registry who is calling and whether a process still runs.
 
 use super::ioctl::{copy_from_user, copy_in, copy_out};
 use super::sb::{self, with_fs};
 use crate::csd::abi::{self, LoadArgs, RunArgs};
-use crate::csd::registry::{AttachKey, Attachment, Stream};
+use crate::csd::registry::{AttachKey, Attachment, Caller, Owner, Stream};
 use crate::csd::runner::{self, Request, RunMemory};
 use crate::csd::source::{DeviceGeometry, FileInfo, SnapshotSource};
 use crate::csd::error::{CsdError, CsdResult};
@@ -32,7 +36,20 @@ const MAX_WRITE_INPUT: usize = 16 << 20;
 /// The attachment key of the calling process for inode `ino`.
 fn key(ino: u64) -> AttachKey {
     // SAFETY: reading the current task's identity has no preconditions.
-    AttachKey { owner: unsafe { shim::fluffle_current_process_key() }, object: ino }
+    let owner = unsafe { Owner { pid: shim::fluffle_current_tgid(), start: shim::fluffle_current_start_time() } };
+    AttachKey { owner, object: ino }
+}
+
+/// Whether the process that made an attachment still runs.
+fn alive(owner: Owner) -> bool {
+    // SAFETY: a lookup by pid under RCU; no preconditions.
+    unsafe { shim::fluffle_process_alive(owner.pid, owner.start) }
+}
+
+/// The calling user, as the registry's ownership rules see it.
+fn caller() -> Caller {
+    // SAFETY: reading the current task's credentials has no preconditions.
+    unsafe { Caller { uid: shim::fluffle_current_euid(), admin: bindings::capable(bindings::CAP_SYS_ADMIN as _) } }
 }
 
 /// Logs a CSD failure, rate limited, as one line.
@@ -364,7 +381,7 @@ pub(crate) unsafe fn set_attr(inode: *mut bindings::inode, name: &[u8], value: O
         None => reg.detach(key(ino), stream).map_err(|e| e.errno),
         Some(v) => {
             let id = parse_u32(v).ok_or(EINVAL)?;
-            reg.attach(key(ino), stream, id).map_err(|e| e.errno)
+            reg.attach(key(ino), stream, id, alive).map_err(|e| e.errno)
         }
     }
 }
@@ -426,7 +443,7 @@ pub(crate) unsafe fn ioctl_load(file: *mut bindings::file, arg: c_ulong) -> Resu
     unsafe { copy_from_user(&mut code, args.prog_ptr)? };
     // SAFETY: `file` is ours.
     let info = unsafe { sb::info((*shim::fluffle_file_inode(file)).i_sb) };
-    let id = info.csd.lock().load(&code, args.entry as usize).map_err(|e| {
+    let id = info.csd.lock().load(caller(), &code, args.entry as usize).map_err(|e| {
         log_failure("load refused", &e);
         e.errno
     })?;
@@ -445,7 +462,7 @@ pub(crate) unsafe fn ioctl_unload(file: *mut bindings::file, arg: c_ulong) -> Re
     let id = u32::from_le_bytes(unsafe { copy_in::<4>(arg) }?);
     // SAFETY: `file` is ours.
     let info = unsafe { sb::info((*shim::fluffle_file_inode(file)).i_sb) };
-    let r = info.csd.lock().unload(id).map_err(|e| e.errno);
+    let r = info.csd.lock().unload(caller(), id, alive).map_err(|e| e.errno);
     r
 }
 

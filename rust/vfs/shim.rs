@@ -89,7 +89,10 @@ extern "C" {
     pub(crate) fn fluffle_is_err(ptr: *const c_void) -> bool;
     pub(crate) fn fluffle_current_fsuid() -> u32;
     pub(crate) fn fluffle_current_fsgid() -> u32;
-    pub(crate) fn fluffle_current_process_key() -> u64;
+    pub(crate) fn fluffle_current_tgid() -> u32;
+    pub(crate) fn fluffle_current_start_time() -> u64;
+    pub(crate) fn fluffle_process_alive(tgid: u32, start: u64) -> bool;
+    pub(crate) fn fluffle_current_euid() -> u32;
     pub(crate) fn fluffle_iov_iter_count(i: *const bindings::iov_iter) -> usize;
     pub(crate) fn fluffle_cond_resched();
     pub(crate) fn fluffle_fatal_signal_pending() -> bool;

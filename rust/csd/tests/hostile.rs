@@ -6,7 +6,7 @@ use common::*;
 use csd::abi::*;
 use csd::ebpf::opcode::*;
 use csd::ebpf::{RunErrorKind, VerifyReason};
-use csd::registry::{verify_kernel, Registry};
+use csd::registry::{verify_kernel, Caller, Registry};
 use csd::runner::{budget_for, Request};
 use csd::error::Detail;
 use std::time::Instant;
@@ -83,7 +83,7 @@ fn bad_opcode_is_rejected_at_load() {
     let mut code = good();
     code.splice(0..0, insn(0xff, 0, 0, 0, 0));
     let mut reg = Registry::new();
-    let e = reg.load(&code, 0).unwrap_err();
+    let e = reg.load(Caller::ROOT, &code, 0).unwrap_err();
     assert_eq!(e.errno.0, 22);
     match e.detail {
         Detail::Verify(v) => {
@@ -95,10 +95,10 @@ fn bad_opcode_is_rejected_at_load() {
     assert!(e.to_string().contains("insn 0: unknown opcode"), "{e}");
     assert_eq!(reg.program_count(), 0);
     // Truncated and empty programs too.
-    assert_eq!(reg.load(&good()[..12], 0).unwrap_err().errno.0, 22);
-    assert_eq!(reg.load(&[], 0).unwrap_err().errno.0, 22);
+    assert_eq!(reg.load(Caller::ROOT, &good()[..12], 0).unwrap_err().errno.0, 22);
+    assert_eq!(reg.load(Caller::ROOT, &[], 0).unwrap_err().errno.0, 22);
     // A bad entry point.
-    assert_eq!(reg.load(&good(), 5).unwrap_err().errno.0, 22);
+    assert_eq!(reg.load(Caller::ROOT, &good(), 5).unwrap_err().errno.0, 22);
 }
 
 #[test]
@@ -120,13 +120,13 @@ fn huge_program_is_e2big() {
     let mut code: Vec<u8> = (0..n - 1).flat_map(|_| insn(CLS_ALU64 | ALU_MOV, 0, 0, 0, 0)).collect();
     code.extend_from_slice(&insn(EXIT, 0, 0, 0, 0));
     let mut reg = Registry::new();
-    let id = reg.load(&code, 0).expect("exactly the limit loads");
-    reg.unload(id).unwrap();
+    let id = reg.load(Caller::ROOT, &code, 0).expect("exactly the limit loads");
+    reg.unload(Caller::ROOT, id, |_| true).unwrap();
     let mut bigger = insn(CLS_ALU64 | ALU_MOV, 0, 0, 0, 0).to_vec();
     bigger.extend_from_slice(&code);
-    assert_eq!(reg.load(&bigger, 0).unwrap_err().errno.0, 7, "E2BIG");
+    assert_eq!(reg.load(Caller::ROOT, &bigger, 0).unwrap_err().errno.0, 7, "E2BIG");
     let giant = vec![0u8; 64 << 20];
-    assert_eq!(reg.load(&giant, 0).unwrap_err().errno.0, 7);
+    assert_eq!(reg.load(Caller::ROOT, &giant, 0).unwrap_err().errno.0, 7);
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn the_next_good_kernel_still_works() {
     let mut reg = Registry::new();
     for f in ["spin", "load_outside", "store_ctx", "emit_bad_pointer", "fail_enodata"] {
         let k = kernel(PROBE, f);
-        let id = reg.load(&k.code, k.entry).unwrap();
+        let id = reg.load(Caller::ROOT, &k.code, k.entry).unwrap();
         let prog = reg.get(id).unwrap().program().unwrap();
         let mut mem = csd::runner::RunMemory::new().unwrap();
         let mut out = [0u8; 8];

@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use csd::abi::*;
-use csd::registry::Registry;
+use csd::registry::{Caller, Registry};
 use csd::runner::Request;
 use std::sync::OnceLock;
 
@@ -260,10 +260,10 @@ fn checksum_trailer_stores_data_plus_crc32() {
 fn kernels_over_fluffle_snapshots() {
     let mut fs = new_fs();
     let mut reg = Registry::new();
-    let avg = reg.load(&avg_kernel().code, avg_kernel().entry).unwrap();
-    let ent = reg.load(&entropy_kernel().code, entropy_kernel().entry).unwrap();
-    let pat = reg.load(&pattern_kernel().code, pattern_kernel().entry).unwrap();
-    let grep = reg.load(&grep_kernel().code, grep_kernel().entry).unwrap();
+    let avg = reg.load(Caller::ROOT, &avg_kernel().code, avg_kernel().entry).unwrap();
+    let ent = reg.load(Caller::ROOT, &entropy_kernel().code, entropy_kernel().entry).unwrap();
+    let pat = reg.load(Caller::ROOT, &pattern_kernel().code, pattern_kernel().entry).unwrap();
+    let grep = reg.load(Caller::ROOT, &grep_kernel().code, grep_kernel().entry).unwrap();
     for (i, &size) in SIZES.iter().enumerate() {
         let data = pattern_data(size);
         let ino = create_file(&mut fs, &format!("f{i}"), &data);
@@ -283,7 +283,7 @@ fn write_stream_over_fluffle_then_stored() {
     // the output at the write position.
     let mut fs = new_fs();
     let mut reg = Registry::new();
-    let t = reg.load(&trailer_kernel().code, trailer_kernel().entry).unwrap();
+    let t = reg.load(Caller::ROOT, &trailer_kernel().code, trailer_kernel().entry).unwrap();
     let ino = create_file(&mut fs, "log", b"");
     let mut pos = 0u64;
     let mut expect = Vec::new();
@@ -303,8 +303,8 @@ fn write_stream_over_fluffle_then_stored() {
 fn snapshot_is_consistent_while_the_file_changes() {
     let mut fs = new_fs();
     let mut reg = Registry::new();
-    let ent = reg.load(&entropy_kernel().code, entropy_kernel().entry).unwrap();
-    let avg = reg.load(&avg_kernel().code, avg_kernel().entry).unwrap();
+    let ent = reg.load(Caller::ROOT, &entropy_kernel().code, entropy_kernel().entry).unwrap();
+    let avg = reg.load(Caller::ROOT, &avg_kernel().code, avg_kernel().entry).unwrap();
     let old = skewed(9, 2 << 20);
     let ino = create_file(&mut fs, "big", &old);
     let snap = fs.snapshot(ino).unwrap();

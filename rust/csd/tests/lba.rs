@@ -7,7 +7,7 @@ use csd::abi::*;
 use csd::fluffle::fs::Fs;
 use csd::fluffle::memdev::MemDevice;
 use csd::fluffle::types::LBA_HOLE as CORE_HOLE;
-use csd::registry::Registry;
+use csd::registry::{Caller, Registry};
 use csd::runner::Request;
 
 const PROBE: &str = "rust/csd/tests/kernels/probe.c";
@@ -18,7 +18,7 @@ fn fnv(data: &[u8]) -> u64 {
 
 fn load(reg: &mut Registry, f: &str) -> u32 {
     let k = if f == "lba_hash" { kernel("bpf/lba_hash.c", f) } else { kernel(PROBE, f) };
-    reg.load(&k.code, k.entry).unwrap()
+    reg.load(Caller::ROOT, &k.code, k.entry).unwrap()
 }
 
 #[test]

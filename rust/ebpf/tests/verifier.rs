@@ -56,7 +56,7 @@ fn falls_off_end() {
 
 #[test]
 fn opcodes() {
-    for op in [0x00u8, 0x08, 0x0d, 0x8d, 0x8c, 0x8f, 0xdf, 0xe4, 0xf7, 0xe5, 0xf6, 0x96, 0x86, 0x99, 0x22, 0xe3] {
+    for op in [0x00u8, 0x08, 0x0d, 0x8c, 0x8f, 0xdf, 0xe4, 0xf7, 0xe5, 0xf6, 0x96, 0x86, 0x99, 0x22, 0xe3] {
         let mut p = Asm::new();
         p.insn(op, 0, 0, 0, 16).exit();
         let e = verify_code(&p.code).unwrap_err();
@@ -68,6 +68,11 @@ fn opcodes() {
         p.insn(op, 0, 0, 0, 0).exit();
         rejects(&p, 0, R::LegacyPacketAccess);
     }
+    // CALLX is named, so the user knows which instruction to rewrite.
+    let mut p = Asm::new();
+    p.insn(0x8d, 0, 0, 0, 0).exit();
+    rejects(&p, 0, R::CallxUnsupported);
+    assert!(R::CallxUnsupported.describe().contains("CALLX"));
     // MEMSX has no DW size.
     let mut p = Asm::new();
     p.insn(0x99, 0, 1, 0, 0).exit();
