@@ -5,9 +5,11 @@
 //! A run works on a snapshot of the file taken when the request starts:
 //! dirty pages are written back first so the snapshot holds everything
 //! written before, then the core pins the file's blocks; the eBPF kernel
-//! reads through [`KernelSnapshot`], which takes the filesystem mutex per
-//! helper call only, so writers and GC go on meanwhile (GC keeps pinned
-//! blocks). The registry has its own mutex, never held during a run.
+//! reads through [`KernelSnapshot`], which keeps a copy of the pinned block
+//! map and reads the device without the filesystem mutex (taken only for
+//! a moment per read, to hold zone resets off), so writers and GC go on
+//! meanwhile (GC keeps pinned blocks). The registry has its own mutex,
+//! never held during a run.
 //!
 //! Programs belong to the user that loaded them and attachments to the
 //! process that made them (see `csd::registry`): this file tells the
@@ -20,8 +22,11 @@ use crate::csd::registry::{AttachKey, Attachment, Caller, Owner, Stream};
 use crate::csd::runner::{self, Request, RunMemory};
 use crate::csd::source::{DeviceGeometry, FileInfo, SnapshotSource};
 use crate::csd::error::{CsdError, CsdResult};
+use crate::fluffle::device::BLOCK_SIZE;
 use crate::fluffle::errno::{Errno, EFAULT, EINTR, EINVAL, ENODATA, ERANGE};
+use crate::fluffle::extent::ExtentMap;
 use crate::fluffle::fs::SnapId;
+use crate::fluffle::snapshot::read_mapped;
 use crate::fluffle::mem::FVec;
 use crate::vfs::shim;
 use kernel::bindings;
@@ -60,12 +65,59 @@ fn log_failure(what: &str, e: &CsdError) {
     }
 }
 
-/// A snapshot of a file, read through the core under its mutex per call.
+/// Bytes a sequential CSD kernel's reads fetch at once: kernels read 64
+/// KiB at a time (their scratch buffer), and a device request per 64 KiB,
+/// waited for one at a time, is what made CSD reads slower than userland's
+/// readahead; a window has all its bios in flight together.
+const WINDOW: usize = 4 << 20;
+
+/// A snapshot of a file: its pinned block map, read from the device
+/// without the core's mutex, sequential reads through a window.
 struct KernelSnapshot {
     sb: *mut bindings::super_block,
     snap: SnapId,
     size: u64,
+    map: ExtentMap,
     geo: DeviceGeometry,
+    /// Where the last read ended: a read starting there is sequential.
+    next: u64,
+    /// The window (allocated at the first sequential read), its file
+    /// offset and how many of its bytes are valid.
+    window: FVec<u8>,
+    window_at: u64,
+    window_len: usize,
+}
+
+impl KernelSnapshot {
+    /// Reads `buf.len()` bytes of the snapshot at `off` (short at the
+    /// end) straight from the device.
+    fn read_direct(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        // The lease only holds zone resets off (the snapshot's zones are
+        // pinned anyway); it is taken under the mutex, as resets are made.
+        // SAFETY: `sb` is the mounted super block of the file being read.
+        let reader = unsafe { with_fs(self.sb, |fs| Ok(fs.device().async_reader()))? };
+        read_mapped(&self.map, self.size, off, buf, |lba, blocks| {
+            // SAFETY: the run's caller holds the file open (the filesystem
+            // stays mounted); `buf` is heap memory (the run's or the
+            // window); the blocks are the snapshot's, pinned until it is
+            // released.
+            unsafe { reader.read_into(lba, blocks) }
+        })
+    }
+
+    /// Refills the window from block-aligned `at`.
+    fn fill_window(&mut self, at: u64) -> Result<(), Errno> {
+        if self.window.is_empty() {
+            self.window = FVec::try_from_elem(0u8, WINDOW)?;
+        }
+        let mut window = core::mem::take(&mut self.window);
+        let got = self.read_direct(at, &mut window);
+        self.window = window;
+        self.window_at = at;
+        self.window_len = 0;
+        self.window_len = got?;
+        Ok(())
+    }
 }
 
 impl SnapshotSource for KernelSnapshot {
@@ -74,9 +126,25 @@ impl SnapshotSource for KernelSnapshot {
     }
 
     fn read(&mut self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let snap = self.snap;
-        // SAFETY: `sb` is the mounted super block of the file being read.
-        unsafe { with_fs(self.sb, |fs| fs.snapshot_read(snap, off, buf)) }
+        if off >= self.size {
+            return Ok(0);
+        }
+        let n = core::cmp::min(buf.len() as u64, self.size - off) as usize;
+        let sequential = off == self.next;
+        self.next = off.saturating_add(n as u64);
+        let in_window = off >= self.window_at && off + n as u64 <= self.window_at + self.window_len as u64;
+        if !in_window {
+            // Random reads and reads as large as a window go straight to
+            // the device; a sequential one refills the window.
+            if !sequential || n >= WINDOW / 2 {
+                return self.read_direct(off, buf);
+            }
+            self.fill_window(off - off % BLOCK_SIZE as u64)?;
+        }
+        let from = (off - self.window_at) as usize;
+        let src = self.window.get(..self.window_len).and_then(|w| w.get(from..from + n)).ok_or(EINVAL)?;
+        buf.get_mut(..n).ok_or(EINVAL)?.copy_from_slice(src);
+        Ok(n)
     }
 
     fn lbas(&mut self, first: u64, out: &mut [u64]) -> Result<usize, Errno> {
@@ -137,21 +205,28 @@ unsafe fn run(inode: *mut bindings::inode, parent: u64, id: u32, req: &Request<'
                 let g = fs.geometry();
                 let snap = fs.snapshot(ino)?;
                 let size = fs.snapshot_size(snap)?;
-                Ok((snap, size, a.mode, g))
+                match fs.snapshot_map(snap) {
+                    Ok(map) => Ok((snap, size, map, a.mode, g)),
+                    Err(e) => {
+                        let _ = fs.release_snapshot(snap);
+                        Err(e)
+                    }
+                }
             }),
             rc => Err(Errno(-rc)),
         }
     };
     // SAFETY: taken above.
     unsafe { bindings::up_read(&mut (*inode).i_rwsem) };
-    let (snap, size, mode, geo) = pinned?;
+    let (snap, size, map, mode, geo) = pinned?;
     let geo = DeviceGeometry {
         sector_size: 4096,
         zone_size: geo.zone_size,
         zone_cap: geo.zone_cap,
         zone_count: geo.zone_count,
     };
-    let mut src = KernelSnapshot { sb: sbp, snap, size, geo };
+    let mut src =
+        KernelSnapshot { sb: sbp, snap, size, map, geo, next: 0, window: FVec::new(), window_at: 0, window_len: 0 };
     let file = FileInfo { ino, parent, mode };
     let budget = runner::budget_for(size.saturating_add(req.len));
     let result = RunMemory::new()

@@ -12,7 +12,7 @@
 
 use super::shim;
 use crate::fluffle::device::BLOCK_SIZE;
-use crate::fluffle::errno::{Result, EIO, ENOMEM};
+use crate::fluffle::errno::{Result, EINVAL, EIO, ENOMEM};
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use kernel::bindings;
 use kernel::ffi::{c_uint, c_void};
@@ -118,6 +118,54 @@ impl AsyncReader {
         let parts = folios.iter().map(|&folio| unsafe { FolioPart::whole(folio) });
         // SAFETY: guaranteed by the caller.
         unsafe { add_parts(&mut bio, lba, parts) }
+    }
+
+    /// Reads whole blocks from `lba` on into `buf` (a CSD snapshot window,
+    /// outside the core's mutex): every bio of the range is in flight at
+    /// once (several MiB for a window), then it waits for all of them.
+    ///
+    /// # Safety
+    ///
+    /// The filesystem stays mounted for the call (the caller holds one of
+    /// its files), `buf` is kmalloc or vmalloc memory (never the stack)
+    /// and the blocks are ones the core keeps where they are while this
+    /// reader lives (a snapshot's pinned blocks).
+    pub(crate) unsafe fn read_into(&self, lba: u64, buf: &mut [u8]) -> Result<()> {
+        if buf.is_empty() || buf.len() % BLOCK_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let mut sector = lba.checked_mul(SECTORS_PER_BLOCK).ok_or(EINVAL)?;
+        // Counts this call's bios only; it may live on the stack because
+        // nothing returns before it is back to zero (`settle` below), and
+        // the completions use its address only as a wait-queue key after
+        // the last decrement.
+        let batch = InflightIo::new();
+        let mut bio = BioBuilder::new(self.bdev, bindings::req_op_REQ_OP_READ, Some((&batch, buffer_read_end_io)));
+        let mut built = Ok(());
+        for block in buf.chunks_exact_mut(BLOCK_SIZE) {
+            built = bio.add_block(block.as_mut_ptr(), sector);
+            if built.is_err() {
+                break;
+            }
+            sector += SECTORS_PER_BLOCK;
+        }
+        let submitted = built.and_then(|()| bio.submit());
+        // A bio left unsubmitted after an error is ended (failed) here.
+        drop(bio);
+        let settled = batch.settle();
+        submitted.and(settled)
+    }
+}
+
+/// `bi_end_io` of [`AsyncReader::read_into`]'s bios: the batch counter
+/// drops, recording a failure.
+unsafe extern "C" fn buffer_read_end_io(bio: *mut bindings::bio) {
+    // SAFETY: the block layer passes our ended bio, whose `bi_private` is
+    // the batch counter `read_into` waits on (alive until it reads zero).
+    unsafe {
+        let ok = (*bio).bi_status == bindings::BLK_STS_OK as bindings::blk_status_t;
+        (*(*bio).bi_private.cast::<InflightIo>()).end(ok);
+        bindings::bio_put(bio);
     }
 }
 
