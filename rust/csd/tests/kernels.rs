@@ -25,6 +25,10 @@ fn lines_kernel() -> &'static Kernel {
     static K: OnceLock<Kernel> = OnceLock::new();
     K.get_or_init(|| kernel("bpf/count_lines.c", "count_lines"))
 }
+fn scan_kernel() -> &'static Kernel {
+    static K: OnceLock<Kernel> = OnceLock::new();
+    K.get_or_init(|| kernel("bpf/scan.c", "scan"))
+}
 fn trailer_kernel() -> &'static Kernel {
     static K: OnceLock<Kernel> = OnceLock::new();
     K.get_or_init(|| kernel("bpf/checksum_trailer.c", "checksum_trailer"))
@@ -175,6 +179,15 @@ fn count_pattern_and_lines_over_memory_snapshots() {
         assert_eq!(u64_at(&out, 0), count_overlapping(&data, b"fluffle"), "size {size}");
         let out = run_mem(lines_kernel(), &data, 8).unwrap();
         assert_eq!(u64_at(&out, 0), count_overlapping(&data, b"\n"), "size {size}");
+        // scan: every byte read, and the head of every 64 KiB chunk seen.
+        let out = run_mem(scan_kernel(), &data, 16).unwrap();
+        let fold = data.chunks(SCRATCH_SIZE as usize).fold(0u64, |f, c| {
+            let mut head = [0u8; 8];
+            let k = c.len().min(8);
+            head[..k].copy_from_slice(&c[..k]);
+            f ^ u64::from_le_bytes(head)
+        });
+        assert_eq!((u64_at(&out, 0), u64_at(&out, 8)), (size as u64, fold), "scan, size {size}");
     }
     // A pattern that overlaps itself: "flufflefluffle" holds two; a prefix
     // of zeros must not match at the very start of the file.
