@@ -13,7 +13,9 @@
 //! are lost, so a missing flush is caught. A flush that fails must make the
 //! fsync/sync that issued it fail.
 //!
-//! `FLUFFLE_CRASH_STRIDE=N` tests every N-th write only (default 1: all).
+//! `FLUFFLE_CRASH_STRIDE=N` tests every N-th write only (default 1: all);
+//! `FLUFFLE_CRASH_WORKLOAD=TEXT` runs only the scripted workloads whose
+//! name contains TEXT.
 
 mod common;
 mod model;
@@ -859,8 +861,11 @@ fn w_random(seed: u64, steps: usize) -> Workload {
     Workload { name: "random", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
+/// The scripted workloads; `FLUFFLE_CRASH_WORKLOAD=TEXT` keeps those whose
+/// name contains TEXT (to run one while working on it).
 fn workloads() -> Vec<Workload> {
-    vec![
+    let only = std::env::var("FLUFFLE_CRASH_WORKLOAD").unwrap_or_default();
+    let all = vec![
         w_create_write_fsync(),
         w_overwrite(),
         w_rename(),
@@ -877,7 +882,8 @@ fn workloads() -> Vec<Workload> {
         w_big_directory_churn(),
         high_inodes(w_fsync_new_files(), "fsync of new files, inode numbers near 2^32"),
         high_inodes(w_gc_pressure(), "gc pressure, inode numbers near 2^32"),
-    ]
+    ];
+    all.into_iter().filter(|w| w.name.contains(only.as_str())).collect()
 }
 
 /// `w` with inode numbers just below the last one (owner words, the NAT's
