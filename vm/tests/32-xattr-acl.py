@@ -39,7 +39,7 @@ uuid, sysfs, label = identity()
 eq("label", label, LABEL)
 check(uuid != "00" * 16, "uuid is all zeroes")
 eq("uuid version (random, v4)", uuid[12], "4")
-eq("sysfs path", sysfs, os.path.basename(os.path.realpath(DEV)))
+eq("sysfs path", sysfs, "flufflefs/" + os.path.basename(os.path.realpath(DEV)))   # /sys/fs/<type>/<dev>
 # A file's ioctl answers the same as the root's.
 write_file(f"{T}/f", b"x")
 
