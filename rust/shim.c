@@ -5,6 +5,7 @@
  */
 #include <linux/blkdev.h>
 #include <linux/cred.h>
+#include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -382,6 +383,33 @@ int fluffle_printk_ratelimit(void)
 u32 fluffle_current_fsgid(void)
 {
 	return from_kgid(&init_user_ns, current_fsgid());
+}
+
+/* fileattr.h (chattr/lsattr); struct fileattr is opaque to bindgen. */
+void fluffle_fileattr_fill_flags(struct fileattr *fa, u32 flags)
+{
+	fileattr_fill_flags(fa, flags);
+}
+
+u32 fluffle_fileattr_flags(const struct fileattr *fa)
+{
+	return fa->flags;
+}
+
+bool fluffle_fileattr_has_fsx(const struct fileattr *fa)
+{
+	return fileattr_has_fsx(fa);
+}
+
+/* FS_IOC_GETFSUUID and FS_IOC_GETFSSYSFSPATH, served by the VFS from these. */
+void fluffle_super_set_uuid(struct super_block *sb, const u8 *uuid)
+{
+	super_set_uuid(sb, uuid, 16);
+}
+
+void fluffle_super_set_sysfs_name_bdev(struct super_block *sb)
+{
+	super_set_sysfs_name_bdev(sb);
 }
 
 /*

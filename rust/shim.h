@@ -99,4 +99,12 @@ int fluffle_printk_ratelimit(void);
 u32 fluffle_current_fsgid(void);
 long fluffle_ptr_err(const void *ptr);
 
+/* fileattr.h, super_block identity */
+struct fileattr;
+void fluffle_fileattr_fill_flags(struct fileattr *fa, u32 flags);
+u32 fluffle_fileattr_flags(const struct fileattr *fa);
+bool fluffle_fileattr_has_fsx(const struct fileattr *fa);
+void fluffle_super_set_uuid(struct super_block *sb, const u8 *uuid);
+void fluffle_super_set_sysfs_name_bdev(struct super_block *sb);
+
 #endif /* FLUFFLEFS_SHIM_H */

@@ -1,7 +1,8 @@
 //! Checkpoints: the superblock log in zones 0 and 1.
 //!
 //! Payload after the 32-byte header (see `layout.rs`):
-//! `uuid[16], zone_count u32, pad u32, zone_size u64, zone_cap u64,
+//! `uuid[16], zone_count u32, label_len u32 (at most 255), label (no NUL;
+//! format 7, was a pad u32), zone_size u64, zone_cap u64,
 //! next_ino u64, node_version u64, time (i64, u32), 3 x head (zone u32,
 //! wp u64), nzones u32, SIT (per zone: live space u32 in `BLOCK_UNITS`
 //! per block, end of the written part u32, summary blocks u32), NAT height u32, NAT root lba u64, n_journal u32, NAT
@@ -28,7 +29,7 @@ use super::errno::*;
 use super::fs::Fs;
 use super::layout::*;
 use super::mem::FVec;
-use super::types::{Timespec, INO_END};
+use super::types::{Timespec, INO_END, LABEL_MAX};
 use super::nat::{NAT_JOURNAL_MAX, NAT_MAX_HEIGHT};
 use super::summary::{Chunk, RUNS_PER_BLOCK};
 use super::zones::{BLOCK_UNITS, NHEADS};
@@ -53,6 +54,8 @@ pub struct Checkpoint {
     pub seq: u64,
     /// Filesystem uuid.
     pub uuid: [u8; 16],
+    /// Volume label (bytes before the first NUL; `label.rs`).
+    pub label: [u8; LABEL_MAX + 1],
     /// Next inode number to hand out.
     pub next_ino: u64,
     /// Next node version.
@@ -109,7 +112,13 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
     let mut uuid = [0u8; 16];
     uuid.copy_from_slice(d.bytes(16)?);
     let zc = d.u32()?;
-    d.u32()?;
+    let label_len = d.u32()? as usize;
+    if label_len > LABEL_MAX {
+        return Err(EUCLEAN);
+    }
+    let mut label = [0u8; LABEL_MAX + 1];
+    label[..label_len].copy_from_slice(d.bytes(label_len)?);
+    let label = super::label::checked(&label).filter(|l| super::label::len(l) == label_len).ok_or(EUCLEAN)?;
     let zs = d.u64()?;
     let cap = d.u64()?;
     if zc != geo.zone_count || zs != geo.zone_size || cap != geo.zone_cap {
@@ -211,6 +220,7 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
     Ok(Checkpoint {
         seq,
         uuid,
+        label,
         next_ino,
         node_version,
         time: Timespec { sec, nsec },
@@ -325,7 +335,9 @@ impl<D: ZonedDevice> Fs<D> {
             let mut e = Enc { out: &mut buf };
             e.bytes(&self.uuid)?;
             e.u32(self.geo.zone_count)?;
-            e.u32(0)?;
+            let label = &self.label[..super::label::len(&self.label)];
+            e.u32(label.len() as u32)?;
+            e.bytes(label)?;
             e.u64(self.geo.zone_size)?;
             e.u64(self.geo.zone_cap)?;
             e.u64(self.next_ino)?;

@@ -19,6 +19,8 @@ impl<D: ZonedDevice> Fs<D> {
             write!(out, "{b:02x}")?;
         }
         writeln!(out)?;
+        // Lossy: a label is bytes; non-UTF-8 ones show as escapes.
+        writeln!(out, "label: \"{}\"", self.label().escape_ascii())?;
         writeln!(out, "checkpoint: seq {} in zone {} (zone write pointer {})", self.cp_seq, self.ckpt_zone, self.ckpt_wp)?;
         writeln!(out, "next inode {}, node version {}, inodes {} ({} in memory)", self.next_ino, self.node_version, self.inodes_used, self.inodes.len())?;
         let mut nat_blocks = 0u64;

@@ -107,6 +107,8 @@ pub struct Fs<D: ZonedDevice> {
     pub(super) dev: D,
     pub(super) geo: Geometry,
     pub(super) uuid: [u8; 16],
+    /// Volume label (`label.rs`): bytes before the first NUL.
+    pub(super) label: [u8; LABEL_MAX + 1],
     pub(super) seed: u32,
     pub(super) ro: bool,
     /// Set after a failed device write: the in-memory state no longer
@@ -179,6 +181,7 @@ pub fn format<D: ZonedDevice>(dev: &mut D, opts: &FormatOptions) -> Result<()> {
         dev.reset(z)?;
     }
     let mut fs = Fs::empty(&mut *dev, geo, opts.uuid, opts.now)?;
+    fs.label = super::label::checked(&opts.label).ok_or(EINVAL)?;
     let mut root = Inode::new(Fs::<D>::ROOT_INO, FileType::Directory, opts.root_mode, opts.root_uid, opts.root_gid, opts.now);
     root.nlink = 2;
     root.parent = Fs::<D>::ROOT_INO;
@@ -219,6 +222,7 @@ impl<D: ZonedDevice> Fs<D> {
             dev,
             geo,
             uuid,
+            label: [0; LABEL_MAX + 1],
             seed: uuid_seed(&uuid),
             ro: false,
             broken: false,
@@ -933,7 +937,7 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Reads xattr `name` into `buf`; returns its size. An empty `buf`
     /// queries the size; `ERANGE` if `buf` is too small, `ENODATA` if
-    /// absent, `EOPNOTSUPP` outside `user.`.
+    /// absent, `EOPNOTSUPP` outside the stored namespaces (`xattr.rs`).
     pub fn getxattr(&mut self, ino: u64, name: &[u8], buf: &mut [u8]) -> Result<usize> {
         self.inode(ino)?.get_xattr(name, buf)
     }
@@ -956,7 +960,13 @@ impl<D: ZonedDevice> Fs<D> {
     /// Lists xattr names, each NUL-terminated, into `buf`; returns the total
     /// size (empty `buf` = size query, `ERANGE` if too small).
     pub fn listxattr(&mut self, ino: u64, buf: &mut [u8]) -> Result<usize> {
-        self.inode(ino)?.list_xattr(buf)
+        self.listxattr_visible(ino, buf, true)
+    }
+
+    /// [`Fs::listxattr`] leaving out `trusted.*` names unless `trusted`
+    /// (the caller has CAP_SYS_ADMIN: ext4 lists them only then).
+    pub fn listxattr_visible(&mut self, ino: u64, buf: &mut [u8], trusted: bool) -> Result<usize> {
+        self.inode(ino)?.list_xattr(buf, trusted)
     }
 
     /// Removes xattr `name` (`ENODATA` if absent). Sets ctime.

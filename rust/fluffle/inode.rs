@@ -1,7 +1,7 @@
 //! In-memory inodes and their on-disk node payload.
 //!
 //! Node payload (little endian), written by [`Inode::encode`]:
-//! `kind u8, 3 pad, mode u32, uid u32, gid u32, nlink u32, size u64,
+//! `kind u8, flags u8, iflags u16, mode u32, uid u32, gid u32, nlink u32, size u64,
 //! atime/mtime/ctime (i64 sec, u32 nsec), parent u64,
 //! n_extents u32, dents_len u32, n_xattrs u32, target_len u32, inline_len
 //! u32 (`u32::MAX`: not inline)`, for a FIFO, device node or socket
@@ -11,6 +11,11 @@
 //! directory's entry records (`dents_len` bytes, `dir.rs`), the xattrs
 //! (`name_len u8, value_len u32, name, value`), the symlink target and the
 //! inline data of a small regular file.
+//!
+//! `flags` holds [`FLAG_LINK_MARK`]; `iflags` (format 7, the former pad
+//! bytes) the inode flags `chattr` sets ([`IFLAGS_KNOWN`], with the kernel's
+//! `FS_*_FL` values so they pass through `FS_IOC_GETFLAGS` unchanged);
+//! decode refuses any other bit.
 
 use super::dir::DirState;
 use super::dirty::DirtyList;
@@ -52,6 +57,20 @@ pub struct LinkMark {
 /// Flag in the node payload's first pad byte: a [`LinkMark`] follows the
 /// inline data.
 const FLAG_LINK_MARK: u8 = 1;
+
+/// `FS_SYNC_FL` (`chattr +S`): writes are synchronous.
+pub const IFLAG_SYNC: u16 = 0x8;
+/// `FS_IMMUTABLE_FL` (`chattr +i`): no change at all.
+pub const IFLAG_IMMUTABLE: u16 = 0x10;
+/// `FS_APPEND_FL` (`chattr +a`): appending writes only.
+pub const IFLAG_APPEND: u16 = 0x20;
+/// `FS_NODUMP_FL` (`chattr +d`): skipped by dump(8); no effect here.
+pub const IFLAG_NODUMP: u16 = 0x40;
+/// `FS_NOATIME_FL` (`chattr +A`): reads do not update atime.
+pub const IFLAG_NOATIME: u16 = 0x80;
+/// Every inode flag FluffleFS stores; others are refused (`EOPNOTSUPP` when
+/// set, `EUCLEAN` when found on disk).
+pub const IFLAGS_KNOWN: u16 = IFLAG_SYNC | IFLAG_IMMUTABLE | IFLAG_APPEND | IFLAG_NODUMP | IFLAG_NOATIME;
 
 /// Where a file created since the last checkpoint got its name (see
 /// [`Inode::born`]).
@@ -98,6 +117,8 @@ pub struct Inode {
     pub ctime: Timespec,
     /// Device number of a device node (kernel `dev_t`); 0 otherwise.
     pub rdev: u32,
+    /// Inode flags ([`IFLAGS_KNOWN`] bits only).
+    pub iflags: u16,
     /// Parent directory (directories only; root: itself).
     pub parent: u64,
     /// Block map (regular files).
@@ -214,6 +235,7 @@ impl Inode {
             mtime: now,
             ctime: now,
             rdev: 0,
+            iflags: 0,
             parent: 0,
             map: ExtentMap::default(),
             extra: None,
@@ -389,7 +411,8 @@ impl Inode {
         out.try_reserve(self.encoded_len() + mark.map_or(0, |m| 9 + m.name.len()))?;
         let mut e = Enc { out };
         e.u8(kind_byte(self.ftype))?;
-        e.bytes(&[if mark.is_some() { FLAG_LINK_MARK } else { 0 }, 0, 0])?;
+        e.u8(if mark.is_some() { FLAG_LINK_MARK } else { 0 })?;
+        e.u16(self.iflags)?;
         e.u32(self.mode)?;
         e.u32(self.uid)?;
         e.u32(self.gid)?;
@@ -446,8 +469,8 @@ impl Inode {
         let mut d = Dec::new(payload);
         let ftype = kind_from(d.u8()?)?;
         let flags = d.u8()?;
-        d.bytes(2)?;
-        if flags & !FLAG_LINK_MARK != 0 || (flags != 0 && ftype != FileType::Regular) {
+        let iflags = d.u16()?;
+        if flags & !FLAG_LINK_MARK != 0 || (flags != 0 && ftype != FileType::Regular) || iflags & !IFLAGS_KNOWN != 0 {
             return Err(EUCLEAN);
         }
         let mode = d.u32()?;
@@ -475,6 +498,7 @@ impl Inode {
         ino_.ctime = ctime;
         ino_.parent = parent;
         ino_.rdev = rdev;
+        ino_.iflags = iflags;
         ino_.dirty = false;
         ino_.needs_cp = false;
         // Bound every count by the bytes that remain before allocating.

@@ -40,6 +40,7 @@ impl<D: ZonedDevice> Fs<D> {
         check_geometry(&geo)?;
         let cp = find_newest(&mut dev)?;
         let mut fs = Fs::empty(dev, geo, cp.uuid, opts.now)?;
+        fs.label = cp.label;
         fs.ro = opts.read_only;
         fs.cp_seq = cp.seq;
         fs.next_ino = cp.next_ino;

@@ -183,11 +183,18 @@ pub struct FormatOptions {
     pub root_gid: u32,
     /// Root directory permission bits.
     pub root_mode: u32,
+    /// Volume label (`mkfs -L`): the bytes before the first NUL, at most
+    /// [`LABEL_MAX`] (the last byte is always NUL).
+    pub label: [u8; LABEL_MAX + 1],
 }
+
+/// Longest volume label: `FSLABEL_MAX` (256) less its NUL, as the kernel's
+/// `FS_IOC_GETFSLABEL` returns it.
+pub const LABEL_MAX: usize = 255;
 
 impl Default for FormatOptions {
     fn default() -> Self {
-        Self { uuid: *b"fluffle-default!", now: Timespec::default(), root_uid: 0, root_gid: 0, root_mode: 0o755 }
+        Self { uuid: *b"fluffle-default!", now: Timespec::default(), root_uid: 0, root_gid: 0, root_mode: 0o755, label: [0; LABEL_MAX + 1] }
     }
 }
 

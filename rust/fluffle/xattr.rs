@@ -1,23 +1,41 @@
-//! Extended attributes (`user.` namespace), stored in the inode's node.
+//! Extended attributes, stored in the inode's node: the `user.`,
+//! `trusted.` and `security.` namespaces and the two POSIX ACLs
+//! (`system.posix_acl_access`/`_default`, in the kernel's xattr encoding;
+//! the kernel glue checks who may use which, as the VFS and ext4 do).
 
 use super::errno::*;
 use super::inode::{Inode, Xattr};
 use super::mem::FVec;
 use super::types::*;
 
-const PREFIX: &[u8] = b"user.";
+/// Namespaces whose every name (prefix plus 1.. bytes) is stored.
+const PREFIXES: [&[u8]; 3] = [b"user.", b"trusted.", b"security."];
+/// `trusted.`: listed only to CAP_SYS_ADMIN (`Fs::listxattr_visible`).
+pub const TRUSTED: &[u8] = b"trusted.";
+/// The access ACL (`posix_acl_xattr` encoding).
+pub const ACL_ACCESS: &[u8] = b"system.posix_acl_access";
+/// A directory's default ACL, inherited by what is created in it.
+pub const ACL_DEFAULT: &[u8] = b"system.posix_acl_default";
 
-/// True for a storable name: `user.` plus 1.. more bytes, no NUL, at most
-/// [`XATTR_NAME_MAX`] bytes.
+/// True for a name of a stored namespace or one of the ACL names.
+fn known(name: &[u8]) -> bool {
+    name == ACL_ACCESS || name == ACL_DEFAULT || PREFIXES.iter().any(|p| name.len() > p.len() && name.starts_with(p))
+}
+
+/// True for a storable name: a namespace prefix plus 1.. more bytes (or an
+/// ACL name), no NUL, at most [`XATTR_NAME_MAX`] bytes.
 pub fn valid_name(name: &[u8]) -> bool {
-    name.len() > PREFIX.len() && name.len() <= XATTR_NAME_MAX && name.starts_with(PREFIX) && !name.contains(&0)
+    name.len() <= XATTR_NAME_MAX && known(name) && !name.contains(&0)
 }
 
 fn check(name: &[u8]) -> Result<()> {
     if name.len() > XATTR_NAME_MAX {
         return Err(ERANGE);
     }
-    if !name.starts_with(PREFIX) {
+    if PREFIXES.contains(&name) {
+        return Err(EINVAL); // a bare prefix, as the VFS answers it
+    }
+    if !known(name) {
         return Err(EOPNOTSUPP);
     }
     if !valid_name(name) {
@@ -80,9 +98,11 @@ impl Inode {
         Ok(())
     }
 
-    /// listxattr semantics (see `Fs::listxattr`).
-    pub fn list_xattr(&self, buf: &mut [u8]) -> Result<usize> {
-        let total: usize = self.xattrs().iter().map(|x| x.name.len() + 1).sum();
+    /// listxattr semantics (see `Fs::listxattr`); `trusted.*` names only
+    /// if `trusted`.
+    pub fn list_xattr(&self, buf: &mut [u8], trusted: bool) -> Result<usize> {
+        let shown = |x: &&Xattr| trusted || !x.name.starts_with(TRUSTED);
+        let total: usize = self.xattrs().iter().filter(shown).map(|x| x.name.len() + 1).sum();
         if buf.is_empty() {
             return Ok(total);
         }
@@ -90,7 +110,7 @@ impl Inode {
             return Err(ERANGE);
         }
         let mut at = 0;
-        for x in self.xattrs().iter() {
+        for x in self.xattrs().iter().filter(shown) {
             let n = x.name.len();
             buf[at..at + n].copy_from_slice(&x.name);
             buf[at + n] = 0;

@@ -377,6 +377,8 @@ pub(crate) static DIR_INODE_OPS: VTable<bindings::inode_operations> = VTable(bin
     setattr: Some(attr::setattr),
     getattr: Some(attr::getattr),
     listxattr: Some(xattr::listxattr),
+    fileattr_get: Some(super::iflags::fileattr_get),
+    fileattr_set: Some(super::iflags::fileattr_set),
     // SAFETY: `inode_operations` is a C struct of function pointers.
     ..unsafe { zeroed() }
 });

@@ -2,7 +2,7 @@
 //! in step, and the operation tables per file type.
 
 use super::sb::with_fs;
-use super::{aops, attr, dir, file, xattr};
+use super::{aops, attr, dir, file, iflags, xattr};
 use crate::fluffle::errno::{Errno, Result, ENOMEM};
 use crate::fluffle::mem::FVec;
 use crate::fluffle::types::{Attr, FileType, SetAttr, SYMLINK_MAX};
@@ -33,16 +33,18 @@ pub(crate) unsafe fn iget(sb: *mut bindings::super_block, ino: u64) -> Result<*m
         with_fs(sb, |fs| {
             let attr = fs.getattr(ino)?;
             let link = if attr.ftype == FileType::Symlink { Some(read_link(fs, ino, attr.size)?) } else { None };
+            let flags = fs.iflags(ino)?;
             fs.hold(ino)?;
-            Ok((attr, link))
+            Ok((attr, link, flags))
         })
     };
     match loaded {
-        Ok((attr, link)) => {
+        Ok((attr, link, flags)) => {
             // SAFETY: the inode is new and locked (I_NEW), so it is ours to
             // fill before `unlock_new_inode` publishes it.
             unsafe {
                 fill(inode, &attr);
+                iflags::set_inode_flags(inode, flags);
                 set_ops(inode, &attr, link);
                 bindings::unlock_new_inode(inode);
             }
@@ -221,6 +223,8 @@ static FILE_INODE_OPS: VTable<bindings::inode_operations> = VTable(bindings::ino
     setattr: Some(attr::setattr),
     getattr: Some(attr::getattr),
     listxattr: Some(xattr::listxattr),
+    fileattr_get: Some(iflags::fileattr_get),
+    fileattr_set: Some(iflags::fileattr_set),
     // SAFETY: `inode_operations` is a C struct of function pointers.
     ..unsafe { zeroed() }
 });

@@ -6,7 +6,7 @@
 //! `LOGFLUSH` write a checkpoint first, `NOLOGFLUSH` drops everything not
 //! yet durable.
 
-use super::{csd, sb};
+use super::{csd, label, sb};
 use crate::csd::abi;
 use crate::fluffle::errno::{Errno, EFAULT, ENOTTY, EPERM};
 use crate::vfs::shim;
@@ -92,6 +92,8 @@ pub(crate) unsafe fn dispatch(file: *mut bindings::file, cmd: c_uint, arg: c_ulo
         abi::IOC_CSD_LOAD => unsafe { csd::ioctl_load(file, arg) },
         abi::IOC_CSD_UNLOAD => unsafe { csd::ioctl_unload(file, arg) },
         abi::IOC_CSD_RUN => unsafe { csd::ioctl_run(file, arg) },
+        // SAFETY: `sb` is mounted; user context of an ioctl on our file.
+        label::FS_IOC_GETFSLABEL => unsafe { label::ioctl_getfslabel(sb, arg) },
         _ => Err(ENOTTY),
     };
     match r {

@@ -12,7 +12,7 @@ use crate::vfs::cmirror::KStatFs;
 use crate::vfs::nofs::NoFs;
 use crate::vfs::vtable::{zeroed, VTable};
 use crate::vfs::zoned_bdev::BlockZonedDevice;
-use crate::vfs::time;
+use crate::vfs::{shim, time};
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::ffi::{c_char, c_int, c_void};
 use kernel::{bindings, new_mutex, prelude::*, sync::Arc, sync::Mutex};
@@ -166,6 +166,7 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
             from_core(e)
         })?
     };
+    let uuid = fs.uuid();
     let info = KBox::pin_init(
         pin_init!(SbInfo {
             fs <- new_mutex!(Some(fs)),
@@ -188,6 +189,10 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
         (*sb).s_magic = FLUFFLE_MAGIC;
         (*sb).s_op = SUPER_OPS.get();
         (*sb).s_xattr = xattr::HANDLERS.get().cast();
+        // The VFS answers FS_IOC_GETFSUUID and FS_IOC_GETFSSYSFSPATH from
+        // these; blkid-like tools read the uuid from there too.
+        shim::fluffle_super_set_uuid(sb, uuid.as_ptr());
+        shim::fluffle_super_set_sysfs_name_bdev(sb);
         (*sb).s_maxbytes = MAX_FILE_SIZE as i64;
         (*sb).s_time_gran = 1;
     }

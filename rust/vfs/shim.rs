@@ -98,6 +98,11 @@ extern "C" {
     pub(crate) fn fluffle_fatal_signal_pending() -> bool;
     pub(crate) fn fluffle_printk_ratelimit() -> c_int;
     pub(crate) fn fluffle_ptr_err(ptr: *const c_void) -> c_long;
+    pub(crate) fn fluffle_fileattr_fill_flags(fa: *mut bindings::fileattr, flags: u32);
+    pub(crate) fn fluffle_fileattr_flags(fa: *const bindings::fileattr) -> u32;
+    pub(crate) fn fluffle_fileattr_has_fsx(fa: *const bindings::fileattr) -> bool;
+    pub(crate) fn fluffle_super_set_uuid(sb: *mut bindings::super_block, uuid: *const u8);
+    pub(crate) fn fluffle_super_set_sysfs_name_bdev(sb: *mut bindings::super_block);
 
     /// The filesystem bio set (`block/bio.c`), for `bio_alloc_bioset()`.
     pub(crate) static mut fs_bio_set: bindings::bio_set;

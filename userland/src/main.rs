@@ -15,6 +15,7 @@ mod zoned_blockdev;
 const USAGE: &str = "usage: fluffle COMMAND [ARGS]
 commands:
   mkfs DEV|IMAGE      create a FluffleFS (also as mkfs.flufflefs / mkfs -t flufflefs)
+                      [-L LABEL] (volume label, at most 255 bytes)
   fsck DEV|IMAGE      check a FluffleFS read-only; exit 4 on damage (also fsck.flufflefs)
   dump DEV|IMAGE      print zones, space and the inode tree
                       (IMAGE: a zoned image file; mkfs makes one with

@@ -13,7 +13,9 @@
 //! are lost, so a missing flush is caught. A flush that fails must make the
 //! fsync/sync that issued it fail.
 //!
-//! `FLUFFLE_CRASH_STRIDE=N` tests every N-th write only (default 1: all).
+//! `FLUFFLE_CRASH_STRIDE=N` tests every N-th write only (default 1: all);
+//! `FLUFFLE_CRASH_WORKLOAD=TEXT` runs only the scripted workloads whose
+//! name contains TEXT.
 
 mod common;
 mod model;
@@ -46,6 +48,8 @@ enum Step {
     RemoveXattr(String, String),
     /// A FIFO, device node or socket and its device number.
     Mknod(String, Kind, u32),
+    /// `chattr`: the file's inode flags become these.
+    SetFlags(String, u16),
 }
 use Step::*;
 
@@ -58,6 +62,7 @@ fn s(x: &str) -> String {
 struct FileState {
     data: Vec<u8>,
     xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    iflags: u16,
 }
 
 /// What the workload did, as the checks need it.
@@ -80,6 +85,8 @@ struct Tracker {
     specials: HashMap<Ino, (Kind, u32)>,
     /// Special files at their last durability point: their paths then.
     durable_specials: HashMap<Ino, BTreeSet<String>>,
+    /// Inode flags of each regular file (the model has none).
+    iflags: HashMap<Ino, u16>,
 }
 
 impl Tracker {
@@ -96,6 +103,7 @@ impl Tracker {
             dirs_ever,
             specials: HashMap::new(),
             durable_specials: HashMap::new(),
+            iflags: HashMap::new(),
         }
     }
 
@@ -114,7 +122,8 @@ impl Tracker {
 
     fn current(&self, ino: Ino) -> FileState {
         let n = self.m.node(ino).expect("model inode");
-        FileState { data: self.m.file(ino).cloned().unwrap_or_default(), xattrs: n.xattrs.clone() }
+        let iflags = self.iflags.get(&ino).copied().unwrap_or(0);
+        FileState { data: self.m.file(ino).cloned().unwrap_or_default(), xattrs: n.xattrs.clone(), iflags }
     }
 
     fn paths(&self) -> Vec<(String, Ino)> {
@@ -163,6 +172,11 @@ impl Tracker {
             RemoveXattr(p, name) => {
                 let i = self.resolve(p);
                 self.m.removexattr(i, name.as_bytes()).expect("model removexattr");
+                Some(i)
+            }
+            SetFlags(p, flags) => {
+                let i = self.resolve(p);
+                self.iflags.insert(i, *flags);
                 Some(i)
             }
             Rename(a, b) => {
@@ -241,7 +255,7 @@ impl Tracker {
                 _ => false,
             },
             RemoveXattr(p, name) => look(&m, p).is_some_and(|i| m.removexattr(i, name.as_bytes()).is_ok()),
-            Write(p, ..) | Truncate(p, _) | Fsync(p) | Fdatasync(p) | SetXattr(p, ..) => look(&m, p).is_some(),
+            Write(p, ..) | Truncate(p, _) | Fsync(p) | Fdatasync(p) | SetXattr(p, ..) | SetFlags(p, _) => look(&m, p).is_some(),
             Mkdir(p) => parent(&m, p).is_some_and(|(d, n)| m.mkdir(d, &n, 0o755).is_ok()),
             Sync => true,
         }
@@ -287,8 +301,8 @@ impl Tracker {
                 }
                 FileType::Regular => {
                     let cands = self.path_history.get(path).ok_or_else(|| format!("file {path} never existed"))?;
-                    let st = FileState { data: f.data.clone(), xattrs: f.xattrs.clone() };
-                    let empty = FileState { data: Vec::new(), xattrs: BTreeMap::new() };
+                    let st = FileState { data: f.data.clone(), xattrs: f.xattrs.clone(), iflags: f.iflags };
+                    let empty = FileState { data: Vec::new(), xattrs: BTreeMap::new(), iflags: 0 };
                     let ok = cands.iter().any(|i| st == empty || self.states.get(i).is_some_and(|v| v.contains(&st)));
                     if !ok {
                         return Err(format!("file {path}: recovered content ({} bytes, {} xattrs) is no state it ever had", f.data.len(), f.xattrs.len()));
@@ -335,7 +349,7 @@ impl Tracker {
                     if f.attr.ftype != FileType::Regular {
                         continue;
                     }
-                    let st = FileState { data: f.data.clone(), xattrs: f.xattrs.clone() };
+                    let st = FileState { data: f.data.clone(), xattrs: f.xattrs.clone(), iflags: f.iflags };
                     if allowed.contains(&st) {
                         seen = true;
                     } else if required {
@@ -434,6 +448,10 @@ fn do_step<D: ZonedDevice>(fs: &mut Fs<D>, st: &Step) -> Result<()> {
         RemoveXattr(p, name) => {
             let i = resolve(fs, p)?;
             fs.removexattr(i, name.as_bytes())
+        }
+        SetFlags(p, flags) => {
+            let i = resolve(fs, p)?;
+            fs.set_iflags(i, *flags as u32)
         }
     }
 }
@@ -574,6 +592,29 @@ fn w_xattrs() -> Workload {
         RemoveXattr(s("x"), s("user.a")),
     ];
     Workload { name: "xattrs", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
+}
+
+/// `chattr` on files beside writes, fsyncs and syncs (format 7's iflags):
+/// a recovered file has the flags of a state it had, the fsynced ones when
+/// untouched since.
+fn w_inode_flags() -> Workload {
+    use fluffle::inode::{IFLAG_APPEND, IFLAG_IMMUTABLE, IFLAG_NOATIME, IFLAG_SYNC};
+    let st = vec![
+        Create(s("a")),
+        Write(s("a"), 0, 5000, 1),
+        SetFlags(s("a"), IFLAG_APPEND),
+        Fsync(s("a")),
+        Create(s("b")),
+        SetFlags(s("b"), IFLAG_NOATIME | IFLAG_SYNC),
+        Sync,
+        SetFlags(s("a"), IFLAG_IMMUTABLE | IFLAG_NOATIME),
+        Write(s("b"), 100, 300, 2),
+        Fdatasync(s("b")),
+        SetFlags(s("b"), 0),
+        Fsync(s("a")),
+        SetFlags(s("a"), 0),
+    ];
+    Workload { name: "inode flags", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
 /// FIFOs, device nodes and sockets made, linked, renamed and unlinked
@@ -820,8 +861,11 @@ fn w_random(seed: u64, steps: usize) -> Workload {
     Workload { name: "random", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
+/// The scripted workloads; `FLUFFLE_CRASH_WORKLOAD=TEXT` keeps those whose
+/// name contains TEXT (to run one while working on it).
 fn workloads() -> Vec<Workload> {
-    vec![
+    let only = std::env::var("FLUFFLE_CRASH_WORKLOAD").unwrap_or_default();
+    let all = vec![
         w_create_write_fsync(),
         w_overwrite(),
         w_rename(),
@@ -830,6 +874,7 @@ fn workloads() -> Vec<Workload> {
         w_large_growth(),
         w_xattrs(),
         w_special_files(),
+        w_inode_flags(),
         w_gc_pressure(),
         w_nat_tree(),
         w_fsync_new_files(),
@@ -837,7 +882,8 @@ fn workloads() -> Vec<Workload> {
         w_big_directory_churn(),
         high_inodes(w_fsync_new_files(), "fsync of new files, inode numbers near 2^32"),
         high_inodes(w_gc_pressure(), "gc pressure, inode numbers near 2^32"),
-    ]
+    ];
+    all.into_iter().filter(|w| w.name.contains(only.as_str())).collect()
 }
 
 /// `w` with inode numbers just below the last one (owner words, the NAT's

@@ -22,11 +22,15 @@ pub fn sample_image() -> MemDevice {
 /// The sample image with or without each of the two operations fsynced
 /// after the checkpoint.
 pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
-    let mut dev = formatted(ZONES, 64, 48);
+    // A label (format 7) in every checkpoint, for the mutations to hit.
+    let mut dev = MemDevice::with_zones(ZONES, 64, 48).expect("geometry");
+    let label = fluffle::label::from_bytes(b"sample-label").expect("label");
+    fluffle::fs::format(&mut dev, &fluffle::types::FormatOptions { label, ..Default::default() }).expect("format");
     {
         let mut fs = mount(&mut dev).expect("mount sample");
         let d = fs.mkdir(ROOT, b"dir", 0o755, 0, 0).expect("mkdir");
         let sub = fs.mkdir(d.ino, b"sub", 0o700, 1, 2).expect("mkdir");
+        fs.set_iflags(sub.ino, fluffle::inode::IFLAG_IMMUTABLE as u32).expect("chattr");
         for i in 0..6u32 {
             let name = format!("file{i}");
             let f = fs.create(if i % 2 == 0 { ROOT } else { d.ino }, name.as_bytes(), 0o644, 0, 0).expect("create");
@@ -35,6 +39,10 @@ pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
             if i == 2 {
                 fs.setxattr(f.ino, b"user.colour", b"blue", 0).expect("setxattr");
                 fs.link(f.ino, sub.ino, b"hardlink").expect("link");
+                // Inode flags (format 7) on a file and, below, a directory.
+                let fl = fluffle::inode::IFLAG_APPEND | fluffle::inode::IFLAG_NOATIME;
+                fs.set_iflags(f.ino, fl as u32).expect("chattr");
+                fs.setxattr(f.ino, b"trusted.t", b"x", 0).expect("setxattr trusted");
             }
         }
         fs.symlink(d.ino, b"link", b"../file0", 0, 0).expect("symlink");

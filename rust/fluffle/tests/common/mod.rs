@@ -88,6 +88,8 @@ pub struct Found {
     /// File content or symlink target.
     pub data: Vec<u8>,
     pub xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Inode flags (`chattr`).
+    pub iflags: u16,
 }
 
 /// Lists a directory completely (without `.` and `..`), bounded.
@@ -171,7 +173,8 @@ pub fn walk<D: ZonedDevice>(fs: &mut Fs<D>) -> Result<BTreeMap<String, Found>> {
         if out.len() > 1_000_000 {
             return Err(Errno(-14));
         }
-        out.insert(if path.is_empty() { "/".into() } else { path }, Found { attr, data, xattrs });
+        let iflags = fs.iflags(ino)?;
+        out.insert(if path.is_empty() { "/".into() } else { path }, Found { attr, data, xattrs, iflags });
     }
     Ok(out)
 }

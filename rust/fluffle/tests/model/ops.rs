@@ -130,7 +130,7 @@ fn gen_xattr_name(r: &mut Rng) -> Name {
         n.resize(255 + (p == 0) as usize, b'q'); // 255 fine, 256 ERANGE
         Name(n)
     } else if p < 5 {
-        Name(r.pick(&[&b"trusted.x"[..], b"security.selinux", b"system.posix_acl_access", b"nouser"]).to_vec())
+        Name(r.pick(&[&b"trusted.x"[..], b"security.selinux", b"system.posix_acl_access", b"nouser", b"trusted.", b"system.x"]).to_vec())
     } else {
         Name(r.pick(N).to_vec())
     }

@@ -117,13 +117,19 @@ impl Default for Model {
 }
 
 /// Name checks of the xattr syscalls: length first (ERANGE), then the
-/// namespace (only `user.` is supported: EOPNOTSUPP).
+/// namespace (`user.`, `trusted.`, `security.` and the two ACL names are
+/// stored; a bare prefix is EINVAL, anything else EOPNOTSUPP).
 fn check_xattr_name(name: &[u8]) -> Result<()> {
+    const PREFIXES: [&[u8]; 3] = [b"user.", b"trusted.", b"security."];
     if name.is_empty() || name.len() > XATTR_NAME_MAX {
         return Err(ERANGE);
     }
-    if !name.starts_with(b"user.") || name.len() == 5 {
-        return Err(if name == b"user." { EINVAL } else { EOPNOTSUPP });
+    if PREFIXES.contains(&name) {
+        return Err(EINVAL);
+    }
+    let acl = name == b"system.posix_acl_access" || name == b"system.posix_acl_default";
+    if !acl && !PREFIXES.iter().any(|p| name.starts_with(p)) {
+        return Err(EOPNOTSUPP);
     }
     Ok(())
 }
