@@ -48,6 +48,9 @@
 //!
 //! **Data blocks** are raw file content.
 //!
+//! Version 7 added the birth time after ctime in the node's fixed part
+//! (`inode.rs`).
+//!
 //! Version 3 added the summaries and counts live space in 1/128 blocks
 //! (pack records share their block); version 2 kept the owners in RAM
 //! only, rebuilt at mount from every node.
@@ -58,7 +61,7 @@ use super::errno::{Result, EUCLEAN};
 use super::mem::FVec;
 
 /// On-disk format version written by this code (and the only one read).
-pub const FORMAT_VERSION: u16 = 6;
+pub const FORMAT_VERSION: u16 = 7;
 /// "FCKP": checkpoint header magic.
 pub const CKPT_MAGIC: u32 = 0x504b_4346;
 /// "FNOD": node block magic.

@@ -49,3 +49,5 @@ pub mod zones;
 mod fs_tests;
 #[cfg(test)]
 mod overlay_tests;
+#[cfg(test)]
+mod btime_tests;

@@ -121,6 +121,8 @@ pub struct Attr {
     /// Device number of a device node (Linux's kernel `dev_t`: major << 20
     /// | minor); 0 for every other type.
     pub rdev: u32,
+    /// Birth (creation) time: statx `btime`.
+    pub btime: Timespec,
     /// Last access.
     pub atime: Timespec,
     /// Last data modification.
