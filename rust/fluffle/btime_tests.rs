@@ -29,7 +29,11 @@ fn btime_is_set_at_create_kept_by_changes_and_persists() {
     }
     fs.set_time(t(2000, 7));
     fs.write(f.ino, 0, &vec![1u8; 9000]).unwrap();
-    fs.setattr(f.ino, &SetAttr { mode: Some(0o600), mtime: Some(t(1, 0)), ..Default::default() }).unwrap();
+    for ino in [f.ino, dir.ino, s.ino, n.ino] {
+        // Every other time differs from the birth time.
+        fs.setattr(ino, &SetAttr { atime: Some(t(3, 0)), mtime: Some(t(1, 0)), ..Default::default() }).unwrap();
+    }
+    fs.setattr(f.ino, &SetAttr { mode: Some(0o600), ..Default::default() }).unwrap();
     fs.create(dir.ino, b"x", 0o644, 0, 0).unwrap();
     fs.rename(1, b"f", dir.ino, b"g", 0).unwrap();
     let a = fs.getattr(f.ino).unwrap();
