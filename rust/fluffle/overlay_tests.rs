@@ -58,11 +58,15 @@ fn tmpfile_orphan_is_freed_at_mount_and_linked_one_persists() {
     fs.hold(keep.ino).unwrap();
     fs.write(keep.ino, 0, b"named later").unwrap();
     fs.link(keep.ino, ROOT, b"k").unwrap();
+    // Never written: only the tmpfile call itself must put it in the checkpoint.
+    let empty = fs.tmpfile(ROOT, 0o600, 0, 0).unwrap();
+    fs.hold(empty.ino).unwrap();
     fs.sync().unwrap();
     assert!(fs.statfs().unwrap().bfree < before.bfree);
     // Crash with both held: the unlinked one must not leak.
     let mut fs = mount(fs.device().after_power_loss());
     assert_eq!(fs.getattr(t.ino).err(), Some(ENOENT));
+    assert_eq!(fs.getattr(empty.ino).err(), Some(ENOENT));
     let k = fs.lookup(ROOT, b"k").unwrap();
     assert_eq!((k.ino, k.nlink), (keep.ino, 1));
     assert_eq!(read(&mut fs, k.ino), b"named later");
