@@ -157,6 +157,12 @@ pub struct Fs<D: ZonedDevice> {
     /// Summaries a read-only mount did not write: (zone, chunk)
     /// (`tails.rs`).
     pub(super) unsealed: FVec<(u32, super::summary::Chunk)>,
+    /// Mounted read-only and not yet through [`Fs::finish_mount`]: a
+    /// remount rw writes `unsealed` and finishes the mount (`remount.rs`).
+    pub(super) unfinished: bool,
+    /// Mount rolled fsynced nodes forward or freed orphans (what a journal
+    /// replay is to ext4): [`Fs::needed_recovery`].
+    pub(super) recovered: bool,
     pub(super) next_snap: u64,
     /// Inodes in use (in memory or not).
     pub(super) inodes_used: u64,
@@ -241,6 +247,8 @@ impl<D: ZonedDevice> Fs<D> {
             snaps: FVec::new(),
             in_gc: false,
             unsealed: FVec::new(),
+            unfinished: false,
+            recovered: false,
             nodeless: 0,
             dirty: DirtyList::default(),
             ops: 0,
@@ -393,7 +401,7 @@ impl<D: ZonedDevice> Fs<D> {
         core::cmp::min(self.max_inodes(), self.zones.usable_blocks().saturating_mul(16))
     }
 
-    fn dir_index(&mut self, dir: u64) -> Result<usize> {
+    pub(super) fn dir_index(&mut self, dir: u64) -> Result<usize> {
         let d = self.find(dir)?;
         if self.inodes[d].ftype != FileType::Directory {
             return Err(ENOTDIR);
@@ -476,6 +484,12 @@ impl<D: ZonedDevice> Fs<D> {
     /// Creates a new inode named `name` in `dir`; returns its index.
     fn new_inode(&mut self, dir: u64, name: &[u8], ftype: FileType, mode: u32, uid: u32, gid: u32) -> Result<usize> {
         self.begin_op()?;
+        self.new_inode_in(dir, name, ftype, mode, uid, gid)
+    }
+
+    /// [`Fs::new_inode`] inside an operation that already began (no
+    /// early checkpoint can split it: `overlay.rs`'s whiteout).
+    pub(super) fn new_inode_in(&mut self, dir: u64, name: &[u8], ftype: FileType, mode: u32, uid: u32, gid: u32) -> Result<usize> {
         let d = self.dir_index(dir)?;
         check_name(name)?;
         if self.dir_find(d, name)?.is_some() {

@@ -2,7 +2,8 @@
 //!
 //! Node payload (little endian), written by [`Inode::encode`]:
 //! `kind u8, flags u8, iflags u16, mode u32, uid u32, gid u32, nlink u32, size u64,
-//! atime/mtime/ctime (i64 sec, u32 nsec), parent u64,
+//! atime/mtime/ctime/btime (i64 sec, u32 nsec; btime, the birth time,
+//! since format 7), parent u64,
 //! n_extents u32, dents_len u32, n_xattrs u32, target_len u32, inline_len
 //! u32 (`u32::MAX`: not inline)`, for a FIFO, device node or socket
 //! only: `rdev u32` (0 unless a device node), then the
@@ -115,6 +116,8 @@ pub struct Inode {
     pub mtime: Timespec,
     /// Change time.
     pub ctime: Timespec,
+    /// Birth time (statx `btime`): set at creation, never changed.
+    pub btime: Timespec,
     /// Device number of a device node (kernel `dev_t`); 0 otherwise.
     pub rdev: u32,
     /// Inode flags ([`IFLAGS_KNOWN`] bits only).
@@ -162,7 +165,7 @@ pub struct Inode {
 }
 
 /// Fixed payload bytes before the arrays.
-pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 3 * 12 + 8 + 5 * 4;
+pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 4 * 12 + 8 + 5 * 4;
 /// Largest regular file kept inline in its node.
 pub const INLINE_MAX: usize = 3072;
 /// Fewest payload bytes an extent takes (three one-byte varints).
@@ -234,6 +237,7 @@ impl Inode {
             atime: now,
             mtime: now,
             ctime: now,
+            btime: now,
             rdev: 0,
             iflags: 0,
             parent: 0,
@@ -308,6 +312,7 @@ impl Inode {
             atime: self.atime,
             mtime: self.mtime,
             ctime: self.ctime,
+            btime: self.btime,
         }
     }
 
@@ -421,6 +426,7 @@ impl Inode {
         enc_time(&mut e, self.atime)?;
         enc_time(&mut e, self.mtime)?;
         enc_time(&mut e, self.ctime)?;
+        enc_time(&mut e, self.btime)?;
         e.u64(self.parent)?;
         e.u32(self.map.v.len() as u32)?;
         e.u32(self.inline_entries().len() as u32)?;
@@ -481,6 +487,7 @@ impl Inode {
         let atime = dec_time(&mut d)?;
         let mtime = dec_time(&mut d)?;
         let ctime = dec_time(&mut d)?;
+        let btime = dec_time(&mut d)?;
         let parent = d.u64()?;
         let n_ext = d.u32()? as usize;
         let dents_len = d.u32()? as usize;
@@ -496,6 +503,7 @@ impl Inode {
         ino_.size = size;
         ino_.mtime = mtime;
         ino_.ctime = ctime;
+        ino_.btime = btime;
         ino_.parent = parent;
         ino_.rdev = rdev;
         ino_.iflags = iflags;

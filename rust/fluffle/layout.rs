@@ -48,8 +48,9 @@
 //!
 //! **Data blocks** are raw file content.
 //!
-//! Version 7 stores inode flags in the node's former pad bytes and the
-//! volume label in the checkpoint (see `inode.rs`, `checkpoint.rs`).
+//! Version 7 stores inode flags in the node's former pad bytes, the birth
+//! time after ctime in the node's fixed part, and the volume label in the
+//! checkpoint (see `inode.rs`, `checkpoint.rs`).
 //!
 //! Version 3 added the summaries and counts live space in 1/128 blocks
 //! (pack records share their block); version 2 kept the owners in RAM

@@ -36,9 +36,11 @@ pub mod mount_opts;
 pub mod memdev;
 pub mod dir_hash;
 pub mod nat;
+pub mod overlay;
 pub mod read_plan;
 pub mod read_window;
 pub mod recovery;
+pub mod remount;
 pub mod snapshot;
 pub mod summary;
 pub mod tails;
@@ -47,3 +49,7 @@ pub mod xattr;
 pub mod zones;
 #[cfg(test)]
 mod fs_tests;
+#[cfg(test)]
+mod overlay_tests;
+#[cfg(test)]
+mod btime_tests;

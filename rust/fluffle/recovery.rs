@@ -71,6 +71,8 @@ impl<D: ZonedDevice> Fs<D> {
         fs.find(Self::ROOT_INO).map_err(|e| if e == ENOENT { EUCLEAN } else { e })?;
         let mut tails = Tails::new(&cp, &fs.zones)?;
         fs.roll_forward(&cp, &mut tails)?;
+        // Nothing is dirty at mount before roll-forward marks what it applied.
+        fs.recovered = !fs.dirty.is_empty() || fs.dirty.overflowed() || !cp.orphans.is_empty();
         // Orphans: unlinked while open when the checkpoint was taken.
         for &ino in cp.orphans.iter() {
             let i = fs.find(ino).map_err(|e| if e == ENOENT { EUCLEAN } else { e })?;
@@ -86,18 +88,29 @@ impl<D: ZonedDevice> Fs<D> {
         // Every closed zone ends with its summary (`summary.rs`).
         fs.write_tail_summaries(&cp, &tails)?;
         drop(tails);
-        if !fs.ro {
-            for zi in CKPT_ZONES..geo.zone_count {
-                let e = fs.zones.z[zi as usize];
-                if e.live > 0 && e.wp < geo.zone_cap {
-                    fs.dev.finish(zi)?;
-                    fs.zones.z[zi as usize].wp = geo.zone_cap;
-                }
-            }
-            fs.checkpoint()?;
+        if fs.ro {
+            // Remount rw does the rest (`remount.rs`).
+            fs.unfinished = true;
+        } else {
+            fs.finish_mount()?;
         }
         fs.stats = Default::default();
         Ok(fs)
+    }
+
+    /// The writing part of a read-write mount, after the tail summaries:
+    /// finishes every zone that holds live blocks but is no log head (log
+    /// heads start in fresh zones), then a checkpoint of what roll-forward
+    /// and orphan cleanup changed.
+    pub(super) fn finish_mount(&mut self) -> Result<()> {
+        for zi in CKPT_ZONES..self.geo.zone_count {
+            let e = self.zones.z[zi as usize];
+            if e.live > 0 && e.wp < self.geo.zone_cap {
+                self.dev.finish(zi)?;
+                self.zones.z[zi as usize].wp = self.geo.zone_cap;
+            }
+        }
+        self.checkpoint()
     }
 
     /// Reads and decodes the node of `ino` at `lba` (`blocks` long).

@@ -121,6 +121,8 @@ pub struct Attr {
     /// Device number of a device node (Linux's kernel `dev_t`: major << 20
     /// | minor); 0 for every other type.
     pub rdev: u32,
+    /// Birth (creation) time: statx `btime`.
+    pub btime: Timespec,
     /// Last access.
     pub atime: Timespec,
     /// Last data modification.
@@ -212,6 +214,11 @@ pub struct MountOptions {
 pub const RENAME_NOREPLACE: u32 = 1;
 /// `rename` flag: atomically exchange source and target (both must exist).
 pub const RENAME_EXCHANGE: u32 = 2;
+/// `rename` flag: leave a whiteout (char device [`WHITEOUT_DEV`]) under the
+/// old name (`Fs::rename_whiteout`, for overlayfs).
+pub const RENAME_WHITEOUT: u32 = 4;
+/// Device number of a whiteout (Linux `WHITEOUT_DEV`).
+pub const WHITEOUT_DEV: u32 = 0;
 /// `setxattr` flag: fail with `EEXIST` if the attribute exists.
 pub const XATTR_CREATE: u32 = 1;
 /// `setxattr` flag: fail with `ENODATA` if the attribute does not exist.

@@ -90,6 +90,17 @@ pub(crate) unsafe extern "C" fn getattr(
     unsafe {
         let inode = (*(*path).dentry).d_inode;
         bindings::generic_fillattr(idmap, request_mask, inode, stat);
+        if request_mask & bindings::STATX_BTIME != 0 {
+            // The birth time lives in the core only (the VFS inode has none).
+            let ino = (*inode).i_ino as u64;
+            match with_fs((*inode).i_sb, |fs| fs.getattr(ino)) {
+                Ok(a) => {
+                    (*stat).btime = crate::vfs::time::from_core(a.btime);
+                    (*stat).result_mask |= bindings::STATX_BTIME;
+                }
+                Err(e) => return -e.0,
+            }
+        }
     }
     0
 }

@@ -4,7 +4,7 @@ use super::sb::{to_c, with_fs, KFs};
 use super::{attr, file, inode, xattr};
 use crate::fluffle::errno::{Errno, Result, EINVAL, ENAMETOOLONG, ENOENT};
 use crate::fluffle::mem::FVec;
-use crate::fluffle::types::{Attr, FileType, NAME_MAX, S_IFDIR};
+use crate::fluffle::types::{Attr, FileType, NAME_MAX, RENAME_WHITEOUT, S_IFDIR};
 use crate::vfs::shim;
 use crate::vfs::vtable::{zeroed, VTable};
 use kernel::bindings;
@@ -252,7 +252,15 @@ unsafe extern "C" fn rename(
     to_c(unsafe {
         let (od, nd) = ((*old_dir).i_ino as u64, (*new_dir).i_ino as u64);
         let (on, nn) = (name(old), name(new));
-        let r = with_fs((*old_dir).i_sb, |fs| fs.rename(od, on, nd, nn, flags));
+        let r = if flags & RENAME_WHITEOUT != 0 {
+            // The whiteout is owned like a new inode in the old directory
+            // (as ext4's); the VFS moves the old dentry, so the whiteout
+            // gets none here (a later lookup finds it).
+            let (uid, gid, _) = new_owner(old_dir, 0);
+            with_fs((*old_dir).i_sb, |fs| fs.rename_whiteout(od, on, nd, nn, flags, uid, gid))
+        } else {
+            with_fs((*old_dir).i_sb, |fs| fs.rename(od, on, nd, nn, flags))
+        };
         r.and_then(|()| {
             let target = d_inode(new);
             if !target.is_null() {
@@ -264,6 +272,41 @@ unsafe extern "C" fn rename(
                 inode::refresh(new_dir)?;
             }
             Ok(())
+        })
+    })
+}
+
+/// `open(O_TMPFILE)`: a nameless regular file at link count 0 (the core
+/// frees it at the last close unless `linkat` named it, and mount after a
+/// crash).
+unsafe extern "C" fn tmpfile(
+    _idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    file: *mut bindings::file,
+    mode: bindings::umode_t,
+) -> c_int {
+    // SAFETY: the VFS passes a directory of ours and a file being opened
+    // whose `f_path.dentry` is the new, negative dentry.
+    to_c(unsafe {
+        let sb = (*dir).i_sb;
+        let (uid, gid, mode) = new_owner(dir, mode as u32);
+        let dino = (*dir).i_ino as u64;
+        with_fs(sb, |fs| fs.tmpfile(dino, mode, uid, gid)).and_then(|a| {
+            let inode = match inode::iget(sb, a.ino) {
+                Ok(i) => i,
+                Err(e) => {
+                    // Nobody holds it: release frees it.
+                    let _ = with_fs(sb, |fs| fs.release(a.ino));
+                    return Err(e);
+                }
+            };
+            // `d_tmpfile` drops the link a new inode has (to 0, the core's).
+            bindings::set_nlink(inode, 1);
+            bindings::d_tmpfile(file, inode);
+            match bindings::finish_open(file, (*file).f_path.dentry, None) {
+                0 => Ok(()),
+                rc => Err(Errno(-rc)),
+            }
         })
     })
 }
@@ -374,6 +417,7 @@ pub(crate) static DIR_INODE_OPS: VTable<bindings::inode_operations> = VTable(bin
     unlink: Some(unlink),
     rmdir: Some(rmdir),
     rename: Some(rename),
+    tmpfile: Some(tmpfile),
     setattr: Some(attr::setattr),
     getattr: Some(attr::getattr),
     listxattr: Some(xattr::listxattr),

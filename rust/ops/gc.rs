@@ -2,7 +2,8 @@
 //!
 //! Once a second it runs one core GC step (reset fully invalid zones,
 //! compact the best victim); it keeps going without sleeping while steps
-//! report progress, and stops when `put_super` calls `kthread_stop`.
+//! report progress, and stops when `put_super` or `remount,ro` calls `kthread_stop`
+//! (`remount,rw` starts it again).
 
 use super::sb::{self, with_fs};
 use kernel::bindings;

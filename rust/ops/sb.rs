@@ -167,6 +167,20 @@ pub(crate) fn fill_super(sb: *mut bindings::super_block) -> Result {
         })?
     };
     let uuid = fs.uuid();
+    if read_only && fs.needed_recovery() {
+        // As ext4/xfs say it; unlike them (which refuse a read-only device
+        // that needs a journal replay), the roll-forward of fsynced files
+        // and the orphan cleanup happen in memory only, so the device
+        // stays untouched and what was fsynced is visible; `remount,rw`
+        // (on a writable device) writes it.
+        // SAFETY: `s_id` is the NUL-terminated device name the VFS set up.
+        let dev = unsafe { CStr::from_char_ptr((*sb).s_id.as_ptr()) };
+        pr_warn!(
+            "{}: needs recovery (fsynced files to roll forward or orphans to free since the last checkpoint): \
+             done in memory only, nothing written; mounted read-only; remount rw or mount rw to make it durable\n",
+            dev
+        );
+    }
     let info = KBox::pin_init(
         pin_init!(SbInfo {
             fs <- new_mutex!(Some(fs)),
@@ -260,11 +274,7 @@ pub(crate) unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
 unsafe extern "C" fn put_super(sb: *mut bindings::super_block) {
     // SAFETY: called on a mounted FluffleFS super block.
     let info = unsafe { info(sb) };
-    let task = info.gc_task.swap(core::ptr::null_mut(), Ordering::AcqRel);
-    if !task.is_null() {
-        // SAFETY: `task` is our GC kthread, which only exits when told to.
-        unsafe { bindings::kthread_stop(task) };
-    }
+    stop_gc(info);
     let _nofs = NoFs::enter();
     let fs = info.fs.lock().take();
     if let Some(fs) = fs {
@@ -334,11 +344,16 @@ unsafe extern "C" fn write_inode(inode: *mut bindings::inode, _wbc: *mut binding
     to_c(unsafe { inode::push_attrs(inode) })
 }
 
-/// `remount`: the core's read-only state is chosen at mount (a read-only
-/// core never writes, not even mount's own checkpoint), and switching it
-/// is not built yet, so `remount,ro` / `remount,rw` are refused instead of
-/// leaving a read-write VFS over a read-only core (every change EROFS) or
-/// a read-only VFS over a core whose GC still writes.
+/// `remount`: options as at mount, and ro <-> rw for real.
+///
+/// `remount,ro` (the VFS has made sure no file is open for writing): GC
+/// stops, dirty pages and inodes are written back (`sync_filesystem`, as
+/// ext4 does here), then the core writes a checkpoint and refuses every
+/// change with EROFS from then on; what was written before is on disk.
+/// `remount,rw`: the core takes changes again (after a read-only mount it
+/// first writes what that mount left in memory: `fluffle/remount.rs`) and
+/// GC restarts. The VFS already refuses `rw` on a read-only device
+/// (EACCES). On a failure the mount stays as it was.
 unsafe extern "C" fn remount_fs(sb: *mut bindings::super_block, flags: *mut c_int, data: *mut c_char) -> c_int {
     if !data.is_null() {
         // SAFETY: a non-null `data` is the NUL-terminated option string.
@@ -351,12 +366,44 @@ unsafe extern "C" fn remount_fs(sb: *mut bindings::super_block, flags: *mut c_in
     let (was_ro, want_ro) = unsafe {
         ((*sb).s_flags & SB_RDONLY != 0, (*flags as usize) & SB_RDONLY != 0)
     };
-    if was_ro != want_ro {
-        pr_err!("remount between ro and rw is not supported yet: unmount, then mount {}
-", if want_ro { "-o ro" } else { "rw" });
-        return -(bindings::EINVAL as c_int);
+    if was_ro == want_ro {
+        return 0;
     }
-    0
+    // SAFETY: `sb` is mounted; the VFS holds `s_umount` exclusively
+    // across `remount_fs`, as `sync_filesystem` wants.
+    let r = unsafe {
+        if want_ro {
+            stop_gc(info(sb));
+            let rc = bindings::sync_filesystem(sb);
+            let r = if rc != 0 { Err(Errno(-rc)) } else { with_fs(sb, |fs| fs.set_read_only()) };
+            if r.is_err() {
+                super::gc::start(sb);
+            }
+            r
+        } else {
+            let r = with_fs(sb, |fs| fs.set_read_write());
+            if r.is_ok() {
+                super::gc::start(sb);
+            }
+            r
+        }
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            pr_err!("remount {} failed: errno {}\n", if want_ro { "ro" } else { "rw" }, e.0);
+            -e.0
+        }
+    }
+}
+
+/// Stops the GC thread, if one runs (remount ro, unmount).
+fn stop_gc(info: &SbInfo) {
+    let task = info.gc_task.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    if !task.is_null() {
+        // SAFETY: `task` is our GC kthread, which only exits when told to.
+        unsafe { bindings::kthread_stop(task) };
+    }
 }
 
 static SUPER_OPS: VTable<bindings::super_operations> = VTable(bindings::super_operations {

@@ -1,8 +1,12 @@
 # A clean FluffleFS on a read-only block device mounts with -o ro, reads
 # everything, and writes nothing: every zone's write pointer is where it
 # was (no zone reset, no checkpoint, no GC), on the read-only device and
-# under a read-only mount of a writable one.
-import errno, os, subprocess, time
+# under a read-only mount of a writable one. A filesystem that needs
+# recovery (files fsynced after the last checkpoint, then a crash) mounts
+# read-only on a read-only device: dmesg says it needs recovery, the
+# roll-forward is done in memory only (the fsynced data is visible, the
+# device unchanged); remount,rw on the writable device makes it durable.
+import errno, fcntl, os, struct, subprocess, time
 from test_lib import *
 
 fresh_fs()
@@ -45,4 +49,48 @@ sh(f"mount -t flufflefs {DEV} {MNT}")
 eq("file after rw remount", read_file(f"{MNT}/a"), blob)
 sh(f"umount {MNT}")
 sh(f"fsck.flufflefs {DEV}")
+
+# Needs recovery: a checkpointed file, then an fsynced change and a crash
+# (FS_IOC_SHUTDOWN without flushing: nothing more is written).
+sh(f"mount -t flufflefs {DEV} {MNT}")
+synced = os.urandom(200_000)
+fd = os.open(f"{MNT}/a", os.O_WRONLY)
+os.write(fd, synced)
+os.fsync(fd)
+os.close(fd)
+dfd = os.open(MNT, os.O_RDONLY)
+fcntl.ioctl(dfd, 0x8004587D, struct.pack("I", 2))  # FS_IOC_SHUTDOWN, NOLOGFLUSH
+os.close(dfd)
+sh(f"umount {MNT}")
+crashed = zones()
+want = synced + blob[len(synced):]
+sh(f"blockdev --setro {DEV}")
+try:
+    sh("dmesg -C")
+    r = subprocess.run(f"mount -t flufflefs -o ro {DEV} {MNT}", shell=True, capture_output=True, text=True)
+    check(r.returncode == 0, f"ro mount of a ro device needing recovery failed: {r.stderr} {sh('dmesg | tail -n 5')}")
+    msg = sh("dmesg")
+    check("needs recovery" in msg and "in memory only" in msg, f"no recovery notice in dmesg: {msg[-500:]}")
+    eq("fsynced data on the ro mount", read_file(f"{MNT}/a"), want)
+    r = subprocess.run(f"mount -o remount,rw {MNT}", shell=True, capture_output=True, text=True)
+    check(r.returncode != 0, "remount,rw of a read-only device succeeded")
+    expect_errno(errno.EROFS, os.mkdir, f"{MNT}/e")
+    sh(f"umount {MNT}")
+    eq("zones after ro mount needing recovery", zones(), crashed)
+finally:
+    sh(f"blockdev --setrw {DEV}")
+# Writable device, -o ro: still in memory only; remount,rw writes it.
+sh("dmesg -C")
+sh(f"mount -t flufflefs -o ro {DEV} {MNT}")
+check("needs recovery" in sh("dmesg"), "no recovery notice for -o ro of a writable device")
+eq("zones under ro mount", zones(), crashed)
+sh(f"mount -o remount,rw {MNT}")
+eq("fsynced data after remount,rw", read_file(f"{MNT}/a"), want)
+sh(f"umount {MNT}")
+sh(f"fsck.flufflefs {DEV}")
+sh("dmesg -C")
+sh(f"mount -t flufflefs -o ro {DEV} {MNT}")
+check("needs recovery" not in sh("dmesg"), "recovery still needed after remount,rw + umount")
+eq("fsynced data after recovery was written", read_file(f"{MNT}/a"), want)
+sh(f"umount {MNT}")
 print("read-only device ok")

@@ -50,6 +50,12 @@ enum Step {
     Mknod(String, Kind, u32),
     /// `chattr`: the file's inode flags become these.
     SetFlags(String, u16),
+    /// O_TMPFILE in the root, held open to the end (a crash), `len` bytes
+    /// of `pattern(seed)` written, then linked at the path if one is given
+    /// (else an orphan that mount must free).
+    Tmpfile(Option<String>, usize, u64),
+    /// rename with RENAME_WHITEOUT: a whiteout (char 0/0) at the old path.
+    RenameWhiteout(String, String),
 }
 use Step::*;
 
@@ -185,6 +191,22 @@ impl Tracker {
                 self.m.rename(sd, &sn, dd, &dn, false).expect("model rename");
                 None
             }
+            RenameWhiteout(a, b) => {
+                let (sd, sn) = self.parent(a);
+                let (dd, dn) = self.parent(b);
+                self.m.rename(sd, &sn, dd, &dn, false).expect("model rename");
+                let w = self.m.mknod(sd, &sn, Kind::Char, 0, 0).expect("model whiteout");
+                self.specials.insert(w, (Kind::Char, 0));
+                None
+            }
+            // Unlinked, it is nowhere in the namespace; linked, a new file.
+            Tmpfile(None, ..) => None,
+            Tmpfile(Some(p), len, seed) => {
+                let (d, n) = self.parent(p);
+                let i = self.m.create(d, &n, 0o644).expect("model create");
+                self.m.write(i, 0, &pattern(*seed, *len)).expect("model write");
+                Some(i)
+            }
             Unlink(p) => {
                 let (d, n) = self.parent(p);
                 self.m.unlink(d, &n).expect("model unlink");
@@ -258,6 +280,14 @@ impl Tracker {
             Write(p, ..) | Truncate(p, _) | Fsync(p) | Fdatasync(p) | SetXattr(p, ..) | SetFlags(p, _) => look(&m, p).is_some(),
             Mkdir(p) => parent(&m, p).is_some_and(|(d, n)| m.mkdir(d, &n, 0o755).is_ok()),
             Sync => true,
+            Tmpfile(None, ..) => true,
+            Tmpfile(Some(p), ..) => parent(&m, p).is_some_and(|(d, n)| m.create(d, &n, 0o644).is_ok()),
+            RenameWhiteout(a, b) => match (parent(&m, a), parent(&m, b)) {
+                (Some((sd, sn)), Some((dd, dn))) => {
+                    m.rename(sd, &sn, dd, &dn, false).is_ok() && m.mknod(sd, &sn, Kind::Char, 0, 0).is_ok()
+                }
+                _ => false,
+            },
         }
     }
 
@@ -403,6 +433,22 @@ fn do_step<D: ZonedDevice>(fs: &mut Fs<D>, st: &Step) -> Result<()> {
         Mkdir(p) => {
             let (d, n) = parent_of(fs, p)?;
             fs.mkdir(d, n.as_bytes(), 0o755, 0, 0).map(|_| ())
+        }
+        Tmpfile(link, len, seed) => {
+            let t = fs.tmpfile(Fs::<D>::ROOT_INO, 0o644, 0, 0)?;
+            fs.hold(t.ino)?;
+            let n = fs.write(t.ino, 0, &pattern(*seed, *len))?;
+            assert_eq!(n, *len, "short write without error");
+            if let Some(p) = link {
+                let (d, n) = parent_of(fs, p)?;
+                fs.link(t.ino, d, n.as_bytes())?;
+            }
+            Ok(())
+        }
+        RenameWhiteout(a, b) => {
+            let (sd, sn) = parent_of(fs, a)?;
+            let (dd, dn) = parent_of(fs, b)?;
+            fs.rename_whiteout(sd, sn.as_bytes(), dd, dn.as_bytes(), fluffle::types::RENAME_WHITEOUT, 0, 0)
         }
         Create(p) => {
             let (d, n) = parent_of(fs, p)?;
@@ -644,6 +690,39 @@ fn w_special_files() -> Workload {
     Workload { name: "special files", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
+/// What overlayfs does to its upper layer: whiteout renames (of files
+/// and a directory) and O_TMPFILE files, some linked (they must come back
+/// like created files), some held unlinked until the crash (orphans: mount
+/// must free them, fsck then finds no leaked inode or block).
+fn w_overlay_upper() -> Workload {
+    let st = vec![
+        Mkdir(s("d")),
+        Create(s("a")),
+        Write(s("a"), 0, 6000, 1),
+        Create(s("d/b")),
+        Write(s("d/b"), 0, 3000, 2),
+        Sync,
+        RenameWhiteout(s("a"), s("d/a2")),
+        Tmpfile(None, 20_000, 3),
+        Create(s("d/f")),
+        Write(s("d/f"), 0, 5000, 4),
+        Fsync(s("d/f")),
+        Tmpfile(Some(s("d/t")), 9000, 5),
+        Sync,
+        RenameWhiteout(s("d/b"), s("b2")),
+        Mkdir(s("sub")),
+        RenameWhiteout(s("sub"), s("d/sub")),
+        Tmpfile(Some(s("t2")), 5000, 6),
+        Fsync(s("t2")),
+        Tmpfile(None, 12_000, 7),
+        Unlink(s("a")),
+        Fsync(s("d/f")),
+        Sync,
+        RenameWhiteout(s("d/a2"), s("a")),
+    ];
+    Workload { name: "overlay upper (whiteouts, tmpfiles)", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
+}
+
 /// More inodes than one NAT leaf holds and more changes per checkpoint
 /// than the NAT journal holds: the cut lands while the checkpoint writes
 /// NAT leaves and the interior root, and between journal-only checkpoints.
@@ -875,6 +954,7 @@ fn workloads() -> Vec<Workload> {
         w_xattrs(),
         w_special_files(),
         w_inode_flags(),
+        w_overlay_upper(),
         w_gc_pressure(),
         w_nat_tree(),
         w_fsync_new_files(),

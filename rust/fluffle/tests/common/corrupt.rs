@@ -12,7 +12,8 @@ pub const ZONES: u32 = 12;
 
 /// A formatted device with a little of everything on it: directories,
 /// files with holes, a symlink, hard links, xattrs, a FIFO, device nodes
-/// (one hard-linked) and a socket; checkpointed by a sync,
+/// (one hard-linked), a socket, a whiteout left by a rename, birth times
+/// that differ from the change times; checkpointed by a sync,
 /// then more data fsynced after it (so mount has to roll forward), and
 /// finally left without unmount (as after a crash).
 pub fn sample_image() -> MemDevice {
@@ -28,6 +29,8 @@ pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
     fluffle::fs::format(&mut dev, &fluffle::types::FormatOptions { label, ..Default::default() }).expect("format");
     {
         let mut fs = mount(&mut dev).expect("mount sample");
+        // Birth times (format 7) of this instant, change times later.
+        fs.set_time(fluffle::types::Timespec { sec: 1_700_000_000, nsec: 123_456_789 });
         let d = fs.mkdir(ROOT, b"dir", 0o755, 0, 0).expect("mkdir");
         let sub = fs.mkdir(d.ino, b"sub", 0o700, 1, 2).expect("mkdir");
         fs.set_iflags(sub.ino, fluffle::inode::IFLAG_IMMUTABLE as u32).expect("chattr");
@@ -57,6 +60,11 @@ pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
         for i in 0..fluffle::nat::NAT_LEAF_ENTRIES {
             fs.create(many.ino, format!("m{i}").as_bytes(), 0o644, 0, 0).expect("create");
         }
+        fs.set_time(fluffle::types::Timespec { sec: 1_700_000_100, nsec: 7 });
+        let f0 = fs.lookup(ROOT, b"file0").expect("lookup").ino;
+        fs.setattr(f0, &fluffle::types::SetAttr { mode: Some(0o640), ..Default::default() }).expect("chmod");
+        fs.rename_whiteout(ROOT, b"file4", d.ino, b"file4-moved", fluffle::types::RENAME_WHITEOUT, 0, 0)
+            .expect("whiteout rename");
         fs.sync().expect("sync");
         if fsync_new {
             let f = fs.create(sub.ino, b"after-checkpoint", 0o600, 0, 0).expect("create");
