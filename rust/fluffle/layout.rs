@@ -58,7 +58,7 @@ use super::errno::{Result, EUCLEAN};
 use super::mem::FVec;
 
 /// On-disk format version written by this code (and the only one read).
-pub const FORMAT_VERSION: u16 = 6;
+pub const FORMAT_VERSION: u16 = 7;
 /// "FCKP": checkpoint header magic.
 pub const CKPT_MAGIC: u32 = 0x504b_4346;
 /// "FNOD": node block magic.
