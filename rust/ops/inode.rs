@@ -221,6 +221,7 @@ static FILE_INODE_OPS: VTable<bindings::inode_operations> = VTable(bindings::ino
     setattr: Some(attr::setattr),
     getattr: Some(attr::getattr),
     listxattr: Some(xattr::listxattr),
+    fiemap: Some(super::falloc::fiemap),
     // SAFETY: `inode_operations` is a C struct of function pointers.
     ..unsafe { zeroed() }
 });

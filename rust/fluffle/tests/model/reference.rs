@@ -553,6 +553,41 @@ impl Model {
         Ok(())
     }
 
+    /// `fallocate(2)` as the core gives it: mode 0 and `KEEP_SIZE` (1)
+    /// reserve (no visible change but the size, which mode 0 grows),
+    /// `PUNCH_HOLE` (2, with `KEEP_SIZE` only) zeroes the range,
+    /// `ZERO_RANGE` (0x10) zeroes it and grows the file unless
+    /// `KEEP_SIZE`; other bits: EOPNOTSUPP. Reservations are not modelled.
+    pub fn fallocate(&mut self, ino: Ino, mode: u32, off: u64, len: u64) -> Result<()> {
+        let f = self.file_mut(ino)?;
+        let (keep, punch, zero) = (mode & 1 != 0, mode & 2 != 0, mode & 0x10 != 0);
+        if mode & !0x13 != 0 || (punch && zero) || (punch && !keep) {
+            return Err(EOPNOTSUPP);
+        }
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        let end = off.checked_add(len).ok_or(EFBIG)?;
+        if end > MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
+        let grew = !keep && !punch && end > f.len() as u64;
+        if grew {
+            f.resize(end as usize, 0);
+        }
+        if punch || zero {
+            let to = (end as usize).min(f.len());
+            let from = (off as usize).min(to);
+            f[from..to].fill(0);
+        }
+        if punch || zero || grew {
+            self.touch_mc(ino);
+        } else {
+            self.touch_c(ino);
+        }
+        Ok(())
+    }
+
     pub fn chmod(&mut self, ino: Ino, perm: u32) -> Result<()> {
         self.node_mut(ino)?.perm = perm & 0o7777;
         self.touch_c(ino);
