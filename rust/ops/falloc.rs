@@ -37,6 +37,7 @@ const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
 /// Extents the core hands over per call.
 const FIEMAP_BATCH: usize = 32;
 
+#[allow(improper_ctypes)]
 extern "C" {
     /// `fs/ioctl.c` (linux/fiemap.h is not among the bound headers).
     fn fiemap_prep(
