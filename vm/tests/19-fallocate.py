@@ -82,7 +82,7 @@ os.write(fd, bytes(64 * B))
 for mode, what in ((COLLAPSE, "COLLAPSE_RANGE"), (INSERT, "INSERT_RANGE"), (UNSHARE, "UNSHARE_RANGE"),
                    (PUNCH, "PUNCH_HOLE without KEEP_SIZE")):
     e = errno_of(falloc, fd, mode, 4 * B, 4 * B)
-    eq(f"{what}: errno", errno.errorcode.get(e, e), "EOPNOTSUPP")
+    eq(f"{what}: errno", e, errno.EOPNOTSUPP)
 eq("refused: size unchanged", os.fstat(fd).st_size, 64 * B)
 expect_errno(errno.EINVAL, falloc, fd, 0, 0, 0)
 os.close(fd)

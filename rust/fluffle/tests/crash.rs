@@ -13,7 +13,9 @@
 //! are lost, so a missing flush is caught. A flush that fails must make the
 //! fsync/sync that issued it fail.
 //!
-//! `FLUFFLE_CRASH_STRIDE=N` tests every N-th write only (default 1: all).
+//! `FLUFFLE_CRASH_STRIDE=N` tests every N-th write only (default 1: all);
+//! `FLUFFLE_CRASH_ONLY=NAME` runs only the scripted workloads whose name
+//! contains NAME.
 
 mod common;
 mod model;
@@ -877,7 +879,14 @@ fn w_fallocate() -> Workload {
     Workload { name: "fallocate", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
+/// The scripted workloads, or those whose name contains
+/// `FLUFFLE_CRASH_ONLY` when it is set.
 fn workloads() -> Vec<Workload> {
+    let only = std::env::var("FLUFFLE_CRASH_ONLY").unwrap_or_default();
+    all_workloads().into_iter().filter(|w| w.name.contains(only.as_str())).collect()
+}
+
+fn all_workloads() -> Vec<Workload> {
     vec![
         w_fallocate(),
         w_create_write_fsync(),
