@@ -10,7 +10,8 @@
 //! by inode number, inodes in use u64, n_orphans u32, orphans (ino u64,
 //! sorted: inodes unlinked while open, freed by the next mount), 3 x open chunk (start u64, n_runs u32, runs: owner
 //! u64, count u32) covering each head's blocks since its last summary
-//! (`summary.rs`)`. The journal holds at most
+//! (`summary.rs`), reserved blocks u64` (version 7: the blocks `fallocate`
+//! reserved over all inodes, the sum of their nodes' reserved runs). The journal holds at most
 //! `NAT_JOURNAL_MAX` entries, so a checkpoint's size no longer depends on
 //! the number of files (see `nat.rs`).
 //!
@@ -83,6 +84,8 @@ pub struct Checkpoint {
     /// Each head's open chunk: the owners of its blocks since its last
     /// summary (up to the head's write pointer).
     pub chunks: [Chunk; NHEADS],
+    /// Blocks reserved by `fallocate` over all inodes (`fallocate.rs`).
+    pub prealloc: u64,
     /// Zone holding it.
     pub zone: u32,
     /// Relative block just after it in its zone.
@@ -214,6 +217,10 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
             return Err(EUCLEAN);
         }
     }
+    let prealloc = d.u64()?;
+    if prealloc > geo.zone_count as u64 * cap {
+        return Err(EUCLEAN);
+    }
     if d.remaining() != 0 {
         return Err(EUCLEAN);
     }
@@ -234,6 +241,7 @@ pub fn decode(buf: &[u8], geo: &Geometry) -> Result<Checkpoint> {
         inodes,
         orphans,
         chunks,
+        prealloc,
         zone: 0,
         end: 0,
     })
@@ -386,6 +394,7 @@ impl<D: ZonedDevice> Fs<D> {
                     e.u32(r.count)?;
                 }
             }
+            e.u64(self.prealloc)?;
         }
         let plen = buf.len() - CKPT_HDR;
         let nblocks = (buf.len() + CKPT_TRAILER).div_ceil(BLOCK_SIZE) as u64;

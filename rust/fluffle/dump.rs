@@ -35,9 +35,10 @@ impl<D: ZonedDevice> Fs<D> {
         )?;
         writeln!(
             out,
-            "space: usable {} blocks, live {}, free zones {}, reserve {} zones",
+            "space: usable {} blocks, live {}, reserved by fallocate {}, free zones {}, reserve {} zones",
             self.zones.usable_blocks(),
             self.zones.live_blocks(),
+            self.prealloc,
             self.zones.free_zones(),
             self.zones.reserve
         )?;
@@ -88,6 +89,9 @@ impl<D: ZonedDevice> Fs<D> {
                 n.xattrs().len(),
                 if n.inline.is_some() { " inline" } else { "" }
             )?;
+            if !n.prealloc().is_empty() {
+                writeln!(out, "      reserved {} blocks in {} runs", n.prealloc_blocks(), n.prealloc().len())?;
+            }
             if n.ftype.has_rdev() {
                 // Kernel dev_t: major in the top 12 bits, minor below.
                 writeln!(out, "      rdev {}:{}", n.rdev >> 20, n.rdev & 0xfffff)?;

@@ -129,6 +129,7 @@ impl<D: ZonedDevice> Fs<D> {
                 self.dirty_pages += 1;
                 if fresh {
                     self.fresh_pages += 1;
+                    self.take_prealloc(i, fblk, fblk + 1)?;
                 }
                 Ok(())
             }
@@ -137,7 +138,7 @@ impl<D: ZonedDevice> Fs<D> {
 
     /// Index of the dirty page for `fblk` of inode `i`, creating it (with
     /// the block's current content if `load`) if needed.
-    fn page(&mut self, i: usize, fblk: u64, load: bool) -> Result<usize> {
+    pub(super) fn page(&mut self, i: usize, fblk: u64, load: bool) -> Result<usize> {
         let pos = match self.inodes[i].pages.binary_search_by(|p| p.fblk.cmp(&fblk)) {
             Ok(p) => return Ok(p),
             Err(p) => p,
@@ -152,6 +153,7 @@ impl<D: ZonedDevice> Fs<D> {
         self.dirty_pages += 1;
         if fresh {
             self.fresh_pages += 1;
+            self.take_prealloc(i, fblk, fblk + 1)?;
         }
         Ok(pos)
     }
@@ -231,9 +233,14 @@ impl<D: ZonedDevice> Fs<D> {
     /// the blocks it adds must fit in the free space, and its block map
     /// must stay small enough for a node to fit in one zone.
     fn check_room(&mut self, i: usize, off: u64, end: u64) -> Result<()> {
-        let new = self.new_blocks(i, off / BS, end.div_ceil(BS));
+        let (a, b) = (off / BS, end.div_ceil(BS));
+        let new = self.new_blocks(i, a, b);
         let used = self.used_blocks();
-        if used + new > self.zones.usable_blocks() {
+        // A write into blocks `fallocate` reserved was paid for: it must not
+        // fail because metadata written since (nodes are not reserved
+        // ahead) took the free space to zero.
+        let paid = new == 0 && self.inodes[i].prealloc_in(a, b) != 0;
+        if used + new > self.zones.usable_blocks() && !paid {
             return Err(ENOSPC);
         }
         // Refuse writes that could fragment the block map past half of a
@@ -248,14 +255,24 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// Blocks `a..b` of inode index `i` that writing them would add: those
-    /// neither mapped nor already a dirty page, counted by extents (not
+    /// neither mapped nor already a dirty page nor reserved by `fallocate`
+    /// (each of those is counted as used already), counted by extents (not
     /// block by block: writeback passes 1 MiB at a time).
-    fn new_blocks(&self, i: usize, a: u64, b: u64) -> u64 {
+    pub(super) fn new_blocks(&self, i: usize, a: u64, b: u64) -> u64 {
         let n = &self.inodes[i];
         let lo = n.pages.partition_point(|p| p.fblk < a);
         let hi = n.pages.partition_point(|p| p.fblk < b);
         let dirty_unmapped = n.pages[lo..hi].iter().filter(|p| n.map.lookup(p.fblk).is_none()).count() as u64;
-        (b - a).saturating_sub(n.map.mapped_in(a, b)).saturating_sub(dirty_unmapped)
+        (b - a).saturating_sub(n.map.mapped_in(a, b)).saturating_sub(dirty_unmapped).saturating_sub(n.prealloc_in(a, b))
+    }
+
+    /// Blocks `from..to` of inode index `i` stop being reserved: they were
+    /// just mapped or became dirty pages, which are counted as used in
+    /// their place.
+    pub(super) fn take_prealloc(&mut self, i: usize, from: u64, to: u64) -> Result<()> {
+        let n = self.inodes[i].unprealloc(from, to)?;
+        self.prealloc = self.prealloc.saturating_sub(n);
+        Ok(())
     }
 
     /// Delayed allocation for a page cache outside the core (the kernel's):
@@ -365,7 +382,7 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// Drops the dirty pages of blocks `from..to` of inode index `i`.
-    fn drop_pages(&mut self, i: usize, from: u64, to: u64) {
+    pub(super) fn drop_pages(&mut self, i: usize, from: u64, to: u64) {
         let n = &mut self.inodes[i];
         let lo = n.pages.partition_point(|p| p.fblk < from);
         let hi = n.pages.partition_point(|p| p.fblk < to);
@@ -435,6 +452,11 @@ impl<D: ZonedDevice> Fs<D> {
             self.uninline(i)?;
         }
         let old = self.inodes[i].size;
+        if size <= old {
+            // Blocks reserved past the new end go, as on ext4 and XFS
+            // (FALLOC_FL_KEEP_SIZE blocks past EOF included).
+            self.take_prealloc(i, size.div_ceil(BS), MAX_FILE_SIZE / BS)?;
+        }
         if size < old {
             let keep = size.div_ceil(BS);
             // Drop pages past the end.
@@ -561,6 +583,7 @@ impl<D: ZonedDevice> Fs<D> {
         let i = self.find(ino)?;
         self.zones.commit_run(H_DATA, lba, got, owner_data(ino, first));
         self.stats.data_blocks += got;
+        self.take_prealloc(i, first, first + got)?;
         let zones = &mut self.zones;
         let n = &mut self.inodes[i];
         n.map.set(first, got as u32, Some(lba), &mut |old, len| {

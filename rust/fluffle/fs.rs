@@ -136,6 +136,9 @@ pub struct Fs<D: ZonedDevice> {
     /// not mapped yet ([`Fs::reserve`]): promised to a `write(2)` that
     /// already returned, so no other operation may take them.
     pub(super) reserved: u64,
+    /// Blocks reserved by `fallocate` over all inodes, in memory or not
+    /// (the sum of their reserved runs; kept in the checkpoint).
+    pub(super) prealloc: u64,
     pub(super) snaps: FVec<Snap>,
     /// Modifying operations so far (paces the dirty-metadata check).
     pub(super) ops: u64,
@@ -244,6 +247,7 @@ impl<D: ZonedDevice> Fs<D> {
             dirty_pages: 0,
             fresh_pages: 0,
             reserved: 0,
+            prealloc: 0,
             snaps: FVec::new(),
             in_gc: false,
             unsealed: FVec::new(),
@@ -329,14 +333,15 @@ impl<D: ZonedDevice> Fs<D> {
     }
 
     /// Blocks counted against `usable_blocks`: live blocks, dirty pages of
-    /// unmapped blocks (the core's and the reserved ones), an estimate for never-written nodes, and the dead
+    /// unmapped blocks (the core's and the reserved ones), blocks reserved
+    /// by `fallocate`, an estimate for never-written nodes, and the dead
     /// blocks of zones pinned by snapshots (GC cannot reclaim those until
     /// the snapshots go away, so admitting writes into them would turn
     /// into an ENOSPC at writeback).
     pub(super) fn used_blocks(&self) -> u64 {
         // New inodes will mostly share pack blocks; a quarter block each is
         // a conservative estimate until the checkpoint writes them.
-        let mut used = self.zones.live_blocks() + self.fresh_pages + self.reserved + self.nodeless.div_ceil(4);
+        let mut used = self.zones.live_blocks() + self.fresh_pages + self.reserved + self.prealloc + self.nodeless.div_ceil(4);
         if !self.snaps.is_empty() {
             for z in self.zones.z.iter() {
                 if z.pins > 0 {
@@ -666,6 +671,7 @@ impl<D: ZonedDevice> Fs<D> {
             }
         }
         self.zones.release_node(n.node_lba, n.node_blocks, n.pack_units());
+        self.prealloc = self.prealloc.saturating_sub(n.prealloc_blocks());
         self.dirty_pages = self.dirty_pages.saturating_sub(n.pages.len() as u64);
         let fresh = n.pages.iter().filter(|p| p.fresh).count() as u64;
         self.fresh_pages = self.fresh_pages.saturating_sub(fresh);

@@ -75,6 +75,15 @@ pub enum ProblemKind {
     /// The checkpoint's count of inodes in use differs from the NAT's
     /// (detail: the count kept).
     InodeCount,
+    /// The filesystem's count of blocks reserved by `fallocate` differs
+    /// from the sum of the inodes' reserved runs (detail: the count kept).
+    ReservedCount,
+    /// A reserved block is mapped or a dirty page, or a non-regular inode
+    /// has reserved blocks (detail: the file block).
+    ReservedInUse,
+    /// Live blocks and reservations together exceed the usable blocks
+    /// (detail: the blocks reserved).
+    Overcommit,
 }
 
 /// One problem.
@@ -220,8 +229,38 @@ impl<D: ZonedDevice> Fs<D> {
             }
         }
         self.check_blocks(&mut r)?;
+        self.check_reservations(&mut r);
         self.check_nodes(&mut r)?;
         Ok(r)
+    }
+
+    /// Reservations (`fallocate.rs`): each inode's runs are holes of a
+    /// regular file, their sum is the filesystem's count, and with the
+    /// files' data blocks they fit in the usable space (admission keeps
+    /// that true; metadata written since may take the live count past the
+    /// usable blocks of a full filesystem, so nodes are not counted).
+    fn check_reservations(&mut self, r: &mut FsckReport) {
+        let mut total = 0u64;
+        let mut data = 0u64;
+        for x in self.inodes.iter() {
+            total = total.saturating_add(x.prealloc_blocks());
+            if x.ftype == FileType::Regular {
+                data = data.saturating_add(x.map.mapped_blocks());
+            }
+            for run in x.prealloc().iter() {
+                let page = x.pages.iter().find(|p| p.fblk >= run.fblk && p.fblk < run.end()).map(|p| p.fblk);
+                let mapped = x.map.next_mapped(run.fblk).filter(|&b| b < run.end());
+                if x.ftype != FileType::Regular || page.is_some() || mapped.is_some() {
+                    r.add(ProblemKind::ReservedInUse, x.ino, mapped.or(page).unwrap_or(run.fblk));
+                }
+            }
+        }
+        if total != self.prealloc {
+            r.add(ProblemKind::ReservedCount, 0, self.prealloc);
+        }
+        if data.saturating_add(self.prealloc) > self.zones.usable_blocks() {
+            r.add(ProblemKind::Overcommit, 0, self.prealloc);
+        }
     }
 
     /// Records `units` of block `lba` as used by `owner` in the recount.

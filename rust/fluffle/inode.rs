@@ -5,10 +5,13 @@
 //! atime/mtime/ctime/btime (i64 sec, u32 nsec; btime, the birth time,
 //! since format 7), parent u64,
 //! n_extents u32, dents_len u32, n_xattrs u32, target_len u32, inline_len
-//! u32 (`u32::MAX`: not inline)`, for a FIFO, device node or socket
+//! u32 (`u32::MAX`: not inline), n_prealloc u32` (format version 7: the
+//! runs of reserved, unwritten blocks, `fallocate.rs`; 0 but for regular
+//! files), for a FIFO, device node or socket
 //! only: `rdev u32` (0 unless a device node), then the
 //! extents (varints: gap from the previous extent's end, zigzag delta of
-//! the LBA from the previous extent's end LBA, length), a small
+//! the LBA from the previous extent's end LBA, length), the reserved runs
+//! (varints: gap from the previous run's end, length), a small
 //! directory's entry records (`dents_len` bytes, `dir.rs`), the xattrs
 //! (`name_len u8, value_len u32, name, value`), the symlink target and the
 //! inline data of a small regular file.
@@ -92,6 +95,10 @@ pub struct Extra {
     pub xattrs: FVec<Xattr>,
     /// Symlink target.
     pub target: FVec<u8>,
+    /// A regular file's reserved, unwritten blocks (`fallocate.rs`): file
+    /// blocks charged against the free space while neither mapped nor a
+    /// dirty page (extents with `lba == fblk`, so neighbours merge).
+    pub prealloc: ExtentMap,
 }
 
 /// An inode: attributes, content description, and cache state.
@@ -165,13 +172,17 @@ pub struct Inode {
 }
 
 /// Fixed payload bytes before the arrays.
-pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 4 * 12 + 8 + 5 * 4;
+pub const INODE_FIXED: usize = 4 + 4 * 4 + 8 + 4 * 12 + 8 + 5 * 4 + 4;
 /// Largest regular file kept inline in its node.
 pub const INLINE_MAX: usize = 3072;
 /// Fewest payload bytes an extent takes (three one-byte varints).
 pub const EXTENT_MIN_BYTES: usize = 3;
 /// Most payload bytes an extent takes (two 64-bit varints and a 32-bit one).
 pub const EXTENT_MAX_BYTES: usize = 10 + 10 + 5;
+/// Fewest payload bytes a reserved run takes (two one-byte varints).
+pub const PREALLOC_MIN_BYTES: usize = 2;
+/// Most payload bytes a reserved run takes (a 64-bit and a 32-bit varint).
+pub const PREALLOC_MAX_BYTES: usize = 10 + 5;
 pub use super::dir::DENTRY_FIXED;
 /// Payload bytes per xattr besides name and value.
 pub const XATTR_FIXED: usize = 5;
@@ -298,7 +309,7 @@ impl Inode {
 
     /// Attributes as the API returns them.
     pub fn attr(&self) -> Attr {
-        let blocks = self.map.mapped_blocks().saturating_add(self.pages.len() as u64);
+        let blocks = self.map.mapped_blocks().saturating_add(self.pages.len() as u64).saturating_add(self.prealloc_blocks());
         Attr {
             ino: self.ino,
             ftype: self.ftype,
@@ -351,6 +362,43 @@ impl Inode {
         self.extra.as_ref().map_or(&[], |x| &x.target)
     }
 
+    /// The reserved, unwritten block runs (none for most inodes).
+    pub fn prealloc(&self) -> &[Extent] {
+        self.extra.as_ref().map_or(&[], |x| &x.prealloc.v)
+    }
+
+    /// Reserved, unwritten blocks (`fallocate.rs`).
+    pub fn prealloc_blocks(&self) -> u64 {
+        self.extra.as_ref().map_or(0, |x| x.prealloc.mapped_blocks())
+    }
+
+    /// Reserved blocks among file blocks `from..to`.
+    pub fn prealloc_in(&self, from: u64, to: u64) -> u64 {
+        self.extra.as_ref().map_or(0, |x| x.prealloc.mapped_in(from, to))
+    }
+
+    /// True if file block `fblk` is reserved.
+    pub fn is_prealloc(&self, fblk: u64) -> bool {
+        self.extra.as_ref().is_some_and(|x| x.prealloc.lookup(fblk).is_some())
+    }
+
+    /// Drops the reservation of file blocks `from..to`; returns how many
+    /// blocks were reserved there.
+    pub fn unprealloc(&mut self, from: u64, to: u64) -> Result<u64> {
+        let Some(x) = self.extra.as_deref_mut() else { return Ok(0) };
+        if x.prealloc.v.is_empty() || to <= from {
+            return Ok(0);
+        }
+        let mut n = 0u64;
+        let mut at = from;
+        while at < to {
+            let len = core::cmp::min(to - at, u32::MAX as u64) as u32;
+            x.prealloc.set(at, len, None, &mut |_, k| n += k as u64)?;
+            at += len as u64;
+        }
+        Ok(n)
+    }
+
     /// The box of what few inodes have (directory state, xattrs, symlink
     /// target), made on first use.
     pub fn extra_mut(&mut self) -> Result<&mut Extra> {
@@ -373,11 +421,22 @@ impl Inode {
         self.len_besides_map() + self.map.v.len().saturating_mul(EXTENT_MAX_BYTES)
     }
 
+    /// Payload bytes of the reserved runs.
+    fn prealloc_len(&self) -> usize {
+        let mut n = 0;
+        let mut pf = 0u64;
+        for x in self.prealloc().iter() {
+            n += uvar_len(x.fblk.wrapping_sub(pf)) + uvar_len(x.len as u64);
+            pf = x.end();
+        }
+        n
+    }
+
     /// Payload bytes of everything but the extents: fixed part, symlink
     /// target, inline data, the entries kept in the node, xattrs.
     fn len_besides_map(&self) -> usize {
         let mut n = INODE_FIXED + self.rdev_len() + self.target().len() + self.inline.as_ref().map_or(0, |d| d.len());
-        n += self.inline_entries().len();
+        n += self.inline_entries().len() + self.prealloc_len();
         for x in self.xattrs().iter() {
             n += XATTR_FIXED + x.name.len() + x.value.len();
         }
@@ -433,6 +492,7 @@ impl Inode {
         e.u32(self.xattrs().len() as u32)?;
         e.u32(self.target().len() as u32)?;
         e.u32(self.inline.as_ref().map_or(u32::MAX, |d| d.len() as u32))?;
+        e.u32(self.prealloc().len() as u32)?;
         if self.ftype.is_special() {
             e.u32(self.rdev)?;
         }
@@ -443,6 +503,12 @@ impl Inode {
             e.uvar(x.len as u64)?;
             pf = x.end();
             pl = x.lba.wrapping_add(x.len as u64);
+        }
+        let mut pf = 0u64;
+        for x in self.prealloc().iter() {
+            e.uvar(x.fblk.wrapping_sub(pf))?;
+            e.uvar(x.len as u64)?;
+            pf = x.end();
         }
         e.bytes(self.inline_entries())?;
         for x in self.xattrs().iter() {
@@ -494,6 +560,7 @@ impl Inode {
         let n_x = d.u32()? as usize;
         let tlen = d.u32()? as usize;
         let ilen = d.u32()?;
+        let n_pre = d.u32()? as usize;
         let rdev = if ftype.is_special() { d.u32()? } else { 0 };
         if mode & !0o7777 != 0 || nlink > LINK_MAX + 2 {
             return Err(EUCLEAN);
@@ -525,6 +592,28 @@ impl Inode {
             ino_.map.v.try_push(Extent { fblk, lba, len })?;
             pf = end;
             pl = lba.wrapping_add(len as u64);
+        }
+        if n_pre != 0 {
+            // Reserved runs: only a regular file's, sorted, disjoint, of
+            // holes (checked below with the map).
+            if ftype != FileType::Regular || n_pre > d.remaining() / PREALLOC_MIN_BYTES {
+                return Err(EUCLEAN);
+            }
+            let pre = &mut ino_.extra_mut()?.prealloc;
+            pre.v.try_reserve(n_pre)?;
+            let mut pf = 0u64;
+            for k in 0..n_pre {
+                let gap = d.uvar()?;
+                let fblk = pf.checked_add(gap).ok_or(EUCLEAN)?;
+                let len = u32::try_from(d.uvar()?).map_err(|_| EUCLEAN)?;
+                // Runs are stored merged: touching runs are damage.
+                if len == 0 || (k != 0 && gap == 0) {
+                    return Err(EUCLEAN);
+                }
+                let end = fblk.checked_add(len as u64).ok_or(EUCLEAN)?;
+                pre.v.try_push(Extent { fblk, lba: fblk, len })?;
+                pf = end;
+            }
         }
         let dents = d.bytes(dents_len)?;
         let n_ent = super::dir::validate(dents)?;
@@ -595,6 +684,14 @@ impl Inode {
                     return Err(EUCLEAN);
                 }
                 ino_.map.validate(size.div_ceil(4096))?;
+                // Reserved blocks may lie past EOF (FALLOC_FL_KEEP_SIZE),
+                // never on a mapped block.
+                if let Some(x) = ino_.extra.as_ref() {
+                    x.prealloc.validate(MAX_FILE_SIZE / 4096)?;
+                    if x.prealloc.v.iter().any(|r| ino_.map.mapped_in(r.fblk, r.end()) != 0) {
+                        return Err(EUCLEAN);
+                    }
+                }
             }
             FileType::Directory => {
                 // Entries inline (no blocks) or all in dentry blocks

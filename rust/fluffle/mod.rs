@@ -20,6 +20,7 @@ pub mod dirty;
 pub mod dump;
 pub mod errno;
 pub mod extent;
+pub mod fallocate;
 pub mod file;
 pub mod fs;
 pub mod fsck;

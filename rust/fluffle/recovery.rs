@@ -66,6 +66,7 @@ impl<D: ZonedDevice> Fs<D> {
             z.live = live;
         }
         fs.inodes_used = cp.inodes;
+        fs.prealloc = cp.prealloc;
         fs.load_nat(&cp)?;
         // The root must be there (and `check_loaded` checks its shape).
         fs.find(Self::ROOT_INO).map_err(|e| if e == ENOENT { EUCLEAN } else { e })?;
@@ -256,6 +257,9 @@ impl<D: ZonedDevice> Fs<D> {
             n.nlink = old.nlink;
             n.node_lba = lba;
             n.node_blocks = blocks;
+            // The node's reserved runs replace the checkpoint's: the total
+            // follows (`fallocate.rs`).
+            self.prealloc = self.prealloc.saturating_sub(old.prealloc_blocks()).saturating_add(n.prealloc_blocks());
             self.zones.release_node(old.node_lba, old.node_blocks, old.pack_units());
             for e in old.map.v.iter() {
                 for k in 0..e.len as u64 {
@@ -286,6 +290,7 @@ impl<D: ZonedDevice> Fs<D> {
             if version >= self.node_version {
                 self.node_version = version.saturating_add(1);
             }
+            self.prealloc = self.prealloc.saturating_add(self.inodes[i].prealloc_blocks());
             self.note_tail_owner(tails, &self.inodes[i], true);
             self.claim_inode(i)?;
         }

@@ -61,7 +61,7 @@ pub(crate) unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, ar
 }
 
 pub(crate) static FILE_OPS: VTable<bindings::file_operations> = VTable(bindings::file_operations {
-    llseek: Some(bindings::generic_file_llseek),
+    llseek: Some(super::falloc::llseek),
     read_iter: Some(csd::read_iter),
     write_iter: Some(csd::write_iter),
     mmap: Some(super::delalloc::mmap),
@@ -71,6 +71,7 @@ pub(crate) static FILE_OPS: VTable<bindings::file_operations> = VTable(bindings:
     splice_read: Some(bindings::filemap_splice_read),
     splice_write: Some(bindings::iter_file_splice_write),
     unlocked_ioctl: Some(ioctl),
+    fallocate: Some(super::falloc::fallocate),
     // SAFETY: `file_operations` is a C struct of function pointers.
     ..unsafe { zeroed() }
 });

@@ -225,6 +225,7 @@ static FILE_INODE_OPS: VTable<bindings::inode_operations> = VTable(bindings::ino
     listxattr: Some(xattr::listxattr),
     fileattr_get: Some(iflags::fileattr_get),
     fileattr_set: Some(iflags::fileattr_set),
+    fiemap: Some(super::falloc::fiemap),
     // SAFETY: `inode_operations` is a C struct of function pointers.
     ..unsafe { zeroed() }
 });

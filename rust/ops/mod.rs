@@ -17,6 +17,7 @@ pub(crate) mod csd;
 pub(crate) mod delalloc;
 pub(crate) mod dir;
 pub(crate) mod direct_io;
+pub(crate) mod falloc;
 pub(crate) mod file;
 pub(crate) mod gc;
 pub(crate) mod iflags;

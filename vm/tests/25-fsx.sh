@@ -1,7 +1,8 @@
 #!/bin/sh
 # fsx (the `fsx` crate, a Rust port of the FreeBSD/xfstests File System
 # eXerciser; built by scripts/build-fsx.sh) on FluffleFS: 20,000 random
-# operations on one file, mmap reads and writes included, each read checked
+# operations on one file, mmap reads and writes and fallocate (reserve,
+# KEEP_SIZE, punch hole, zero range) included, each read checked
 # against fsx's in-memory model of the file; then the final file must
 # survive drop_caches and umount/mount byte for byte, and fsck is clean.
 #   FSX_OPS (20000), FSX_SEED (fixed, so a failure reproduces; fsx prints it)
@@ -32,9 +33,12 @@ remount() {
 }
 
 # Every operation FluffleFS implements, in the proportions of fsx's sample
-# config; mapread/mapwrite as often as read/write. No fallocate/punch_hole
-# (not supported: fsx would fail on EOPNOTSUPP, not on a bug), no
-# posix_fadvise (the guest kernel has no CONFIG_ADVISE_SYSCALLS: ENOSYS).
+# config; mapread/mapwrite as often as read/write; fallocate in all the
+# forms FluffleFS has: posix_fallocate (mode 0), punch_hole (PUNCH_HOLE |
+# KEEP_SIZE), zero_range (ZERO_RANGE, with KEEP_SIZE half of the time) and
+# keep_size (KEEP_SIZE reservations, also past EOF); the last two come from
+# scripts/fsx-fallocate.patch. No posix_fadvise (the guest kernel has no
+# CONFIG_ADVISE_SYSCALLS: ENOSYS).
 cat > /tmp/fsx.toml <<TOML
 flen = 262144
 [opsize]
@@ -52,8 +56,10 @@ fdatasync = 1
 sendfile = 1
 posix_fadvise = 0
 copy_file_range = 1
-posix_fallocate = 0
-punch_hole = 0
+posix_fallocate = 2
+punch_hole = 2
+zero_range = 2
+keep_size = 1
 TOML
 
 # fsx must notice a wrong result: skipping step 3 of this seed (its hidden

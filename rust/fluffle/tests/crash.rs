@@ -56,6 +56,8 @@ enum Step {
     Tmpfile(Option<String>, usize, u64),
     /// rename with RENAME_WHITEOUT: a whiteout (char 0/0) at the old path.
     RenameWhiteout(String, String),
+    /// `fallocate(mode, off, len)`.
+    Fallocate(String, u32, u64, u64),
 }
 use Step::*;
 
@@ -170,6 +172,11 @@ impl Tracker {
                 self.m.truncate(i, *size).expect("model truncate");
                 Some(i)
             }
+            Fallocate(p, mode, off, len) => {
+                let i = self.resolve(p);
+                self.m.fallocate(i, *mode, *off, *len).expect("model fallocate");
+                Some(i)
+            }
             SetXattr(p, name, len, seed) => {
                 let i = self.resolve(p);
                 self.m.setxattr(i, name.as_bytes(), &pattern(*seed, *len), 0).expect("model setxattr");
@@ -278,6 +285,7 @@ impl Tracker {
             },
             RemoveXattr(p, name) => look(&m, p).is_some_and(|i| m.removexattr(i, name.as_bytes()).is_ok()),
             Write(p, ..) | Truncate(p, _) | Fsync(p) | Fdatasync(p) | SetXattr(p, ..) | SetFlags(p, _) => look(&m, p).is_some(),
+            Fallocate(p, mode, off, len) => look(&m, p).is_some_and(|i| m.fallocate(i, *mode, *off, *len).is_ok()),
             Mkdir(p) => parent(&m, p).is_some_and(|(d, n)| m.mkdir(d, &n, 0o755).is_ok()),
             Sync => true,
             Tmpfile(None, ..) => true,
@@ -463,6 +471,10 @@ fn do_step<D: ZonedDevice>(fs: &mut Fs<D>, st: &Step) -> Result<()> {
         Truncate(p, size) => {
             let i = resolve(fs, p)?;
             fs.setattr(i, &SetAttr { size: Some(*size), ..Default::default() }).map(|_| ())
+        }
+        Fallocate(p, mode, off, len) => {
+            let i = resolve(fs, p)?;
+            fs.fallocate(i, *mode, *off, *len)
         }
         Fsync(p) => {
             let i = resolve(fs, p)?;
@@ -890,7 +902,11 @@ fn w_random(seed: u64, steps: usize) -> Workload {
         let name = |r: &mut Rng| format!("{}/{}", r.pick(&dirs), r.pick(&["a", "b", "c", "d"])).trim_start_matches('/').to_string();
         let fl = files(&m);
         let any_file = |r: &mut Rng| if fl.is_empty() { None } else { Some(r.pick(&fl).clone()) };
-        let step = match r.below(20) {
+        let step = match r.below(22) {
+            20 | 21 => match any_file(&mut r) {
+                Some(f) => Fallocate(f, *r.pick(&[0u32, 0x01, 0x03, 0x10, 0x11]), r.below(40000), r.range(1, 30000)),
+                None => continue,
+            },
             0..=2 => Create(name(&mut r)),
             3..=7 => match any_file(&mut r) {
                 Some(f) => Write(f, r.below(30000), r.range(1, 12000) as usize, r.next_u64()),
@@ -940,11 +956,53 @@ fn w_random(seed: u64, steps: usize) -> Workload {
     Workload { name: "random", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
 }
 
+/// fallocate: reservations (mode 0 and KEEP_SIZE past EOF), writes into
+/// them, punched holes and zeroed ranges (of written and of dirty data),
+/// truncates through reservations, fsync of an old and of a new file with
+/// reservations (roll-forward replaces the runs and the total follows),
+/// a sync in between. fsck after each cut checks the reserved total.
+fn w_fallocate() -> Workload {
+    const KEEP: u32 = 0x01;
+    const PUNCH: u32 = 0x03;
+    const ZERO: u32 = 0x10;
+    let (f, g) = (s("f"), s("g"));
+    let st = vec![
+        Create(f.clone()),
+        Write(f.clone(), 0, 65536, 1),
+        Fsync(f.clone()),
+        Fallocate(f.clone(), KEEP, 65536, 196608),
+        Write(f.clone(), 70000, 20000, 2),
+        Fsync(f.clone()),
+        Fallocate(f.clone(), PUNCH, 8192, 32768),
+        Fallocate(f.clone(), PUNCH, 100, 3000),
+        Fdatasync(f.clone()),
+        Fallocate(f.clone(), ZERO, 30000, 50000),
+        Fallocate(f.clone(), 0, 200000, 100000),
+        Sync,
+        Create(g.clone()),
+        Fallocate(g.clone(), 0, 0, 40960),
+        Write(g.clone(), 4096, 8192, 3),
+        Fsync(g.clone()),
+        Write(f.clone(), 250000, 30000, 4),
+        Fallocate(f.clone(), PUNCH, 240000, 20000),
+        Fallocate(f.clone(), ZERO | KEEP, 290000, 40000),
+        Truncate(f.clone(), 150000),
+        Fsync(f.clone()),
+        Fallocate(g.clone(), PUNCH, 0, 20000),
+        Fallocate(g.clone(), KEEP, 40960, 81920),
+        Fsync(g.clone()),
+        Unlink(g.clone()),
+        Sync,
+    ];
+    Workload { name: "fallocate", zones: 16, zone_size: 64, zone_cap: 48, first_ino: 0, steps: st }
+}
+
 /// The scripted workloads; `FLUFFLE_CRASH_WORKLOAD=TEXT` keeps those whose
 /// name contains TEXT (to run one while working on it).
 fn workloads() -> Vec<Workload> {
     let only = std::env::var("FLUFFLE_CRASH_WORKLOAD").unwrap_or_default();
     let all = vec![
+        w_fallocate(),
         w_create_write_fsync(),
         w_overwrite(),
         w_rename(),

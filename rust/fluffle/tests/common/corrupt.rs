@@ -54,6 +54,14 @@ pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
         fs.link(c.ino, sub.ino, b"null-link").expect("link");
         fs.mknod(ROOT, b"disk", FileType::BlockDev, 0o660, (259 << 20) | 1, 0, 6).expect("mknod b");
         fs.mknod(sub.ino, b"sock", FileType::Socket, 0o755, 0, 3, 4).expect("socket");
+        // A file with reserved runs (format version 7: `n_prealloc` in the
+        // node, the total in the checkpoint), one past EOF, and a hole.
+        let r = fs.create(d.ino, b"reserved", 0o644, 0, 0).expect("create");
+        fs.write(r.ino, 0, &[0x33; 20000]).expect("write");
+        fs.fallocate(r.ino, fluffle::fallocate::FALLOC_FL_KEEP_SIZE, 40960, 16384).expect("fallocate keep size");
+        fs.fallocate(r.ino, 0, 8192, 4096).expect("fallocate");
+        let punch = fluffle::fallocate::FALLOC_FL_PUNCH_HOLE | fluffle::fallocate::FALLOC_FL_KEEP_SIZE;
+        fs.fallocate(r.ino, punch, 4096, 4096).expect("punch");
         // More inodes than a NAT leaf holds, so the checkpoint writes a
         // NAT tree (two leaves and a root) for the mutations to hit.
         let many = fs.mkdir(ROOT, b"many", 0o755, 0, 0).expect("mkdir");
@@ -75,6 +83,10 @@ pub fn sample_variant(fsync_new: bool, fdatasync_tail: bool) -> MemDevice {
             let f0 = fs.lookup(ROOT, b"file0").expect("lookup").ino;
             fs.write(f0, 100_000, b"tail").expect("write");
             fs.fsync(f0, true).expect("fdatasync");
+            // A roll-forward that changes a file's reserved runs.
+            let r = fs.lookup(d.ino, b"reserved").expect("lookup").ino;
+            fs.fallocate(r, fluffle::fallocate::FALLOC_FL_KEEP_SIZE, 65536, 8192).expect("fallocate");
+            fs.fsync(r, true).expect("fdatasync");
         }
         // Dropped without unmount.
     }

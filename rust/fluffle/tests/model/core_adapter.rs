@@ -139,6 +139,9 @@ impl Target for CoreTarget {
     fn truncate(&mut self, ino: u64, size: u64) -> Result<()> {
         self.f()?.setattr(ino, &SetAttr { size: Some(size), ..Default::default() }).map(|_| ())
     }
+    fn fallocate(&mut self, ino: u64, mode: u32, off: u64, len: u64) -> Result<()> {
+        self.f()?.fallocate(ino, mode, off, len)
+    }
     fn chmod(&mut self, ino: u64, perm: u32) -> Result<()> {
         self.f()?.setattr(ino, &SetAttr { mode: Some(perm), ..Default::default() }).map(|_| ())
     }

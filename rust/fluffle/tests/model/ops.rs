@@ -47,6 +47,8 @@ pub enum Op {
     Write { ino: Ino, off: u64, len: usize, seed: u64 },
     Read { ino: Ino, off: u64, len: usize },
     Truncate { ino: Ino, size: u64 },
+    /// `fallocate(mode, off, len)`.
+    Fallocate { ino: Ino, mode: u32, off: u64, len: u64 },
     Chmod { ino: Ino, perm: u32 },
     Chown { ino: Ino, uid: u32, gid: u32 },
     /// List a directory `chunk` entries at a time (resuming by cookie).
@@ -303,7 +305,41 @@ pub fn gen_op(m: &Model, r: &mut Rng, cfg: &GenConfig, allow_nested: bool) -> Op
                 let dname = pick_entry(m, r, ddir, 40);
                 Op::Rename { sdir, sname, ddir, dname, noreplace: r.chance(20) }
             }
-            445..=589 => {
+            565..=589 => {
+                // fallocate: reserve (mode 0, KEEP_SIZE), punch, zero range,
+                // and now and then a refused mode, an empty range or one
+                // past the largest file.
+                let Some(ino) = pick_file(m, r) else { continue };
+                let ino = if r.chance(2) { pick_ino(m, r, Kind::Dir, 0) } else { ino };
+                let mode = match r.below(12) {
+                    0 | 1 => 0,
+                    2 | 3 => 0x01,
+                    4..=6 => 0x03,
+                    7 | 8 => 0x10,
+                    9 => 0x11,
+                    10 => *r.pick(&[0x02u32, 0x08, 0x20, 0x40, 0x13, 0x100]),
+                    _ => 0x03,
+                };
+                if r.chance(2) {
+                    return Op::Fallocate { ino, mode, off: gen_offset(m, r, ino, cfg.max_file), len: 0 };
+                }
+                if r.chance(1) {
+                    // Ends past the largest file: EFBIG.
+                    let off = super::reference::MAX_FILE_SIZE - r.below(2) * 4096;
+                    return Op::Fallocate { ino, mode, off, len: 8192 };
+                }
+                let off = gen_offset(m, r, ino, cfg.max_file);
+                let len = gen_len(r) as u64;
+                let cur = m.file_blocks_bound(ino) * 4096;
+                let end = off + len;
+                if mode & 0x02 == 0 && (end > cfg.max_file || m.data_bytes() + end.saturating_sub(cur) > cfg.data_budget) {
+                    let size = m.node(ino).map(|n| n.size()).unwrap_or(0);
+                    Op::Truncate { ino, size: r.below(size / 2 + 1) }
+                } else {
+                    Op::Fallocate { ino, mode, off, len }
+                }
+            }
+            445..=564 => {
                 let Some(ino) = pick_file(m, r) else { continue };
                 let ino = if r.chance(2) { pick_ino(m, r, Kind::Dir, 0) } else { ino };
                 let len = gen_len(r);

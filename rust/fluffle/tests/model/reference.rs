@@ -108,6 +108,10 @@ pub struct Model {
     /// The clock the next operation stamps (the driver advances it and
     /// gives the core the same time).
     pub now: i64,
+    /// Per file, the end (bytes) of the furthest range `fallocate` may
+    /// still hold reserved: reservations are not modelled, only bounded
+    /// (st_blocks, statfs).
+    pub reserved_end: BTreeMap<Ino, u64>,
 }
 
 impl Default for Model {
@@ -161,7 +165,7 @@ impl Model {
                 ctime: 0,
             },
         );
-        Model { nodes, root, next_ino: 2, now: 0 }
+        Model { nodes, root, next_ino: 2, now: 0, reserved_end: BTreeMap::new() }
     }
 
     pub fn node(&self, ino: Ino) -> Result<&Node> {
@@ -554,8 +558,62 @@ impl Model {
         if size > MAX_FILE_SIZE {
             return Err(EFBIG);
         }
+        let shrink = size <= f.len() as u64;
         f.resize(size as usize, 0);
+        if shrink {
+            // Reservations past the new end go.
+            if let Some(r) = self.reserved_end.get_mut(&ino) {
+                *r = (*r).min(size);
+            }
+        }
         self.touch_mc(ino);
+        Ok(())
+    }
+
+    /// Blocks a file may hold: its size, or the end of what `fallocate`
+    /// may have reserved past it.
+    pub fn file_blocks_bound(&self, ino: Ino) -> u64 {
+        let size = self.node(ino).map(|n| n.size()).unwrap_or(0);
+        size.max(self.reserved_end.get(&ino).copied().unwrap_or(0)).div_ceil(4096)
+    }
+
+    /// `fallocate(2)` as the core gives it: mode 0 and `KEEP_SIZE` (1)
+    /// reserve (no visible change but the size, which mode 0 grows),
+    /// `PUNCH_HOLE` (2, with `KEEP_SIZE` only) zeroes the range,
+    /// `ZERO_RANGE` (0x10) zeroes it and grows the file unless
+    /// `KEEP_SIZE`; other bits: EOPNOTSUPP. Reservations are not modelled.
+    pub fn fallocate(&mut self, ino: Ino, mode: u32, off: u64, len: u64) -> Result<()> {
+        let f = self.file_mut(ino)?;
+        let (keep, punch, zero) = (mode & 1 != 0, mode & 2 != 0, mode & 0x10 != 0);
+        if mode & !0x13 != 0 || (punch && zero) || (punch && !keep) {
+            return Err(EOPNOTSUPP);
+        }
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        let end = off.checked_add(len).ok_or(EFBIG)?;
+        if end > MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
+        let grew = !keep && !punch && end > f.len() as u64;
+        if !punch {
+            let r = self.reserved_end.entry(ino).or_insert(0);
+            *r = (*r).max(end);
+        }
+        let f = self.file_mut(ino)?;
+        if grew {
+            f.resize(end as usize, 0);
+        }
+        if punch || zero {
+            let to = (end as usize).min(f.len());
+            let from = (off as usize).min(to);
+            f[from..to].fill(0);
+        }
+        if punch || zero || grew {
+            self.touch_mc(ino);
+        } else {
+            self.touch_c(ino);
+        }
         Ok(())
     }
 
@@ -621,7 +679,11 @@ impl Model {
 
     /// Total bytes of file content (a bound on the data the core stores).
     pub fn data_bytes(&self) -> u64 {
-        self.nodes.values().map(|n| if let Body::File(d) = &n.body { d.len() as u64 } else { 0 }).sum()
+        // Reservations past EOF take room too.
+        self.nodes
+            .iter()
+            .map(|(i, n)| if let Body::File(d) = &n.body { (d.len() as u64).max(self.reserved_end.get(i).copied().unwrap_or(0)) } else { 0 })
+            .sum()
     }
 
     /// Every (path, ino) reachable from the root, depth first.

@@ -94,6 +94,9 @@ impl Target for SelfTarget {
     fn truncate(&mut self, ino: u64, size: u64) -> Result<()> {
         self.m.truncate(Self::i(ino), size)
     }
+    fn fallocate(&mut self, ino: u64, mode: u32, off: u64, len: u64) -> Result<()> {
+        self.m.fallocate(Self::i(ino), mode, off, len)
+    }
     fn chmod(&mut self, ino: u64, perm: u32) -> Result<()> {
         self.m.chmod(Self::i(ino), perm)
     }

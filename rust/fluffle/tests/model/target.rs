@@ -68,6 +68,8 @@ pub trait Target {
     fn write(&mut self, ino: u64, off: u64, data: &[u8]) -> Result<usize>;
     fn read(&mut self, ino: u64, off: u64, len: usize) -> Result<Vec<u8>>;
     fn truncate(&mut self, ino: u64, size: u64) -> Result<()>;
+    /// `fallocate(2)` (`mode`: the Linux `FALLOC_FL_*` bits).
+    fn fallocate(&mut self, ino: u64, mode: u32, off: u64, len: u64) -> Result<()>;
     fn chmod(&mut self, ino: u64, perm: u32) -> Result<()>;
     fn chown(&mut self, ino: u64, uid: u32, gid: u32) -> Result<()>;
     /// Up to `max` entries after `cookie` (0 = from the start), without
