@@ -13,7 +13,7 @@ PKGS=(
   linux-source-6.12
   flex bison bc libelf-dev libssl-dev cpio busybox-static
   qemu-system-x86 qemu-utils
-  debootstrap e2fsprogs xz-utils make gcc python3 git
+  debootstrap e2fsprogs xz-utils make gcc python3 git patch
 )
 
 missing=()
