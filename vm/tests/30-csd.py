@@ -243,7 +243,10 @@ eq("its owner can", as_user(1000, "unload", mine[0]), "ok")
 unload(int(mine[1]))  # root (CAP_SYS_ADMIN) may unload anyone's
 again = as_user(1000, "load", 1, tiny).split()
 eq("a freed slot can be used again", len(again), 1)
-p = f"{MNT}/f4096"
+# Attaching is a user.* xattr change: it needs write permission too.
+p = f"{MNT}/users-file"
+write_file(p, b"u" * 4096)
+os.chown(p, 1000, 1000)
 eq("attach by path, then exit", as_user(1000, "attach", p, mine[2]), "ok")
 eq("the attachment ended with its process", as_user(1000, "unload", mine[2]), "ok")
 os.setxattr(p, XR, mine[3].encode())  # this (live) process attaches it
