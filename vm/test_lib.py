@@ -129,3 +129,24 @@ def errno_of(fn, *args, **kw):
     except OSError as e:
         return e.errno
     return None
+
+
+def as_user(body):
+    """Runs body() in a forked child as uid/gid 1000 (no supplementary
+    groups); the test fails if it does."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setresgid(1000, 1000, 1000)
+            os.setresuid(1000, 1000, 1000)
+            body()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        except BaseException as e:  # an unexpected exception is a failure too
+            print(f"FAIL: as user: {e!r}", file=sys.stderr)
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "unprivileged part failed")

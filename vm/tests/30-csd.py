@@ -226,33 +226,33 @@ except OSError as e:
 """
 
 
-def as_user(uid, *args):
+def run_as(uid, *args):
     r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "python3", "-c",
                         AS_USER, MNT, *map(str, args)], capture_output=True, text=True)
     return r.stdout.strip()
 
 
 tiny = (MOV0 + EXIT).hex()
-mine = as_user(1000, "load", 16, tiny).split()
+mine = run_as(1000, "load", 16, tiny).split()
 eq("uid 1000 loads its 16 programs", len(mine), 16)
-eq("the 17th is over the user's share", as_user(1000, "load", 1, tiny), f"errno {errno.EDQUOT}")
-theirs = as_user(1001, "load", 1, tiny).split()
+eq("the 17th is over the user's share", run_as(1000, "load", 1, tiny), f"errno {errno.EDQUOT}")
+theirs = run_as(1001, "load", 1, tiny).split()
 eq("another user's share is its own", len(theirs), 1)
-eq("uid 1001 cannot unload uid 1000's program", as_user(1001, "unload", mine[0]), f"errno {errno.EPERM}")
-eq("its owner can", as_user(1000, "unload", mine[0]), "ok")
+eq("uid 1001 cannot unload uid 1000's program", run_as(1001, "unload", mine[0]), f"errno {errno.EPERM}")
+eq("its owner can", run_as(1000, "unload", mine[0]), "ok")
 unload(int(mine[1]))  # root (CAP_SYS_ADMIN) may unload anyone's
-again = as_user(1000, "load", 1, tiny).split()
+again = run_as(1000, "load", 1, tiny).split()
 eq("a freed slot can be used again", len(again), 1)
 # Attaching is a user.* xattr change: it needs write permission too.
 p = f"{MNT}/users-file"
 write_file(p, b"u" * 4096)
 os.chown(p, 1000, 1000)
-eq("attach by path, then exit", as_user(1000, "attach", p, mine[2]), "ok")
-eq("the attachment ended with its process", as_user(1000, "unload", mine[2]), "ok")
+eq("attach by path, then exit", run_as(1000, "attach", p, mine[2]), "ok")
+eq("the attachment ended with its process", run_as(1000, "unload", mine[2]), "ok")
 os.setxattr(p, XR, mine[3].encode())  # this (live) process attaches it
-eq("a live process's attachment keeps it loaded", as_user(1000, "unload", mine[3]), f"errno {errno.EBUSY}")
+eq("a live process's attachment keeps it loaded", run_as(1000, "unload", mine[3]), f"errno {errno.EBUSY}")
 os.removexattr(p, XR)
-eq("detached, it unloads", as_user(1000, "unload", mine[3]), "ok")
+eq("detached, it unloads", run_as(1000, "unload", mine[3]), "ok")
 for i in mine[4:] + theirs + again:
     unload(int(i))
 

@@ -165,26 +165,6 @@ mkfile(f"{T}/users")
 os.chown(f"{T}/users", 1000, 1000)
 
 
-def as_user(body):
-    """Runs body() in a child as uid/gid 1000; the test fails if it does."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.setgroups([])
-            os.setresgid(1000, 1000, 1000)
-            os.setresuid(1000, 1000, 1000)
-            body()
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        except BaseException as e:
-            print(f"FAIL: as user: {e!r}", file=sys.stderr)
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "unprivileged part failed")
-
-
 def user_part():
     p = f"{T}/users"
     expect_errno(errno.EPERM, setflags, p, FL["i"])     # CAP_LINUX_IMMUTABLE
